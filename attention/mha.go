@@ -1,0 +1,334 @@
+package attention
+
+// Shape legend for this file:
+//   B batch   T queries   S keys   D embed dim   H heads   Dh = D/H
+//   Dk key input dim (kdim)   Dv value input dim (vdim)
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/attn-go/attn/kernel"
+	"github.com/attn-go/attn/tensor"
+)
+
+// Config describes a multi-head attention module, as the arguments of
+// PyTorch's nn.MultiheadAttention do.
+type Config struct {
+	EmbedDim int  // D, the model width (query input and output features)
+	NumHeads int  // H; must divide EmbedDim
+	KDim     int  // key input features; 0 means EmbedDim
+	VDim     int  // value input features; 0 means EmbedDim
+	Bias     bool // in_proj_bias and out_proj.bias present
+}
+
+func (c Config) withDefaults() Config {
+	if c.KDim == 0 {
+		c.KDim = c.EmbedDim
+	}
+	if c.VDim == 0 {
+		c.VDim = c.EmbedDim
+	}
+	return c
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	switch {
+	case c.EmbedDim < 1:
+		return fmt.Errorf("attention: embed dim is %d, want >= 1", c.EmbedDim)
+	case c.NumHeads < 1:
+		return fmt.Errorf("attention: num heads is %d, want >= 1", c.NumHeads)
+	case c.EmbedDim%c.NumHeads != 0:
+		return fmt.Errorf("attention: num heads %d does not divide embed dim %d", c.NumHeads, c.EmbedDim)
+	case c.KDim < 1 || c.VDim < 1:
+		return fmt.Errorf("attention: kdim %d and vdim %d must be >= 1", c.KDim, c.VDim)
+	}
+	if _, err := tensor.NumElements(3, c.EmbedDim, max(c.EmbedDim, c.KDim, c.VDim)); err != nil {
+		return fmt.Errorf("attention: %w", err)
+	}
+	return nil
+}
+
+// packed reports whether the q, k and v projections live in one
+// in_proj_weight [3D, D], as PyTorch stores them when kdim = vdim = D.
+func (c Config) packed() bool { return c.KDim == c.EmbedDim && c.VDim == c.EmbedDim }
+
+// MultiHeadAttention is the paper's multi-head attention:
+//
+//	head_h = softmax(Q_h·K_hᵀ/sqrt(Dh) + mask)·V_h,  Q_h = query·W_Qhᵀ + b_Qh, ...
+//	output = concat(head_1..head_H)·W_Oᵀ + b_O
+//
+// Its parameters have PyTorch nn.MultiheadAttention's names and layouts
+// (StateDict), so a state_dict saved from PyTorch loads unchanged. A module
+// is read-only during Forward: many goroutines may call Forward at once.
+type MultiHeadAttention struct {
+	cfg    Config
+	params map[string]*tensor.Tensor
+}
+
+// Parameter names, PyTorch's.
+const (
+	InProjWeight  = "in_proj_weight"  // [3D, D] when kdim = vdim = D
+	QProjWeight   = "q_proj_weight"   // [D, D] when kdim or vdim != D
+	KProjWeight   = "k_proj_weight"   // [D, Dk]
+	VProjWeight   = "v_proj_weight"   // [D, Dv]
+	InProjBias    = "in_proj_bias"    // [3D]
+	OutProjWeight = "out_proj.weight" // [D, D]
+	OutProjBias   = "out_proj.bias"   // [D]
+)
+
+// ParamShapes returns the name and shape of every parameter of a module
+// with this configuration.
+func (c Config) ParamShapes() map[string][]int {
+	c = c.withDefaults()
+	D := c.EmbedDim
+	s := map[string][]int{OutProjWeight: {D, D}}
+	if c.packed() {
+		s[InProjWeight] = []int{3 * D, D}
+	} else {
+		s[QProjWeight] = []int{D, D}
+		s[KProjWeight] = []int{D, c.KDim}
+		s[VProjWeight] = []int{D, c.VDim}
+	}
+	if c.Bias {
+		s[InProjBias] = []int{3 * D}
+		s[OutProjBias] = []int{D}
+	}
+	return s
+}
+
+// New returns a module initialised as PyTorch initialises one: projection
+// weights Xavier-uniform (the packed [3D,D] matrix as one), the output
+// weight uniform in ±1/sqrt(D), biases zero. rng is the seeded source.
+func New(cfg Config, rng *rand.Rand) (*MultiHeadAttention, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if rng == nil {
+		return nil, fmt.Errorf("attention: New needs a seeded rand source")
+	}
+	cfg = cfg.withDefaults()
+	m := &MultiHeadAttention{cfg: cfg, params: map[string]*tensor.Tensor{}}
+	for _, name := range sortedKeys(cfg.ParamShapes()) {
+		shape := cfg.ParamShapes()[name]
+		t := tensor.Must(tensor.New(shape...))
+		var bound float64
+		switch name {
+		case InProjWeight, QProjWeight, KProjWeight, VProjWeight:
+			bound = math.Sqrt(6 / float64(shape[0]+shape[1])) // xavier_uniform_
+		case OutProjWeight:
+			bound = 1 / math.Sqrt(float64(shape[1])) // nn.Linear default
+		}
+		for i := range t.Data() {
+			t.Data()[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+		m.params[name] = t
+	}
+	return m, nil
+}
+
+// FromStateDict builds a module from PyTorch-named parameters. Every
+// parameter the configuration needs must be present with its exact shape
+// and finite values; parameters it does not use are an error.
+func FromStateDict(cfg Config, sd map[string]*tensor.Tensor) (*MultiHeadAttention, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	shapes := cfg.ParamShapes()
+	m := &MultiHeadAttention{cfg: cfg, params: map[string]*tensor.Tensor{}}
+	for _, name := range sortedKeys(shapes) {
+		t, ok := sd[name]
+		if !ok || t == nil {
+			return nil, fmt.Errorf("attention: state dict has no %q (shape %v) for %s", name, shapes[name], cfg)
+		}
+		if err := tensor.CheckShape("attention: "+name, t, shapes[name]); err != nil {
+			return nil, err
+		}
+		if err := CheckFinite("attention: "+name, t); err != nil {
+			return nil, err
+		}
+		m.params[name] = t.Contiguous()
+	}
+	for _, name := range sortedKeys(sd) {
+		if _, ok := shapes[name]; !ok {
+			return nil, fmt.Errorf("attention: state dict has unexpected parameter %q for %s", name, cfg)
+		}
+	}
+	return m, nil
+}
+
+func (c Config) String() string {
+	c = c.withDefaults()
+	return fmt.Sprintf("MultiheadAttention(embed_dim=%d, num_heads=%d, kdim=%d, vdim=%d, bias=%v)", c.EmbedDim, c.NumHeads, c.KDim, c.VDim, c.Bias)
+}
+
+// Config returns the module's configuration, with KDim and VDim filled in.
+func (m *MultiHeadAttention) Config() Config { return m.cfg }
+
+// StateDict returns the parameters by PyTorch name. The tensors are the
+// module's own (not copies): writing to them changes the module.
+func (m *MultiHeadAttention) StateDict() map[string]*tensor.Tensor {
+	sd := make(map[string]*tensor.Tensor, len(m.params))
+	for k, v := range m.params {
+		sd[k] = v
+	}
+	return sd
+}
+
+// ForwardOptions configure one Forward call. The zero value is PyTorch's
+// default evaluation call with need_weights=False.
+type ForwardOptions struct {
+	// Masks restrict attention; see Mask. They combine.
+	Masks []Mask
+	// NeedWeights asks for the attention weights.
+	NeedWeights bool
+	// PerHeadWeights returns weights per head [B,H,T,S] instead of their
+	// mean over heads [B,T,S] (PyTorch's average_attn_weights=False).
+	PerHeadWeights bool
+	// Scale overrides 1/sqrt(Dh) when not zero.
+	Scale float32
+	// Dropout on the attention weights (training); off when P is 0.
+	Dropout Dropout
+}
+
+// Forward runs multi-head attention.
+//
+// Shapes: query [B,T,D]; key [B,S,Dk] and value [B,S,Dv], or both nil for
+// self-attention (key = value = query). It returns the output [B,T,D] and,
+// when opt.NeedWeights is set, the weights [B,T,S] (mean over heads) or
+// [B,H,T,S] (opt.PerHeadWeights); otherwise weights is nil.
+func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt ForwardOptions) (out, weights *tensor.Tensor, err error) {
+	c := m.cfg
+	D, H := c.EmbedDim, c.NumHeads
+	if err := tensor.CheckShape("attention: query", query, []int{-1, -1, D}, "B", "T", "D"); err != nil {
+		return nil, nil, err
+	}
+	B, T := query.Dim(0), query.Dim(1)
+	self := key == nil && value == nil
+	if self {
+		key, value = query, query
+	}
+	if key == nil || value == nil {
+		return nil, nil, fmt.Errorf("attention: key and value must both be given, or both nil for self-attention")
+	}
+	if err := tensor.CheckShape("attention: key", key, []int{B, -1, c.KDim}, "B", "S", "kdim"); err != nil {
+		return nil, nil, err
+	}
+	S := key.Dim(1)
+	if err := tensor.CheckShape("attention: value", value, []int{B, S, c.VDim}, "B", "S", "vdim"); err != nil {
+		return nil, nil, err
+	}
+	for _, a := range []struct {
+		name string
+		t    *tensor.Tensor
+	}{{"query", query}, {"key", key}, {"value", value}} {
+		if err := CheckFinite("attention: "+a.name, a.t); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := validateMasks(opt.Masks, Dims{B: B, H: H, T: T, S: S}); err != nil {
+		return nil, nil, err
+	}
+	if _, err := tensor.NumElements(B, H, T, S); opt.NeedWeights && err != nil {
+		return nil, nil, fmt.Errorf("attention: weights [B=%d H=%d T=%d S=%d] too large: %w", B, H, T, S, err)
+	}
+
+	// Steps 1-2: project the inputs to queries, keys and values. Each
+	// projection writes a [B,T,D] buffer whose [B,T,H,Dh] view, permuted
+	// to [B,H,T,Dh], gives the heads without a copy.
+	q := m.project(query.Contiguous(), 0)
+	k := m.project(key.Contiguous(), 1)
+	v := m.project(value.Contiguous(), 2)
+	for i, p := range []*tensor.Tensor{q, k, v} {
+		if idx, bad := p.FirstNonFinite(); bad {
+			return nil, nil, fmt.Errorf("attention: the %s projection is %v at %v: it overflowed float32 (inputs or weights too large)", []string{"query", "key", "value"}[i], p.At(idx...), idx)
+		}
+	}
+
+	// Steps 3-5: scores, softmax and weighted sum per head, written into
+	// ctx [B,T,D] through its [B,H,T,Dh] view: the heads come out already
+	// concatenated (step 6, first half).
+	ctx := tensor.Must(tensor.New(B, T, D))
+	var w *tensor.Tensor
+	if opt.NeedWeights {
+		w = tensor.Must(tensor.New(B, H, T, S))
+	}
+	err = ScaledDotProduct(heads(ctx, H), heads(q, H), heads(k, H), heads(v, H), Options{
+		Scale: opt.Scale, Masks: opt.Masks, Dropout: opt.Dropout, Weights: w,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// Step 6: the output projection.
+	out = tensor.Must(tensor.New(B, T, D))
+	var bo []float32
+	if b := m.params[OutProjBias]; b != nil {
+		bo = b.Data()
+	}
+	kernel.Linear(out.Data(), D, ctx.Data(), D, m.params[OutProjWeight].Data(), D, bo, B*T, D, D)
+	if idx, bad := out.FirstNonFinite(); bad {
+		return nil, nil, fmt.Errorf("attention: output %v at %v is not finite: the projections overflowed float32 (inputs or weights too large)", out.At(idx...), idx)
+	}
+	if !opt.NeedWeights || opt.PerHeadWeights {
+		return out, w, nil
+	}
+	return out, averageHeads(w), nil
+}
+
+// project applies projection p (0 = query, 1 = key, 2 = value) to x [B,N,in]
+// and returns [B,N,D].
+func (m *MultiHeadAttention) project(x *tensor.Tensor, p int) *tensor.Tensor {
+	D := m.cfg.EmbedDim
+	B, N, in := x.Dim(0), x.Dim(1), x.Dim(2)
+	var w, bias []float32
+	if m.cfg.packed() {
+		w = m.params[InProjWeight].Data()[p*D*D : (p+1)*D*D]
+	} else {
+		w = m.params[[]string{QProjWeight, KProjWeight, VProjWeight}[p]].Data()
+	}
+	if b := m.params[InProjBias]; b != nil {
+		bias = b.Data()[p*D : (p+1)*D]
+	}
+	y := tensor.Must(tensor.New(B, N, D))
+	kernel.Linear(y.Data(), D, x.Data(), in, w, in, bias, B*N, D, in)
+	return y
+}
+
+// heads views x [B,N,D] as [B,H,N,D/H] without copying.
+func heads(x *tensor.Tensor, H int) *tensor.Tensor {
+	B, N, D := x.Dim(0), x.Dim(1), x.Dim(2)
+	v := tensor.Must(x.Reshape(B, N, H, D/H))
+	return tensor.Must(v.Permute(0, 2, 1, 3))
+}
+
+// averageHeads returns the mean over heads of w [B,H,T,S] as [B,T,S].
+func averageHeads(w *tensor.Tensor) *tensor.Tensor {
+	B, H, T, S := w.Dim(0), w.Dim(1), w.Dim(2), w.Dim(3)
+	avg := tensor.Must(tensor.New(B, T, S))
+	a := avg.Data()
+	for b := 0; b < B; b++ {
+		dst := a[b*T*S : (b+1)*T*S]
+		for h := 0; h < H; h++ {
+			kernel.Axpy(1, w.Data()[(b*H+h)*T*S:(b*H+h+1)*T*S], dst)
+		}
+		for i := range dst {
+			dst[i] /= float32(H)
+		}
+	}
+	return avg
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

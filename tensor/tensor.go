@@ -1,0 +1,424 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// MaxElements bounds the number of elements any one tensor may hold (2^36,
+// 256 GiB of float32). Shapes beyond it are rejected before anything is
+// allocated, so a corrupt header cannot ask for absurd memory.
+const MaxElements = 1 << 36
+
+// Tensor is a strided float32 tensor. Element (i0, ..., in) lives at
+// Data()[Offset() + Σ ik·Strides()[k]]. The zero value is not usable; make
+// tensors with New, FromSlice or a view method.
+type Tensor struct {
+	data    []float32
+	off     int
+	shape   []int
+	strides []int
+}
+
+// NumElements returns the product of shape, or an error when a dimension is
+// negative or the product exceeds MaxElements.
+func NumElements(shape ...int) (int, error) {
+	n := 1
+	for i, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("tensor: dimension %d of shape %v is negative", i, shape)
+		}
+		if d != 0 && n > MaxElements/d {
+			return 0, fmt.Errorf("tensor: shape %v has more than %d elements", shape, MaxElements)
+		}
+		n *= d
+	}
+	return n, nil
+}
+
+// New returns a zero-filled contiguous tensor of the given shape.
+func New(shape ...int) (*Tensor, error) {
+	n, err := NumElements(shape...)
+	if err != nil {
+		return nil, err
+	}
+	return &Tensor{data: make([]float32, n), shape: clone(shape), strides: rowMajor(shape)}, nil
+}
+
+// FromSlice wraps data (without copying) as a contiguous tensor of the given
+// shape. len(data) must equal the product of shape.
+func FromSlice(data []float32, shape ...int) (*Tensor, error) {
+	n, err := NumElements(shape...)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) != n {
+		return nil, fmt.Errorf("tensor: %d values do not fill shape %v (%d elements)", len(data), shape, n)
+	}
+	return &Tensor{data: data, shape: clone(shape), strides: rowMajor(shape)}, nil
+}
+
+// Must returns t, and panics if err is not nil. It is meant for shapes the
+// caller has already validated (tests, internal buffers).
+func Must(t *Tensor, err error) *Tensor {
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func rowMajor(shape []int) []int {
+	s := make([]int, len(shape))
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = acc
+		acc *= shape[i]
+	}
+	return s
+}
+
+func clone(s []int) []int { return append([]int(nil), s...) }
+
+// Shape returns a copy of the tensor's shape.
+func (t *Tensor) Shape() []int { return clone(t.shape) }
+
+// Strides returns a copy of the tensor's strides, in elements.
+func (t *Tensor) Strides() []int { return clone(t.strides) }
+
+// Stride returns the stride of dimension i, in elements.
+func (t *Tensor) Stride(i int) int { return t.strides[i] }
+
+// Dim returns the size of dimension i.
+func (t *Tensor) Dim(i int) int { return t.shape[i] }
+
+// Rank returns the number of dimensions.
+func (t *Tensor) Rank() int { return len(t.shape) }
+
+// Len returns the number of elements.
+func (t *Tensor) Len() int {
+	n := 1
+	for _, d := range t.shape {
+		n *= d
+	}
+	return n
+}
+
+// Data returns the backing slice (shared, not copied). For a view it holds
+// more than the view's elements: index it with Offset and Strides.
+func (t *Tensor) Data() []float32 { return t.data }
+
+// Offset returns the index in Data of the element at all-zero indices.
+func (t *Tensor) Offset() int { return t.off }
+
+// IsContiguous reports whether the elements are packed row-major with no gaps,
+// so that Values() is a plain reslice of Data.
+func (t *Tensor) IsContiguous() bool {
+	acc := 1
+	for i := len(t.shape) - 1; i >= 0; i-- {
+		if t.shape[i] != 1 && t.strides[i] != acc {
+			return false
+		}
+		acc *= t.shape[i]
+	}
+	return true
+}
+
+// RowContiguous reports whether the innermost dimension has stride 1 (or
+// size 1), which is what kernels need to treat each row as a slice.
+func (t *Tensor) RowContiguous() bool {
+	r := len(t.shape)
+	return r == 0 || t.shape[r-1] <= 1 || t.strides[r-1] == 1
+}
+
+// Values returns the elements in row-major order. For a contiguous tensor it
+// is a slice of Data (shared); otherwise it is a fresh copy.
+func (t *Tensor) Values() []float32 {
+	if t.IsContiguous() {
+		return t.data[t.off : t.off+t.Len()]
+	}
+	out := make([]float32, 0, t.Len())
+	t.forEach(func(i int) { out = append(out, t.data[i]) })
+	return out
+}
+
+// forEach calls f with the Data index of every element in row-major order.
+func (t *Tensor) forEach(f func(int)) {
+	if t.Len() == 0 {
+		return
+	}
+	idx := make([]int, len(t.shape))
+	for {
+		p := t.off
+		for k, i := range idx {
+			p += i * t.strides[k]
+		}
+		f(p)
+		k := len(idx) - 1
+		for ; k >= 0; k-- {
+			idx[k]++
+			if idx[k] < t.shape[k] {
+				break
+			}
+			idx[k] = 0
+		}
+		if k < 0 {
+			return
+		}
+	}
+}
+
+// Clone returns a contiguous copy of t.
+func (t *Tensor) Clone() *Tensor {
+	v := t.Values()
+	if t.IsContiguous() {
+		v = append([]float32(nil), v...)
+	}
+	return &Tensor{data: v, shape: clone(t.shape), strides: rowMajor(t.shape)}
+}
+
+// Contiguous returns t itself when it is contiguous, else a contiguous copy.
+func (t *Tensor) Contiguous() *Tensor {
+	if t.IsContiguous() {
+		return t
+	}
+	return t.Clone()
+}
+
+func (t *Tensor) index(idx []int) int {
+	if len(idx) != len(t.shape) {
+		panic(fmt.Sprintf("tensor: %d indices for rank-%d tensor of shape %v", len(idx), len(t.shape), t.shape))
+	}
+	p := t.off
+	for k, i := range idx {
+		if i < 0 || i >= t.shape[k] {
+			panic(fmt.Sprintf("tensor: index %v out of range for shape %v", idx, t.shape))
+		}
+		p += i * t.strides[k]
+	}
+	return p
+}
+
+// At returns the element at the given indices. It panics if they are out of
+// range.
+func (t *Tensor) At(idx ...int) float32 { return t.data[t.index(idx)] }
+
+// Set stores v at the given indices. It panics if they are out of range.
+func (t *Tensor) Set(v float32, idx ...int) { t.data[t.index(idx)] = v }
+
+// Row returns the innermost row at the given leading indices (rank-1 of them)
+// as a slice of Data. t must be RowContiguous.
+func (t *Tensor) Row(idx ...int) []float32 {
+	r := len(t.shape)
+	if len(idx) != r-1 {
+		panic(fmt.Sprintf("tensor: Row needs %d indices for shape %v, got %d", r-1, t.shape, len(idx)))
+	}
+	if !t.RowContiguous() {
+		panic("tensor: Row on a tensor whose innermost stride is not 1")
+	}
+	p := t.off
+	for k, i := range idx {
+		if i < 0 || i >= t.shape[k] {
+			panic(fmt.Sprintf("tensor: row index %v out of range for shape %v", idx, t.shape))
+		}
+		p += i * t.strides[k]
+	}
+	return t.data[p : p+t.shape[r-1] : p+t.shape[r-1]]
+}
+
+// Reshape returns a tensor sharing t's data with a new shape. One dimension
+// may be -1 and is then inferred. t must be contiguous.
+func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
+	if !t.IsContiguous() {
+		return nil, fmt.Errorf("tensor: cannot reshape non-contiguous tensor of shape %v (use Contiguous first)", t.shape)
+	}
+	shape = clone(shape)
+	infer := -1
+	known := 1
+	for i, d := range shape {
+		switch {
+		case d == -1 && infer < 0:
+			infer = i
+		case d < 0:
+			return nil, fmt.Errorf("tensor: invalid reshape %v of shape %v", shape, t.shape)
+		default:
+			known *= d
+		}
+	}
+	n := t.Len()
+	if infer >= 0 {
+		if known == 0 || n%known != 0 {
+			return nil, fmt.Errorf("tensor: cannot reshape shape %v (%d elements) to %v", t.shape, n, shape)
+		}
+		shape[infer] = n / known
+	}
+	if m, err := NumElements(shape...); err != nil || m != n {
+		return nil, fmt.Errorf("tensor: cannot reshape shape %v (%d elements) to %v", t.shape, n, shape)
+	}
+	return &Tensor{data: t.data, off: t.off, shape: shape, strides: rowMajor(shape)}, nil
+}
+
+// Permute returns a view with dimensions reordered: dimension i of the result
+// is dimension perm[i] of t.
+func (t *Tensor) Permute(perm ...int) (*Tensor, error) {
+	if len(perm) != len(t.shape) {
+		return nil, fmt.Errorf("tensor: permutation %v has %d entries for rank-%d shape %v", perm, len(perm), len(t.shape), t.shape)
+	}
+	seen := make([]bool, len(perm))
+	shape := make([]int, len(perm))
+	strides := make([]int, len(perm))
+	for i, p := range perm {
+		if p < 0 || p >= len(perm) || seen[p] {
+			return nil, fmt.Errorf("tensor: %v is not a permutation of %d dimensions", perm, len(perm))
+		}
+		seen[p] = true
+		shape[i], strides[i] = t.shape[p], t.strides[p]
+	}
+	return &Tensor{data: t.data, off: t.off, shape: shape, strides: strides}, nil
+}
+
+// Narrow returns a view of t restricted to indices [start, start+length) of
+// dimension dim.
+func (t *Tensor) Narrow(dim, start, length int) (*Tensor, error) {
+	if dim < 0 || dim >= len(t.shape) {
+		return nil, fmt.Errorf("tensor: dimension %d out of range for shape %v", dim, t.shape)
+	}
+	if start < 0 || length < 0 || start > t.shape[dim]-length {
+		return nil, fmt.Errorf("tensor: range [%d,%d) out of bounds for dimension %d of shape %v", start, start+length, dim, t.shape)
+	}
+	shape := clone(t.shape)
+	shape[dim] = length
+	off := t.off
+	if length > 0 {
+		off += start * t.strides[dim]
+	}
+	return &Tensor{data: t.data, off: off, shape: shape, strides: clone(t.strides)}, nil
+}
+
+// Select returns the view at index i of dimension dim, with that dimension
+// removed.
+func (t *Tensor) Select(dim, i int) (*Tensor, error) {
+	n, err := t.Narrow(dim, i, 1)
+	if err != nil {
+		return nil, err
+	}
+	if i >= t.shape[dim] {
+		return nil, fmt.Errorf("tensor: index %d out of range for dimension %d of shape %v", i, dim, t.shape)
+	}
+	n.shape = append(n.shape[:dim], n.shape[dim+1:]...)
+	n.strides = append(n.strides[:dim], n.strides[dim+1:]...)
+	return n, nil
+}
+
+// CopyFrom copies src's elements into t, both taken in row-major order. The
+// shapes must match.
+func (t *Tensor) CopyFrom(src *Tensor) error {
+	if !SameShape(t.shape, src.shape) {
+		return fmt.Errorf("tensor: copy from shape %v into shape %v", src.shape, t.shape)
+	}
+	v := src.Values()
+	k := 0
+	t.forEach(func(i int) { t.data[i] = v[k]; k++ })
+	return nil
+}
+
+// FirstNonFinite returns the row-major index of the first NaN or ±Inf
+// element and true, or -1 and false when every element is finite.
+func (t *Tensor) FirstNonFinite() ([]int, bool) {
+	k := 0
+	found := -1
+	t.forEach(func(i int) {
+		if found < 0 {
+			f := float64(t.data[i])
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				found = k
+			}
+		}
+		k++
+	})
+	if found < 0 {
+		return nil, false
+	}
+	return Unravel(found, t.shape), true
+}
+
+// Unravel turns a row-major flat index into per-dimension indices.
+func Unravel(flat int, shape []int) []int {
+	idx := make([]int, len(shape))
+	for i := len(shape) - 1; i >= 0; i-- {
+		if shape[i] > 0 {
+			idx[i] = flat % shape[i]
+			flat /= shape[i]
+		}
+	}
+	return idx
+}
+
+// SameShape reports whether two shapes are equal.
+func SameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// String describes the tensor's shape, e.g. "Tensor[2 3 4]".
+func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.shape) }
+
+// ShapeError reports an argument whose shape is not the one wanted. Want
+// holds -1 for a dimension that may be anything; Names labels the wanted
+// dimensions (e.g. B, T, D) when known.
+type ShapeError struct {
+	Arg   string
+	Got   []int
+	Want  []int
+	Names []string
+}
+
+func (e *ShapeError) Error() string {
+	var w strings.Builder
+	w.WriteByte('[')
+	for i, d := range e.Want {
+		if i > 0 {
+			w.WriteByte(' ')
+		}
+		name := ""
+		if i < len(e.Names) {
+			name = e.Names[i]
+		}
+		switch {
+		case d < 0 && name != "":
+			w.WriteString(name)
+		case d < 0:
+			w.WriteByte('?')
+		case name != "":
+			fmt.Fprintf(&w, "%s=%d", name, d)
+		default:
+			fmt.Fprintf(&w, "%d", d)
+		}
+	}
+	w.WriteByte(']')
+	return fmt.Sprintf("%s has shape %v, want %s", e.Arg, e.Got, w.String())
+}
+
+// CheckShape returns a *ShapeError naming arg when t's shape does not match
+// want (-1 matches any size). names labels the dimensions in the message. A
+// nil t is reported as missing.
+func CheckShape(arg string, t *Tensor, want []int, names ...string) error {
+	if t == nil {
+		return fmt.Errorf("%s is missing", arg)
+	}
+	ok := len(t.shape) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = want[i] < 0 || want[i] == t.shape[i]
+	}
+	if ok {
+		return nil
+	}
+	return &ShapeError{Arg: arg, Got: t.Shape(), Want: clone(want), Names: names}
+}
