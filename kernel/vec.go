@@ -47,13 +47,6 @@ func Axpy(alpha float32, x, y []float32) {
 	}
 }
 
-// Scale computes x *= alpha.
-func Scale(alpha float32, x []float32) {
-	for i := range x {
-		x[i] *= alpha
-	}
-}
-
 // Softmax replaces x with softmax(x) in place and returns the row's
 // log-sum-exp, log Σ exp(x[i]).
 //

@@ -302,9 +302,6 @@ func (t *Tensor) Select(dim, i int) (*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if i >= t.shape[dim] {
-		return nil, fmt.Errorf("tensor: index %d out of range for dimension %d of shape %v", i, dim, t.shape)
-	}
 	n.shape = append(n.shape[:dim], n.shape[dim+1:]...)
 	n.strides = append(n.strides[:dim], n.strides[dim+1:]...)
 	return n, nil
@@ -322,8 +319,8 @@ func (t *Tensor) CopyFrom(src *Tensor) error {
 	return nil
 }
 
-// FirstNonFinite returns the row-major index of the first NaN or ±Inf
-// element and true, or -1 and false when every element is finite.
+// FirstNonFinite returns the indices of the first NaN or ±Inf element in
+// row-major order and true, or nil and false when every element is finite.
 func (t *Tensor) FirstNonFinite() ([]int, bool) {
 	k := 0
 	found := -1
