@@ -6,10 +6,11 @@ import (
 	"strings"
 )
 
-// MaxElements bounds the number of elements any one tensor may hold (2^36,
-// 256 GiB of float32). Shapes beyond it are rejected before anything is
-// allocated, so a corrupt header cannot ask for absurd memory.
-const MaxElements = 1 << 36
+// MaxElements bounds the number of elements any one tensor may hold: 2^36
+// (256 GiB of float32) on 64-bit platforms, 2^28 on 32-bit ones. Shapes
+// beyond it are rejected before anything is allocated, so a corrupt header
+// cannot ask for absurd memory.
+const MaxElements = 1 << (28 + 8*(^uint(0)>>63))
 
 // Tensor is a strided float32 tensor. Element (i0, ..., in) lives at
 // Data()[Offset() + Σ ik·Strides()[k]]. The zero value is not usable; make
