@@ -1,0 +1,163 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/attn-go/attn/internal/mhacase"
+	"github.com/attn-go/attn/safetensors"
+	"github.com/spf13/cobra"
+)
+
+type mhaFlags struct {
+	in, out, weights string
+	fl               mhacase.Flags
+}
+
+func newMHACmd() *cobra.Command {
+	var f mhaFlags
+	cmd := &cobra.Command{
+		Use:   "mha --in CASE.safetensors --out OUT.safetensors --num-heads H",
+		Short: "Run a PyTorch nn.MultiheadAttention case saved as safetensors",
+		Long: `mha reads tensors named as PyTorch names them and writes attn's answer.
+
+Input tensors (batch first):
+  query             [B,T,D]            required
+  key, value        [B,S,kdim], [B,S,vdim]   both or neither (neither = self-attention)
+  in_proj_weight    [3D,D]             or q_proj_weight [D,D], k_proj_weight [D,kdim], v_proj_weight [D,vdim]
+  in_proj_bias      [3D]               with out_proj.bias, or neither (bias=False)
+  out_proj.weight   [D,D]
+  out_proj.bias     [D]
+  attn_mask         [T,S] or [B*H,T,S]  float: added to the scores; BOOL/U8: 1 = NOT allowed (PyTorch)
+  key_padding_mask  [B,S] BOOL/U8      1 = padding, ignored (PyTorch)
+Parameters may instead come from a separate --weights file (a state_dict).
+Tensors named attn_output, attn_output_weights or ref.* are ignored; when
+attn_output is present, mha prints how far attn's answer is from it.
+
+Output: attn_output [B,T,D] and, with --need-weights, attn_output_weights
+[B,T,S] (mean over heads) or [B,H,T,S] (--per-head-weights).
+
+A query row whose keys are all masked gets a zero context (output =
+out_proj.bias); PyTorch 1.13 returns NaN there.
+
+To save a case from PyTorch:
+  sd = {k: v.contiguous() for k, v in mha.state_dict().items()}
+  sd["query"] = q   # plus key, value, attn_mask, key_padding_mask
+  safetensors.torch.save_file(sd, "case.safetensors")`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMHA(cmd, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.in, "in", "", "input safetensors file (required)")
+	fs.StringVar(&f.out, "out", "", "output safetensors file (required; written atomically)")
+	fs.StringVar(&f.weights, "weights", "", "optional safetensors file holding the module's parameters")
+	fs.IntVar(&f.fl.NumHeads, "num-heads", 0, "number of heads H (required; must divide D)")
+	fs.BoolVar(&f.fl.Causal, "causal", false, "add a causal mask (query i sees keys 0..i, top-left aligned)")
+	fs.BoolVar(&f.fl.NeedWeights, "need-weights", false, "also write attn_output_weights")
+	fs.BoolVar(&f.fl.PerHeadWeights, "per-head-weights", false, "weights per head [B,H,T,S] instead of averaged [B,T,S]")
+	for _, name := range []string{"in", "out", "num-heads"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func runMHA(cmd *cobra.Command, f mhaFlags) error {
+	if f.fl.NumHeads < 1 {
+		return fmt.Errorf("--num-heads is %d, want >= 1", f.fl.NumHeads)
+	}
+	if f.fl.PerHeadWeights && !f.fl.NeedWeights {
+		return fmt.Errorf("--per-head-weights needs --need-weights")
+	}
+	for _, other := range []string{f.in, f.weights} {
+		if other != "" && samePath(f.out, other) {
+			return fmt.Errorf("--out %s is also an input; choose another output path so the input is kept", f.out)
+		}
+	}
+	in, err := safetensors.ReadFile(f.in)
+	if err != nil {
+		return err
+	}
+	var weights *safetensors.File
+	if f.weights != "" {
+		if weights, err = safetensors.ReadFile(f.weights); err != nil {
+			return err
+		}
+	}
+	c, err := mhacase.Load(in, weights, f.fl)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.in, err)
+	}
+	out, w, err := c.Run()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.in, err)
+	}
+	meta := map[string]string{
+		"num_heads":            fmt.Sprint(f.fl.NumHeads),
+		"causal":               fmt.Sprint(f.fl.Causal),
+		"need_weights":         fmt.Sprint(f.fl.NeedWeights),
+		"average_attn_weights": fmt.Sprint(!f.fl.PerHeadWeights),
+		"source":               filepath.Base(f.in),
+	}
+	if err := safetensors.WriteFile(f.out, mhacase.Entries(out, w), meta); err != nil {
+		return err
+	}
+	p := cmd.OutOrStdout()
+	cfg := c.Module.Config()
+	fmt.Fprintf(p, "%s, %d mask(s)\n", cfg, len(c.Masks))
+	fmt.Fprintf(p, "wrote attn_output %v", out.Shape())
+	if w != nil {
+		fmt.Fprintf(p, " and attn_output_weights %v", w.Shape())
+	}
+	fmt.Fprintf(p, " to %s\n", f.out)
+	if in.Has(mhacase.Output) {
+		theirs, shape, err := in.Float64s(mhacase.Output)
+		if err != nil {
+			return err
+		}
+		if len(theirs) != out.Len() {
+			return fmt.Errorf("%s: attn_output in the input has shape %v, attn computed %v", f.in, shape, out.Shape())
+		}
+		rel, maxAbs, nan := diff(out.Data(), theirs)
+		fmt.Fprintf(p, "vs the input's attn_output: relative error %.3g, max abs error %.3g", rel, maxAbs)
+		if nan > 0 {
+			fmt.Fprintf(p, " (%d NaN values in the input's attn_output skipped: fully masked rows, where attn gives out_proj.bias)", nan)
+		}
+		fmt.Fprintln(p)
+	}
+	return nil
+}
+
+// diff returns ‖a−b‖/‖b‖ and max |a−b| over the elements where b is not
+// NaN, and how many were NaN.
+func diff(a []float32, b []float64) (rel, maxAbs float64, nan int) {
+	var num, den float64
+	for i, x := range a {
+		if math.IsNaN(b[i]) {
+			nan++
+			continue
+		}
+		d := float64(x) - b[i]
+		num += d * d
+		den += b[i] * b[i]
+		maxAbs = math.Max(maxAbs, math.Abs(d))
+	}
+	if den == 0 {
+		return math.Sqrt(num), maxAbs, nan
+	}
+	return math.Sqrt(num / den), maxAbs, nan
+}
+
+func samePath(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	ca, _ := filepath.Abs(a)
+	cb, _ := filepath.Abs(b)
+	return ca == cb
+}

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "attn",
+		Short: "Transformer multi-head attention in pure Go",
+		Long: `attn computes the multi-head self-attention of "Attention Is All You Need"
+(Vaswani et al., 2017) in pure Go, matching PyTorch to float32 rounding.
+
+Start with "attn demo", which walks the six steps of attention on a sentence.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().Bool("debug", false, "print stack traces for internal errors")
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newDemoCmd(), newMHACmd())
+	return root
+}

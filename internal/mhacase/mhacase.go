@@ -1,0 +1,255 @@
+// Package mhacase runs a PyTorch nn.MultiheadAttention case stored as
+// safetensors through attn: the input door of `attn mha` and of the golden
+// tests.
+//
+// A case file holds tensors with PyTorch's names: query [B,T,D]; optionally
+// key [B,S,kdim] and value [B,S,vdim] (absent: self-attention); the module's
+// parameters (in_proj_weight or q/k/v_proj_weight, in_proj_bias,
+// out_proj.weight, out_proj.bias), unless they come from a separate weights
+// file; optionally attn_mask ([T,S] or [B·H,T,S]; float = additive,
+// BOOL/U8 = PyTorch polarity, true/1 = not allowed) and key_padding_mask
+// (BOOL/U8 [B,S], true/1 = padding). Outputs already present in the file
+// (attn_output, attn_output_weights) and tensors named ref.* are ignored, so
+// a case saved together with PyTorch's answer can be fed back unchanged.
+package mhacase
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/safetensors"
+	"github.com/attn-go/attn/tensor"
+)
+
+// Tensor names of the interface, PyTorch's.
+const (
+	Query          = "query"
+	Key            = "key"
+	Value          = "value"
+	AttnMask       = "attn_mask"
+	KeyPaddingMask = "key_padding_mask"
+	Output         = "attn_output"
+	OutputWeights  = "attn_output_weights"
+)
+
+var paramNames = []string{
+	attention.InProjWeight, attention.QProjWeight, attention.KProjWeight, attention.VProjWeight,
+	attention.InProjBias, attention.OutProjWeight, attention.OutProjBias,
+}
+
+// Flags are the call's settings that PyTorch passes as arguments rather than
+// tensors.
+type Flags struct {
+	NumHeads       int  // H; must divide D
+	Causal         bool // add a top-left causal mask
+	NeedWeights    bool // return attn_output_weights
+	PerHeadWeights bool // [B,H,T,S] instead of the mean over heads [B,T,S]
+}
+
+// Case is a loaded, validated case ready to run.
+type Case struct {
+	Module     *attention.MultiHeadAttention
+	Query      *tensor.Tensor
+	Key, Value *tensor.Tensor // nil for self-attention
+	Masks      []attention.Mask
+	Flags      Flags
+}
+
+// Load reads a case from in. Parameters come from weights when it is not
+// nil (in must then hold none), else from in.
+func Load(in, weights *safetensors.File, fl Flags) (*Case, error) {
+	if err := checkNames(in, weights != nil); err != nil {
+		return nil, err
+	}
+	if fl.NumHeads < 1 {
+		return nil, fmt.Errorf("num heads is %d, want >= 1", fl.NumHeads)
+	}
+	params := in
+	if weights != nil {
+		params = weights
+		for _, n := range weights.Names() {
+			if !isParam(n) {
+				return nil, fmt.Errorf("weights file has tensor %q, which is not a MultiheadAttention parameter (want %s)", n, strings.Join(paramNames, ", "))
+			}
+		}
+	}
+
+	c := &Case{Flags: fl}
+	var err error
+	if !in.Has(Query) {
+		return nil, fmt.Errorf("no %q tensor [B,T,D] in the input", Query)
+	}
+	if c.Query, err = in.Tensor(Query); err != nil {
+		return nil, err
+	}
+	if c.Query.Rank() != 3 {
+		return nil, fmt.Errorf("query has shape %v, want [B T D]", c.Query.Shape())
+	}
+	switch {
+	case in.Has(Key) && in.Has(Value):
+		if c.Key, err = in.Tensor(Key); err != nil {
+			return nil, err
+		}
+		if c.Value, err = in.Tensor(Value); err != nil {
+			return nil, err
+		}
+		if c.Key.Rank() != 3 || c.Value.Rank() != 3 {
+			return nil, fmt.Errorf("key %v and value %v must be [B S kdim] and [B S vdim]", c.Key.Shape(), c.Value.Shape())
+		}
+	case in.Has(Key) || in.Has(Value):
+		return nil, fmt.Errorf("the input has only one of key and value; give both (cross-attention) or neither (self-attention)")
+	}
+
+	sd := map[string]*tensor.Tensor{}
+	for _, n := range paramNames {
+		if params.Has(n) {
+			if sd[n], err = params.Tensor(n); err != nil {
+				return nil, err
+			}
+		}
+	}
+	cfg, err := inferConfig(c, sd, fl.NumHeads)
+	if err != nil {
+		return nil, err
+	}
+	if c.Module, err = attention.FromStateDict(cfg, sd); err != nil {
+		return nil, err
+	}
+
+	B, T := c.Query.Dim(0), c.Query.Dim(1)
+	S := T
+	if c.Key != nil {
+		S = c.Key.Dim(1)
+	}
+	if fl.Causal {
+		c.Masks = append(c.Masks, attention.Causal{})
+	}
+	if in.Has(AttnMask) {
+		m, err := loadAttnMask(in)
+		if err != nil {
+			return nil, err
+		}
+		c.Masks = append(c.Masks, m)
+	}
+	if in.Has(KeyPaddingMask) {
+		info, _ := in.Info(KeyPaddingMask)
+		if info.DType != safetensors.BOOL && info.DType != safetensors.U8 {
+			return nil, fmt.Errorf("key_padding_mask has dtype %s, want BOOL or U8 (true/1 = padding)", info.DType)
+		}
+		pad, shape, err := in.Bools(KeyPaddingMask)
+		if err != nil {
+			return nil, err
+		}
+		if !tensor.SameShape(shape, []int{B, S}) {
+			return nil, fmt.Errorf("key_padding_mask has shape %v, want [B=%d S=%d]", shape, B, S)
+		}
+		m, err := attention.TorchKeyPaddingMask(pad, B, S)
+		if err != nil {
+			return nil, err
+		}
+		c.Masks = append(c.Masks, m)
+	}
+	return c, nil
+}
+
+func loadAttnMask(in *safetensors.File) (attention.Mask, error) {
+	info, _ := in.Info(AttnMask)
+	switch info.DType {
+	case safetensors.BOOL, safetensors.U8:
+		v, shape, err := in.Bools(AttnMask)
+		if err != nil {
+			return nil, err
+		}
+		if len(shape) != 2 && len(shape) != 3 {
+			return nil, fmt.Errorf("attn_mask has shape %v, want [T S] or [B*H T S]", shape)
+		}
+		return attention.TorchAttnMask(v, shape...)
+	case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
+		t, err := in.Tensor(AttnMask)
+		if err != nil {
+			return nil, err
+		}
+		if t.Rank() != 2 && t.Rank() != 3 {
+			return nil, fmt.Errorf("attn_mask has shape %v, want [T S] or [B*H T S]", t.Shape())
+		}
+		return attention.NewAdditiveMask(t)
+	}
+	return nil, fmt.Errorf("attn_mask has dtype %s, want a float type (additive) or BOOL/U8 (true/1 = not allowed)", info.DType)
+}
+
+// inferConfig reads D from the query, kdim and vdim from key and value, and
+// whether the module has biases from the parameters present.
+func inferConfig(c *Case, sd map[string]*tensor.Tensor, H int) (attention.Config, error) {
+	cfg := attention.Config{EmbedDim: c.Query.Dim(2), NumHeads: H}
+	if c.Key != nil {
+		cfg.KDim, cfg.VDim = c.Key.Dim(2), c.Value.Dim(2)
+	}
+	_, inB := sd[attention.InProjBias]
+	_, outB := sd[attention.OutProjBias]
+	if inB != outB {
+		return cfg, fmt.Errorf("parameters have only one of in_proj_bias and out_proj.bias; PyTorch's bias=True has both, bias=False neither")
+	}
+	cfg.Bias = inB
+	return cfg, cfg.Validate()
+}
+
+func isParam(name string) bool {
+	for _, p := range paramNames {
+		if p == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkNames rejects tensors the case format does not know, so a misspelt
+// name is an error instead of being silently ignored.
+func checkNames(in *safetensors.File, separateWeights bool) error {
+	known := map[string]bool{Query: true, Key: true, Value: true, AttnMask: true, KeyPaddingMask: true, Output: true, OutputWeights: true}
+	var unknown []string
+	for _, n := range in.Names() {
+		switch {
+		case known[n], strings.HasPrefix(n, "ref."):
+		case isParam(n):
+			if separateWeights {
+				return fmt.Errorf("the input holds parameter %q and a weights file was given too; keep parameters in one place", n)
+			}
+		default:
+			unknown = append(unknown, n)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("unknown tensor(s) %s in the input; expected query, key, value, attn_mask, key_padding_mask and %s", strings.Join(quoteAll(unknown), ", "), strings.Join(paramNames, ", "))
+	}
+	return nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = fmt.Sprintf("%q", x)
+	}
+	return out
+}
+
+// Run computes the case and returns attn_output [B,T,D] and, when asked,
+// attn_output_weights ([B,T,S] or [B,H,T,S]).
+func (c *Case) Run() (out, weights *tensor.Tensor, err error) {
+	return c.Module.Forward(c.Query, c.Key, c.Value, attention.ForwardOptions{
+		Masks:          c.Masks,
+		NeedWeights:    c.Flags.NeedWeights,
+		PerHeadWeights: c.Flags.PerHeadWeights,
+	})
+}
+
+// Entries packages the results under PyTorch's output names.
+func Entries(out, weights *tensor.Tensor) []safetensors.Entry {
+	e := []safetensors.Entry{safetensors.TensorEntry(Output, out)}
+	if weights != nil {
+		e = append(e, safetensors.TensorEntry(OutputWeights, weights))
+	}
+	return e
+}
