@@ -1,0 +1,94 @@
+package parallel
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+type counter struct {
+	hits []atomic.Int32
+}
+
+func (c *counter) Run(i int) { c.hits[i].Add(1) }
+
+func TestRunCoversEveryItemOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 7, 64, 1000} {
+		c := &counter{hits: make([]atomic.Int32, n)}
+		Run(n, c)
+		for i := range c.hits {
+			if h := c.hits[i].Load(); h != 1 {
+				t.Fatalf("n=%d: item %d ran %d times", n, i, h)
+			}
+		}
+	}
+}
+
+// Nested Run calls (a task that itself runs a parallel loop) must finish:
+// the pool never waits for a busy worker.
+func TestNestedRunDoesNotDeadlock(t *testing.T) {
+	done := make(chan struct{})
+	var total atomic.Int64
+	go func() {
+		Run(8, Func(func(i int) {
+			Run(8, Func(func(j int) { total.Add(1) }))
+		}))
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nested Run deadlocked")
+	}
+	if total.Load() != 64 {
+		t.Fatalf("ran %d inner items, want 64", total.Load())
+	}
+}
+
+func TestConcurrentRuns(t *testing.T) {
+	errs := make(chan int, 16)
+	for g := 0; g < 16; g++ {
+		go func() {
+			c := &counter{hits: make([]atomic.Int32, 100)}
+			Run(100, c)
+			bad := 0
+			for i := range c.hits {
+				if c.hits[i].Load() != 1 {
+					bad++
+				}
+			}
+			errs <- bad
+		}()
+	}
+	for g := 0; g < 16; g++ {
+		if bad := <-errs; bad != 0 {
+			t.Fatalf("%d items not run exactly once", bad)
+		}
+	}
+}
+
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	c := &counter{hits: make([]atomic.Int32, 64)}
+	Run(64, c) // warm the pool and the job cache
+	if a := testing.AllocsPerRun(100, func() { Run(64, c) }); a != 0 {
+		t.Fatalf("Run allocates %v times per call", a)
+	}
+}
+
+func TestShutdownLeavesNoGoroutines(t *testing.T) {
+	Shutdown()
+	base := runtime.NumGoroutine()
+	Run(10, &counter{hits: make([]atomic.Int32, 10)})
+	if got, want := runtime.NumGoroutine()-base, Workers()-1; got != want {
+		t.Fatalf("pool runs %d goroutines, want %d (GOMAXPROCS-1)", got, want)
+	}
+	Shutdown()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > base {
+		t.Fatalf("%d goroutines after Shutdown, want %d", g, base)
+	}
+}
