@@ -52,7 +52,7 @@ func (d Dropout) validate() error {
 }
 
 // ScaledDotProduct computes out = softmax(q·kᵀ·scale + masks)·v per batch
-// and head, the reference path of attn.
+// and head.
 //
 // Shapes: q [B,H,T,Dh], k [B,Hkv,S,Dh], v [B,Hkv,S,Dv], out [B,H,T,Dv]; query
 // head h reads key/value head h/(H/Hkv) (grouped-query attention when
@@ -60,11 +60,24 @@ func (d Dropout) validate() error {
 // to [B,H,T,Dh]) but their innermost dimension must have stride 1. out must
 // not overlap the inputs.
 //
-// The softmax subtracts each row's maximum, so any finite scores are safe. A
-// query row whose keys are all disallowed gets zero weights and a zero
-// output row (PyTorch 1.13 returns NaN there). NaN or ±Inf in q, k or v is
-// an error, and so is a result that overflows float32.
+// It runs the fused tiled kernel (no T×S buffer; weights, when asked for,
+// are recomputed from the row log-sum-exp), or the reference path when
+// dropout is on. The softmax subtracts each row's maximum, so any finite
+// scores are safe. A query row whose keys are all disallowed gets zero
+// weights and a zero output row (PyTorch 1.13 returns NaN there). NaN or
+// ±Inf in q, k or v is an error, and so is a result that overflows float32.
 func ScaledDotProduct(out, q, k, v *tensor.Tensor, opt Options) error {
+	return sdpa(out, q, k, v, opt, opt.Dropout.P == 0)
+}
+
+// ScaledDotProductRef is the readable reference twin of ScaledDotProduct:
+// one query row at a time, the full score row, softmax, weighted sum. Same
+// contract; the fused kernel is tested against it.
+func ScaledDotProductRef(out, q, k, v *tensor.Tensor, opt Options) error {
+	return sdpa(out, q, k, v, opt, false)
+}
+
+func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused bool) error {
 	d, err := checkSDPA(out, q, k, v, opt)
 	if err != nil {
 		return err
@@ -78,7 +91,11 @@ func ScaledDotProduct(out, q, k, v *tensor.Tensor, opt Options) error {
 	if opt.Weights != nil {
 		w = operandOf(opt.Weights)
 	}
-	sdpaCore(d, k.Dim(1), Dh, v.Dim(3), scale, operandOf(q), operandOf(k), operandOf(v), operandOf(out), w, opt.Masks, opt.Dropout)
+	if fused {
+		flashForward(d, k.Dim(1), Dh, v.Dim(3), scale, operandOf(q), operandOf(k), operandOf(v), operandOf(out), w, opt.Masks, nil)
+	} else {
+		sdpaCore(d, k.Dim(1), Dh, v.Dim(3), scale, operandOf(q), operandOf(k), operandOf(v), operandOf(out), w, opt.Masks, opt.Dropout)
+	}
 	if idx, bad := out.FirstNonFinite(); bad {
 		return fmt.Errorf("attention: output %v at %v is not finite: the scores overflowed float32 (inputs too large)", out.At(idx...), idx)
 	}

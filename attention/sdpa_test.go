@@ -10,6 +10,13 @@ import (
 	"github.com/attn-go/attn/tensor"
 )
 
+// sdpaPaths are the implementations every SDPA test runs: the fused kernel
+// and its reference twin.
+var sdpaPaths = []struct {
+	name string
+	fn   func(out, q, k, v *tensor.Tensor, opt Options) error
+}{{"fused", ScaledDotProduct}, {"reference", ScaledDotProductRef}}
+
 func randTensor(rng *rand.Rand, scale float64, shape ...int) *tensor.Tensor {
 	t := tensor.Must(tensor.New(shape...))
 	for i := range t.Data() {
@@ -124,19 +131,21 @@ func TestSDPAMatchesFloat64Twin(t *testing.T) {
 			k := randTensor(rng, 1, c.B, c.Hkv, c.S, c.Dh)
 			v := randTensor(rng, 1, c.B, c.Hkv, c.S, c.Dv)
 			masks := c.masks(c.B, c.H, c.T, c.S)
-			out := tensor.Must(tensor.New(c.B, c.H, c.T, c.Dv))
-			w := tensor.Must(tensor.New(c.B, c.H, c.T, c.S))
-			if err := ScaledDotProduct(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
-				t.Fatal(err)
-			}
 			wantO, wantW := sdpa64(q, k, v, 0, masks)
-			if rel, mx := relErr(out.Data(), wantO); rel > tol {
-				t.Errorf("output rel err %.3g (max abs %.3g) > %g", rel, mx, tol)
+			for _, path := range sdpaPaths {
+				out := tensor.Must(tensor.New(c.B, c.H, c.T, c.Dv))
+				w := tensor.Must(tensor.New(c.B, c.H, c.T, c.S))
+				if err := path.fn(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
+					t.Fatal(err)
+				}
+				if rel, mx := relErr(out.Data(), wantO); rel > tol {
+					t.Errorf("%s: output rel err %.3g (max abs %.3g) > %g", path.name, rel, mx, tol)
+				}
+				if rel, mx := relErr(w.Data(), wantW); rel > tol {
+					t.Errorf("%s: weights rel err %.3g (max abs %.3g) > %g", path.name, rel, mx, tol)
+				}
+				checkWeightRows(t, w, true)
 			}
-			if rel, mx := relErr(w.Data(), wantW); rel > tol {
-				t.Errorf("weights rel err %.3g (max abs %.3g) > %g", rel, mx, tol)
-			}
-			checkWeightRows(t, w, true)
 		})
 	}
 }
@@ -245,37 +254,39 @@ func TestFullyMaskedRowsAreZero(t *testing.T) {
 			q := randTensor(rng, 1, B, H, T, Dh)
 			k := randTensor(rng, 1, B, H, S, Dh)
 			v := randTensor(rng, 1, B, H, S, Dh)
-			out := tensor.Must(tensor.New(B, H, T, Dh))
-			w := tensor.Must(tensor.New(B, H, T, S))
-			if err := ScaledDotProduct(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
-				t.Fatal(err)
-			}
-			wantO, wantW := sdpa64(q, k, v, 0, masks)
-			zeroRows := 0
-			for r := 0; r < B*H*T; r++ {
-				allZero := true
-				for _, x := range wantW[r*S : (r+1)*S] {
-					allZero = allZero && x == 0
+			for _, path := range sdpaPaths {
+				out := tensor.Must(tensor.New(B, H, T, Dh))
+				w := tensor.Must(tensor.New(B, H, T, S))
+				if err := path.fn(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
+					t.Fatal(err)
 				}
-				if !allZero {
-					continue
-				}
-				zeroRows++
-				for c, x := range out.Data()[r*Dh : (r+1)*Dh] {
-					if x != 0 || wantO[r*Dh+c] != 0 {
-						t.Fatalf("fully masked row %d: output %v, want 0", r, x)
+				wantO, wantW := sdpa64(q, k, v, 0, masks)
+				zeroRows := 0
+				for r := 0; r < B*H*T; r++ {
+					allZero := true
+					for _, x := range wantW[r*S : (r+1)*S] {
+						allZero = allZero && x == 0
+					}
+					if !allZero {
+						continue
+					}
+					zeroRows++
+					for c, x := range out.Data()[r*Dh : (r+1)*Dh] {
+						if x != 0 || wantO[r*Dh+c] != 0 {
+							t.Fatalf("fully masked row %d: output %v, want 0", r, x)
+						}
+					}
+					for _, x := range w.Data()[r*S : (r+1)*S] {
+						if x != 0 {
+							t.Fatalf("fully masked row %d: weight %v, want 0", r, x)
+						}
 					}
 				}
-				for _, x := range w.Data()[r*S : (r+1)*S] {
-					if x != 0 {
-						t.Fatalf("fully masked row %d: weight %v, want 0", r, x)
-					}
+				if zeroRows == 0 {
+					t.Fatal("case has no fully masked row; it tests nothing")
 				}
+				checkWeightRows(t, w, true)
 			}
-			if zeroRows == 0 {
-				t.Fatal("case has no fully masked row; it tests nothing")
-			}
-			checkWeightRows(t, w, true)
 		})
 	}
 }

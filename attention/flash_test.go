@@ -1,0 +1,121 @@
+package attention
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attn-go/attn/tensor"
+)
+
+// guarded returns a [B,H,T,X] view inside a larger NaN-filled buffer, with
+// padding between rows, between heads and after the end, so a write outside
+// the view shows up as a changed NaN.
+func guarded(B, H, T, X int) (view *tensor.Tensor, buf []float32) {
+	ld := X + 3
+	buf = make([]float32, B*H*T*ld+ld+7)
+	for i := range buf {
+		buf[i] = float32(math.NaN())
+	}
+	full := tensor.Must(tensor.FromSlice(buf[:B*H*T*ld], B, H, T, ld))
+	view = must(full.Narrow(3, 0, X))
+	return view, buf
+}
+
+func checkGuards(t *testing.T, view *tensor.Tensor, buf []float32) {
+	t.Helper()
+	inside := make(map[int]bool, view.Len())
+	B, H, T, X := view.Dim(0), view.Dim(1), view.Dim(2), view.Dim(3)
+	for b := 0; b < B; b++ {
+		for h := 0; h < H; h++ {
+			for i := 0; i < T; i++ {
+				p := view.Offset() + b*view.Stride(0) + h*view.Stride(1) + i*view.Stride(2)
+				for x := 0; x < X; x++ {
+					inside[p+x] = true
+				}
+			}
+		}
+	}
+	for i, v := range buf {
+		if !inside[i] && !math.IsNaN(float64(v)) {
+			t.Fatalf("write outside the view at buffer index %d: %v", i, v)
+		}
+	}
+}
+
+// The fused kernel against the float64 twin at sizes around the tile edges
+// (tileQ = tileK = 64), with every mask kind, GQA, key splitting (one head,
+// a few queries, many keys) and NaN guard bands around output and weights.
+// Tolerance 2e-6 relative, as for the reference path (see
+// TestSDPAMatchesFloat64Twin): tiling changes the summation order, not the
+// error's order of magnitude.
+func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
+	const tol = 2e-6
+	rng := rand.New(rand.NewPCG(21, 22))
+	type maskFn func(B, H, T, S int) []Mask
+	kinds := map[string]maskFn{
+		"none":        func(B, H, T, S int) []Mask { return nil },
+		"causal":      func(B, H, T, S int) []Mask { return []Mask{Causal{}} },
+		"causal-br":   func(B, H, T, S int) []Mask { return []Mask{Causal{Align: BottomRight}} },
+		"window":      func(B, H, T, S int) []Mask { return []Mask{SlidingWindow{Size: 70, Align: BottomRight}} },
+		"lengths":     func(B, H, T, S int) []Mask { return []Mask{KeyLengths(randLengths(rng, B, S))} },
+		"bool":        func(B, H, T, S int) []Mask { return []Mask{must(NewAllowedMask(boolsRand(rng, T*S, 0.8), T, S))} },
+		"additive-3d": func(B, H, T, S int) []Mask { return []Mask{must(NewAdditiveMask(randTensor(rng, 1, B*H, T, S)))} },
+		"padding+causal": func(B, H, T, S int) []Mask {
+			return []Mask{Causal{Align: BottomRight}, must(NewKeyPaddingMask(boolsRand(rng, B*S, 0.9), B, S))}
+		},
+	}
+	shapes := []struct{ B, H, Hkv, T, S, Dh, Dv int }{
+		{1, 1, 1, 1, 1, 8, 8},
+		{1, 2, 1, 63, 65, 16, 8},
+		{2, 2, 2, 64, 64, 64, 64},
+		{1, 3, 3, 65, 129, 32, 40},
+		{1, 4, 2, 130, 127, 8, 8},
+		{1, 1, 1, 1, 1000, 64, 64}, // decode: key range split across workers
+		{1, 1, 1, 3, 777, 16, 16},
+	}
+	for _, sh := range shapes {
+		for name, mk := range kinds {
+			t.Run(fmt.Sprintf("%s/B=%d,H=%d,Hkv=%d,T=%d,S=%d,Dh=%d,Dv=%d", name, sh.B, sh.H, sh.Hkv, sh.T, sh.S, sh.Dh, sh.Dv), func(t *testing.T) {
+				q := randTensor(rng, 1, sh.B, sh.H, sh.T, sh.Dh)
+				k := randTensor(rng, 1, sh.B, sh.Hkv, sh.S, sh.Dh)
+				v := randTensor(rng, 1, sh.B, sh.Hkv, sh.S, sh.Dv)
+				masks := mk(sh.B, sh.H, sh.T, sh.S)
+				out, obuf := guarded(sh.B, sh.H, sh.T, sh.Dv)
+				w, wbuf := guarded(sh.B, sh.H, sh.T, sh.S)
+				if err := ScaledDotProduct(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
+					t.Fatal(err)
+				}
+				checkGuards(t, out, obuf)
+				checkGuards(t, w, wbuf)
+				wantO, wantW := sdpa64(q, k, v, 0, masks)
+				if rel, mx := relErr(out.Values(), wantO); rel > tol || math.IsNaN(rel) {
+					t.Errorf("output rel err %.3g (max abs %.3g)", rel, mx)
+				}
+				if rel, mx := relErr(w.Values(), wantW); rel > tol || math.IsNaN(rel) {
+					t.Errorf("weights rel err %.3g (max abs %.3g)", rel, mx)
+				}
+				// Without weights the output must be bitwise the same.
+				plain := tensor.Must(tensor.New(sh.B, sh.H, sh.T, sh.Dv))
+				if err := ScaledDotProduct(plain, q, k, v, Options{Masks: masks}); err != nil {
+					t.Fatal(err)
+				}
+				got := out.Values()
+				for i, x := range plain.Data() {
+					if x != got[i] && !(x == 0 && got[i] == 0) {
+						t.Fatalf("output %d differs with and without weights: %v vs %v", i, got[i], x)
+					}
+				}
+			})
+		}
+	}
+}
+
+func randLengths(rng *rand.Rand, B, S int) []int {
+	l := make([]int, B)
+	for b := range l {
+		l[b] = rng.IntN(S + 1)
+	}
+	return l
+}
