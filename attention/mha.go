@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"sync"
 
 	"github.com/attn-go/attn/kernel"
 	"github.com/attn-go/attn/tensor"
@@ -238,29 +239,52 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 		return nil, nil, fmt.Errorf("attention: weights [B=%d H=%d T=%d S=%d] too large: %w", B, H, T, S, err)
 	}
 
-	// Steps 1-2: project the inputs to queries, keys and values. Each
-	// projection writes a [B,T,D] buffer whose [B,T,H,Dh] view, permuted
-	// to [B,H,T,Dh], gives the heads without a copy.
-	q := m.project(query.Contiguous(), 0)
-	k := m.project(key.Contiguous(), 1)
-	v := m.project(value.Contiguous(), 2)
-	for i, p := range []*tensor.Tensor{q, k, v} {
-		if idx, bad := p.FirstNonFinite(); bad {
-			return nil, nil, fmt.Errorf("attention: the %s projection is %v at %v: it overflowed float32 (inputs or weights too large)", []string{"query", "key", "value"}[i], p.At(idx...), idx)
+	// Steps 1-2: project the inputs to queries, keys and values. Self-
+	// attention with packed weights is one GEMM into a [B,T,3D] buffer;
+	// otherwise each projection writes its own [B,N,D] buffer. Either way
+	// the heads are [B,H,N,Dh] views of those buffers, never copies.
+	scratch := getScratch(m.scratchLen(B, T, S, self))
+	defer putScratch(scratch)
+	buf := *scratch
+	var q, k, v *tensor.Tensor
+	if self && c.packed() {
+		qkv := tensor.Must(tensor.FromSlice(buf[:B*T*3*D], B, T, 3*D))
+		buf = buf[B*T*3*D:]
+		m.linear(qkv, query.Contiguous(), m.params[InProjWeight].Data(), m.bias(0, 3*D))
+		split := tensor.Must(qkv.Reshape(B, T, 3, H, D/H))
+		views := make([]*tensor.Tensor, 3)
+		for p := range views {
+			s := tensor.Must(split.Select(2, p))
+			views[p] = tensor.Must(s.Permute(0, 2, 1, 3))
+		}
+		q, k, v = views[0], views[1], views[2]
+	} else {
+		proj := func(x *tensor.Tensor, p, n int) *tensor.Tensor {
+			y := tensor.Must(tensor.FromSlice(buf[:B*n*D], B, n, D))
+			buf = buf[B*n*D:]
+			m.linear(y, x.Contiguous(), m.weight(p), m.bias(p*D, D))
+			return heads(y, H)
+		}
+		q, k, v = proj(query, 0, T), proj(key, 1, S), proj(value, 2, S)
+	}
+	projected := (*scratch)[:len(*scratch)-len(buf)]
+	for i, x := range projected {
+		if x-x != 0 { // NaN or ±Inf
+			return nil, nil, fmt.Errorf("attention: a projection is %v at flat index %d: it overflowed float32 (inputs or weights too large)", x, i)
 		}
 	}
 
 	// Steps 3-5: scores, softmax and weighted sum per head, written into
 	// ctx [B,T,D] through its [B,H,T,Dh] view: the heads come out already
 	// concatenated (step 6, first half).
-	ctx := tensor.Must(tensor.New(B, T, D))
+	ctx := tensor.Must(tensor.FromSlice(buf[:B*T*D], B, T, D))
 	var w *tensor.Tensor
 	if opt.NeedWeights {
 		w = tensor.Must(tensor.New(B, H, T, S))
 	}
-	err = ScaledDotProduct(heads(ctx, H), heads(q, H), heads(k, H), heads(v, H), Options{
+	err = sdpa(heads(ctx, H), q, k, v, Options{
 		Scale: opt.Scale, Masks: opt.Masks, Dropout: opt.Dropout, Weights: w,
-	})
+	}, opt.Dropout.P == 0, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -273,7 +297,7 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 	}
 	kernel.Linear(out.Data(), D, ctx.Data(), D, m.params[OutProjWeight].Data(), D, bo, B*T, D, D)
 	if idx, bad := out.FirstNonFinite(); bad {
-		return nil, nil, fmt.Errorf("attention: output %v at %v is not finite: the projections overflowed float32 (inputs or weights too large)", out.At(idx...), idx)
+		return nil, nil, fmt.Errorf("attention: output %v at %v is not finite: the scores or projections overflowed float32 (inputs or weights too large)", out.At(idx...), idx)
 	}
 	if !opt.NeedWeights || opt.PerHeadWeights {
 		return out, w, nil
@@ -281,24 +305,55 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 	return out, averageHeads(w), nil
 }
 
-// project applies projection p (0 = query, 1 = key, 2 = value) to x [B,N,in]
-// and returns [B,N,D].
-func (m *MultiHeadAttention) project(x *tensor.Tensor, p int) *tensor.Tensor {
+// scratchLen is the number of floats Forward needs for the projections and
+// the attention context.
+func (m *MultiHeadAttention) scratchLen(B, T, S int, self bool) int {
 	D := m.cfg.EmbedDim
-	B, N, in := x.Dim(0), x.Dim(1), x.Dim(2)
-	var w, bias []float32
-	if m.cfg.packed() {
-		w = m.params[InProjWeight].Data()[p*D*D : (p+1)*D*D]
-	} else {
-		w = m.params[[]string{QProjWeight, KProjWeight, VProjWeight}[p]].Data()
+	if self && m.cfg.packed() {
+		return B*T*3*D + B*T*D
 	}
-	if b := m.params[InProjBias]; b != nil {
-		bias = b.Data()[p*D : (p+1)*D]
-	}
-	y := tensor.Must(tensor.New(B, N, D))
-	kernel.Linear(y.Data(), D, x.Data(), in, w, in, bias, B*N, D, in)
-	return y
+	return B*T*D + 2*B*S*D + B*T*D
 }
+
+// weight returns the [D, in] weight of projection p (0 = query, 1 = key,
+// 2 = value).
+func (m *MultiHeadAttention) weight(p int) []float32 {
+	D := m.cfg.EmbedDim
+	if m.cfg.packed() {
+		return m.params[InProjWeight].Data()[p*D*D : (p+1)*D*D]
+	}
+	return m.params[[]string{QProjWeight, KProjWeight, VProjWeight}[p]].Data()
+}
+
+// bias returns in_proj_bias[off:off+n], or nil without biases.
+func (m *MultiHeadAttention) bias(off, n int) []float32 {
+	if b := m.params[InProjBias]; b != nil {
+		return b.Data()[off : off+n]
+	}
+	return nil
+}
+
+// linear computes y [B,N,out] = x [B,N,in]·Wᵀ + bias.
+func (m *MultiHeadAttention) linear(y, x *tensor.Tensor, w, bias []float32) {
+	rows, in, out := x.Dim(0)*x.Dim(1), x.Dim(2), y.Dim(2)
+	kernel.Linear(y.Data(), out, x.Data(), in, w, in, bias, rows, out, in)
+}
+
+// scratchPool recycles Forward's intermediate buffers: fresh memory is
+// slow to touch the first time, and a server calls Forward again and again
+// with similar shapes.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if p, ok := scratchPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
 
 // heads views x [B,N,D] as [B,H,N,D/H] without copying.
 func heads(x *tensor.Tensor, H int) *tensor.Tensor {

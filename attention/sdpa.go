@@ -67,18 +67,22 @@ func (d Dropout) validate() error {
 // weights and a zero output row (PyTorch 1.13 returns NaN there). NaN or
 // ±Inf in q, k or v is an error, and so is a result that overflows float32.
 func ScaledDotProduct(out, q, k, v *tensor.Tensor, opt Options) error {
-	return sdpa(out, q, k, v, opt, opt.Dropout.P == 0)
+	return sdpa(out, q, k, v, opt, opt.Dropout.P == 0, true)
 }
 
 // ScaledDotProductRef is the readable reference twin of ScaledDotProduct:
 // one query row at a time, the full score row, softmax, weighted sum. Same
 // contract; the fused kernel is tested against it.
 func ScaledDotProductRef(out, q, k, v *tensor.Tensor, opt Options) error {
-	return sdpa(out, q, k, v, opt, false)
+	return sdpa(out, q, k, v, opt, false, true)
 }
 
-func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused bool) error {
-	d, err := checkSDPA(out, q, k, v, opt)
+// sdpa validates and runs one of the two paths. checkValues scans the
+// inputs for NaN/Inf before and the output for overflow after; the
+// multi-head module, which checks its own inputs and final output, turns it
+// off to avoid scanning strided views twice.
+func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused, checkValues bool) error {
+	d, err := checkSDPA(out, q, k, v, opt, checkValues)
 	if err != nil {
 		return err
 	}
@@ -96,13 +100,16 @@ func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused bool) error {
 	} else {
 		sdpaCore(d, k.Dim(1), Dh, v.Dim(3), scale, operandOf(q), operandOf(k), operandOf(v), operandOf(out), w, opt.Masks, opt.Dropout)
 	}
+	if !checkValues {
+		return nil
+	}
 	if idx, bad := out.FirstNonFinite(); bad {
 		return fmt.Errorf("attention: output %v at %v is not finite: the scores overflowed float32 (inputs too large)", out.At(idx...), idx)
 	}
 	return nil
 }
 
-func checkSDPA(out, q, k, v *tensor.Tensor, opt Options) (Dims, error) {
+func checkSDPA(out, q, k, v *tensor.Tensor, opt Options, checkValues bool) (Dims, error) {
 	for _, a := range []struct {
 		name string
 		t    *tensor.Tensor
@@ -153,6 +160,9 @@ func checkSDPA(out, q, k, v *tensor.Tensor, opt Options) (Dims, error) {
 		name string
 		t    *tensor.Tensor
 	}{{"query", q}, {"key", k}, {"value", v}} {
+		if !checkValues {
+			break
+		}
 		if err := CheckFinite("attention: "+a.name, a.t); err != nil {
 			return Dims{}, err
 		}

@@ -323,6 +323,14 @@ func (t *Tensor) CopyFrom(src *Tensor) error {
 // FirstNonFinite returns the indices of the first NaN or ±Inf element in
 // row-major order and true, or nil and false when every element is finite.
 func (t *Tensor) FirstNonFinite() ([]int, bool) {
+	if t.IsContiguous() {
+		for i, v := range t.Values() {
+			if v-v != 0 { // NaN - NaN and Inf - Inf are NaN; finite x - x is 0
+				return Unravel(i, t.shape), true
+			}
+		}
+		return nil, false
+	}
 	k := 0
 	found := -1
 	t.forEach(func(i int) {
