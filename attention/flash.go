@@ -65,6 +65,7 @@ type flashWork struct {
 	o      []float32 // [tileQ, Dv] output accumulator
 	m, l   []float32 // [tileQ] running max and sum
 	lo, hi []int     // [tileQ] open key range per row
+	bad    []bool    // [tileQ] row saw a NaN or +Inf score
 	rows   []maskRow // [tileQ·len(masks)] per-element masks per row
 	elem   bool      // some mask has per-element values
 }
@@ -166,22 +167,35 @@ func (p *flashPlan) Run(task int) {
 		// Online softmax: fold this tile into the running max and sum.
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]
-			mx := maxOf(row)
+			if nonFinite(row) {
+				// A NaN or +Inf score (from NaN/Inf in q or k, or an
+				// overflow) poisons the row, so the caller's output check
+				// reports it; the vector max and exp would hide it.
+				w.bad[r] = true
+				clear(row)
+				continue
+			}
+			mx := kernel.MaxOf(row)
 			if math.IsInf(float64(mx), -1) {
 				clear(row)
 				continue
 			}
 			mNew := max(w.m[r], mx)
-			sum := expShift(row, mNew)
+			sum := kernel.ExpShift(row, mNew)
 			if corr := float32(math.Exp(float64(w.m[r] - mNew))); corr != 1 {
-				scaleInPlace(corr, o[r*dv:(r+1)*dv])
+				kernel.ScaleInPlace(corr, o[r*dv:(r+1)*dv])
 				w.l[r] *= corr
 			}
 			w.l[r] += sum
 			w.m[r] = mNew
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
-		gemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
+		kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
+	}
+	for r := 0; r < br; r++ {
+		if w.bad[r] {
+			w.l[r] = float32(math.NaN())
+		}
 	}
 	if p.splits > 1 {
 		t := task*p.splits + split
@@ -196,7 +210,7 @@ func (p *flashPlan) Run(task int) {
 // scoreTile computes w.s[:br, :bc] = scale · Q[i0:i0+br] · K[j0:j0+bc]ᵀ.
 func (p *flashPlan) scoreTile(w *flashWork, b, kh, qoff, br, j0, bc int) {
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
-	gemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
+	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
 }
 
 // finish normalises the accumulator rows, writes them to the output and
@@ -207,7 +221,12 @@ func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
 	for r := 0; r < br; r++ {
 		dst := p.out.row(b, h, i0+r, dv)
 		lse := float32(math.Inf(-1))
-		if l[r] > 0 {
+		if l[r] != l[r] { // poisoned: NaN out, for the caller's check to explain
+			for c := range dst {
+				dst[c] = l[r]
+			}
+			lse = l[r]
+		} else if l[r] > 0 {
 			inv := l[r]
 			for c, x := range o[r*dv : (r+1)*dv] {
 				dst[c] = x / inv
@@ -245,13 +264,17 @@ func (p *flashPlan) merge() {
 			M := float32(math.Inf(-1))
 			for s := 0; s < p.splits; s++ {
 				t := task*p.splits + s
-				if p.partL[t*tileQ+r] > 0 {
+				if ls := p.partL[t*tileQ+r]; ls > 0 {
 					M = max(M, p.partM[t*tileQ+r])
+				} else if ls != ls {
+					M = ls // poisoned
 				}
 			}
 			var L float32
 			dst := o[r*dv : (r+1)*dv]
-			if !math.IsInf(float64(M), -1) {
+			if M != M {
+				L = M
+			} else if !math.IsInf(float64(M), -1) {
 				for s := 0; s < p.splits; s++ {
 					t := task*p.splits + s
 					ls := p.partL[t*tileQ+r]
@@ -281,7 +304,7 @@ func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br int) {
 			row := w.s[r*tileK : r*tileK+bc]
 			at := (b*p.d.H+h)*p.d.T + i0 + r
 			if l := p.rowL[at]; l > 0 {
-				expShift(row, p.rowM[at])
+				kernel.ExpShift(row, p.rowM[at])
 				for j := range row {
 					row[j] /= l
 				}
@@ -304,6 +327,8 @@ func (w *flashWork) prepare(p *flashPlan, b, h, i0, br int) (jStart, jEnd int) {
 	w.l = grow(w.l, tileQ)
 	w.lo = grow(w.lo, tileQ)
 	w.hi = grow(w.hi, tileQ)
+	w.bad = grow(w.bad, tileQ)
+	clear(w.bad)
 	w.rows = grow(w.rows, tileQ*nm)
 	w.elem = false
 	jStart, jEnd = p.d.S, 0
@@ -367,4 +392,15 @@ func (w *flashWork) maskTile(br, j0, bc int) {
 			}
 		}
 	}
+}
+
+// nonFinite reports whether a masked score row holds NaN or +Inf (-Inf is a
+// disallowed key).
+func nonFinite(row []float32) bool {
+	for _, v := range row {
+		if v != v || v > math.MaxFloat32 {
+			return true
+		}
+	}
+	return false
 }

@@ -224,14 +224,6 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 	if err := tensor.CheckShape("attention: value", value, []int{B, S, c.VDim}, "B", "S", "vdim"); err != nil {
 		return nil, nil, err
 	}
-	for _, a := range []struct {
-		name string
-		t    *tensor.Tensor
-	}{{"query", query}, {"key", key}, {"value", value}} {
-		if err := CheckFinite("attention: "+a.name, a.t); err != nil {
-			return nil, nil, err
-		}
-	}
 	if err := validateMasks(opt.Masks, Dims{B: B, H: H, T: T, S: S}); err != nil {
 		return nil, nil, err
 	}
@@ -267,12 +259,7 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 		}
 		q, k, v = proj(query, 0, T), proj(key, 1, S), proj(value, 2, S)
 	}
-	projected := (*scratch)[:len(*scratch)-len(buf)]
-	for i, x := range projected {
-		if x-x != 0 { // NaN or ±Inf
-			return nil, nil, fmt.Errorf("attention: a projection is %v at flat index %d: it overflowed float32 (inputs or weights too large)", x, i)
-		}
-	}
+	projected := tensor.Must(tensor.FromSlice((*scratch)[:len(*scratch)-len(buf)], len(*scratch)-len(buf)))
 
 	// Steps 3-5: scores, softmax and weighted sum per head, written into
 	// ctx [B,T,D] through its [B,H,T,Dh] view: the heads come out already
@@ -296,8 +283,13 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 		bo = b.Data()
 	}
 	kernel.Linear(out.Data(), D, ctx.Data(), D, m.params[OutProjWeight].Data(), D, bo, B*T, D, D)
-	if idx, bad := out.FirstNonFinite(); bad {
-		return nil, nil, fmt.Errorf("attention: output %v at %v is not finite: the scores or projections overflowed float32 (inputs or weights too large)", out.At(idx...), idx)
+	if _, bad := out.FirstNonFinite(); bad {
+		// Find the cause only now: an input, else the stage that overflowed.
+		inputs := []named{{"query", query}, {"key", key}, {"value", value}}
+		if err := checkOutput(projected, "the input projection", inputs...); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, checkOutput(out, "the attention or the output projection")
 	}
 	if !opt.NeedWeights || opt.PerHeadWeights {
 		return out, w, nil

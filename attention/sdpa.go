@@ -64,8 +64,10 @@ func (d Dropout) validate() error {
 // are recomputed from the row log-sum-exp), or the reference path when
 // dropout is on. The softmax subtracts each row's maximum, so any finite
 // scores are safe. A query row whose keys are all disallowed gets zero
-// weights and a zero output row (PyTorch 1.13 returns NaN there). NaN or
-// ±Inf in q, k or v is an error, and so is a result that overflows float32.
+// weights and a zero output row (PyTorch 1.13 returns NaN there). A
+// non-finite result is an error naming the input that holds NaN or ±Inf, or
+// reporting an overflow; NaN in a key the masks exclude does not reach the
+// result and is not an error.
 func ScaledDotProduct(out, q, k, v *tensor.Tensor, opt Options) error {
 	return sdpa(out, q, k, v, opt, opt.Dropout.P == 0, true)
 }
@@ -77,12 +79,11 @@ func ScaledDotProductRef(out, q, k, v *tensor.Tensor, opt Options) error {
 	return sdpa(out, q, k, v, opt, false, true)
 }
 
-// sdpa validates and runs one of the two paths. checkValues scans the
-// inputs for NaN/Inf before and the output for overflow after; the
-// multi-head module, which checks its own inputs and final output, turns it
-// off to avoid scanning strided views twice.
+// sdpa validates and runs one of the two paths. checkValues checks the
+// output for NaN/Inf (and then finds the cause); the multi-head module,
+// which checks its own final output, turns it off.
 func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused, checkValues bool) error {
-	d, err := checkSDPA(out, q, k, v, opt, checkValues)
+	d, err := checkSDPA(out, q, k, v, opt)
 	if err != nil {
 		return err
 	}
@@ -103,13 +104,32 @@ func sdpa(out, q, k, v *tensor.Tensor, opt Options, fused, checkValues bool) err
 	if !checkValues {
 		return nil
 	}
-	if idx, bad := out.FirstNonFinite(); bad {
-		return fmt.Errorf("attention: output %v at %v is not finite: the scores overflowed float32 (inputs too large)", out.At(idx...), idx)
-	}
-	return nil
+	return checkOutput(out, "the scores", named{"query", q}, named{"key", k}, named{"value", v})
 }
 
-func checkSDPA(out, q, k, v *tensor.Tensor, opt Options, checkValues bool) (Dims, error) {
+type named struct {
+	name string
+	t    *tensor.Tensor
+}
+
+// checkOutput returns nil when out is finite. Otherwise it explains why:
+// the first input holding NaN or ±Inf (inputs are scanned only now, on the
+// error path, so the common case costs one pass over the small output), or
+// else an overflow of what stage computed.
+func checkOutput(out *tensor.Tensor, stage string, inputs ...named) error {
+	idx, bad := out.FirstNonFinite()
+	if !bad {
+		return nil
+	}
+	for _, in := range inputs {
+		if err := CheckFinite("attention: "+in.name, in.t); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("attention: output %v at %v is not finite: %s overflowed float32 (inputs or weights too large)", out.At(idx...), idx, stage)
+}
+
+func checkSDPA(out, q, k, v *tensor.Tensor, opt Options) (Dims, error) {
 	for _, a := range []struct {
 		name string
 		t    *tensor.Tensor
@@ -155,17 +175,6 @@ func checkSDPA(out, q, k, v *tensor.Tensor, opt Options, checkValues bool) (Dims
 	}
 	if err := opt.Dropout.validate(); err != nil {
 		return Dims{}, err
-	}
-	for _, a := range []struct {
-		name string
-		t    *tensor.Tensor
-	}{{"query", q}, {"key", k}, {"value", v}} {
-		if !checkValues {
-			break
-		}
-		if err := CheckFinite("attention: "+a.name, a.t); err != nil {
-			return Dims{}, err
-		}
 	}
 	d := Dims{B: B, H: H, T: T, S: S}
 	return d, validateMasks(opt.Masks, d)

@@ -466,3 +466,35 @@ func TestMaskStrings(t *testing.T) {
 		t.Fatalf("got %s, want %s", got, want)
 	}
 }
+
+// NaN in a key that every query's mask excludes never reaches the result:
+// no error, and the same output as with a finite key there. NaN in an
+// allowed key is an error naming it, in both paths.
+func TestNaNInMaskedKeyIsHarmless(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	q := randTensor(rng, 1, 1, 2, 5, 8)
+	k := randTensor(rng, 1, 1, 2, 70, 8)
+	v := randTensor(rng, 1, 1, 2, 70, 8)
+	masks := []Mask{KeyLengths{69}}
+	for _, path := range sdpaPaths {
+		want := tensor.Must(tensor.New(1, 2, 5, 8))
+		if err := path.fn(want, q, k, v, Options{Masks: masks}); err != nil {
+			t.Fatal(err)
+		}
+		kn, vn := k.Clone(), v.Clone()
+		kn.Set(float32(math.NaN()), 0, 1, 69, 3)
+		vn.Set(float32(math.Inf(1)), 0, 0, 69, 0)
+		got := tensor.Must(tensor.New(1, 2, 5, 8))
+		if err := path.fn(got, q, kn, vn, Options{Masks: masks}); err != nil {
+			t.Fatalf("%s: %v", path.name, err)
+		}
+		for i, x := range want.Data() {
+			if got.Data()[i] != x {
+				t.Fatalf("%s: element %d changed: %v vs %v", path.name, i, got.Data()[i], x)
+			}
+		}
+		if err := path.fn(got, q, kn, vn, Options{}); err == nil || !strings.Contains(err.Error(), "key has NaN at index [0 1 69 3]") {
+			t.Fatalf("%s: unmasked NaN key: err = %v", path.name, err)
+		}
+	}
+}
