@@ -7,10 +7,24 @@
 // kernel can work on a head sliced out of a [B,T,D] buffer, or on a block of
 // rows of a packed weight matrix, without copying.
 //
-// Every kernel here has a plain, readable reference form (the *Ref
-// functions). Faster variants, when added, are tested against these twins on
-// odd sizes and selected behind the same exported entry points, so callers
-// never change.
+// Every kernel here has a plain, readable reference form (GemmRef,
+// SoftmaxRef, and the pure-Go twins dotGo, expShiftGo, ...). The fast
+// variants are tested against these twins on odd sizes and selected behind
+// the same exported entry points, so callers never change:
+//
+//   - Gemm is BLIS-style: packed, cache-blocked, register-blocked micro-kernels
+//     in avo-generated assembly (AVX2+FMA 6×16, AVX-512F 14×32, chosen at run
+//     time with golang.org/x/sys/cpu), a pure-Go micro-kernel otherwise and
+//     under -tags purego, and internal/parallel for threads. GemmSerial is the
+//     same on the calling goroutine. GemmVariants and SetGemmVariant expose the
+//     variants ("ref", "purego", "avx2", "avx512") to tests, benchmarks and
+//     the CLI.
+//   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
+//     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them.
+//   - PeakGFLOPS measures the FMA peak that benchmarks compare against.
+//
+// docs/gemm.md describes the algorithm, the generated assembly
+// (kernel/_asm, `go generate`, kernel/_asm/check.sh) and the measurements.
 //
 // Argument errors in this package (slices too short for the stated sizes)
 // are programming errors inside attn and panic; public packages validate

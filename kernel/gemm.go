@@ -1,18 +1,48 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"sync/atomic"
+)
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C where op(X) is X or Xᵀ.
 //
 // Shapes (row-major): op(A) is [m,k], op(B) is [k,n], C is [m,n]. A is stored
 // [m,k] with leading dimension lda when transA is false and [k,m] when it is
 // true; likewise B is [k,n] or [n,k] with ldb. When beta is 0, C is
-// overwritten and its previous contents (even NaN) are ignored.
+// overwritten and its previous contents (even NaN) are ignored. When k is 0
+// or alpha is 0, the blocked variants do not read A or B (C = beta·C), as in
+// BLAS; GemmRef computes 0·Σ, which differs only for non-finite A or B.
+//
+// Gemm runs the variant chosen by SetGemmVariant (by default the fastest this
+// CPU supports) and splits large products over internal/parallel's workers;
+// see docs/gemm.md for the blocking. It does not allocate once warmed up.
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if s := gemmCurrent.Load().spec; s != nil {
+		gemmBlocked(s, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	GemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmSerial is Gemm computed entirely on the calling goroutine, for callers
+// that are themselves parallel tasks (the fused attention kernel calls it on
+// 64×64 tiles). On small operands it reads A, and B when not transposed, in
+// place instead of packing them.
+func GemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if s := gemmCurrent.Load().spec; s != nil {
+		gemmBlocked(s, true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	GemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	checkMat("A", a, rowsCols(transA, m, k), lda)
 	checkMat("B", b, rowsCols(transB, k, n), ldb)
 	checkMat("C", c, [2]int{m, n}, ldc)
-	GemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func rowsCols(trans bool, r, c int) [2]int {
@@ -38,7 +68,8 @@ func checkMat(name string, x []float32, rc [2]int, ld int) {
 }
 
 // GemmRef is the reference twin of Gemm: a direct triple loop. For each C
-// element the k products are summed by Dot (A·Bᵀ) or in k order.
+// element the k products are summed by the pure-Go Dot (A·Bᵀ) or in the same
+// lane order.
 func GemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	at := func(i, p int) float32 {
 		if transA {
@@ -57,7 +88,7 @@ func GemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 		for j := range crow {
 			var s float32
 			if !transA && transB {
-				s = Dot(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
+				s = dotGo(a[i*lda:i*lda+k], b[j*ldb:j*ldb+k])
 			} else {
 				s = dotStrided(k, func(p int) float32 { return at(i, p) * bt(p, j) })
 			}
@@ -70,8 +101,8 @@ func GemmRef(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 	}
 }
 
-// dotStrided sums f(0..k-1) with the same lane structure as Dot, so every
-// Gemm form rounds the same way.
+// dotStrided sums f(0..k-1) with the same lane structure as dotGo, so every
+// GemmRef form rounds the same way.
 func dotStrided(k int, f func(p int) float32) float32 {
 	var acc [dotLanes]float32
 	p := 0
@@ -85,6 +116,88 @@ func dotStrided(k int, f func(p int) float32) float32 {
 	}
 	return sumLanes(&acc)
 }
+
+// GemmVariant is one implementation of Gemm. Fn has Gemm's signature and
+// contract; it may be called only when Available.
+type GemmVariant struct {
+	Name      string
+	Fn        func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+	Available bool
+}
+
+type gemmImpl struct {
+	name string
+	spec *gemmSpec // nil: GemmRef
+}
+
+var gemmImpls = []*gemmImpl{
+	{name: "ref"},
+	{name: "purego", spec: specGo},
+	{name: "avx2", spec: specAVX2},
+	{name: "avx512", spec: specAVX512},
+}
+
+var gemmCurrent atomic.Pointer[gemmImpl]
+
+func init() { gemmCurrent.Store(bestGemm()) }
+
+func bestGemm() *gemmImpl {
+	best := gemmImpls[1]
+	for _, g := range gemmImpls {
+		if g.spec != nil && g.spec.available() {
+			best = g
+		}
+	}
+	return best
+}
+
+// GemmVariants lists every Gemm implementation, fastest last: "ref"
+// (GemmRef), "purego" (the blocked algorithm with a pure-Go micro-kernel),
+// "avx2" (AVX2+FMA assembly) and "avx512" (AVX-512F assembly). Available
+// reports whether this CPU and build can run each.
+func GemmVariants() []GemmVariant {
+	out := make([]GemmVariant, len(gemmImpls))
+	for i, g := range gemmImpls {
+		g := g
+		out[i] = GemmVariant{Name: g.name, Available: g.spec == nil || g.spec.available()}
+		if g.spec == nil {
+			out[i].Fn = GemmRef
+			continue
+		}
+		out[i].Fn = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			if !g.spec.available() {
+				panic("kernel: Gemm variant " + g.name + " is not available on this CPU or build")
+			}
+			checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+			gemmBlocked(g.spec, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
+	return out
+}
+
+// SetGemmVariant makes Gemm and GemmSerial use the named variant (see
+// GemmVariants); "" or "auto" restores the default. It is meant for
+// benchmarks and the CLI's --kernel, not for concurrent use with Gemm.
+func SetGemmVariant(name string) error {
+	if name == "" || name == "auto" {
+		gemmCurrent.Store(bestGemm())
+		return nil
+	}
+	for _, g := range gemmImpls {
+		if g.name != name {
+			continue
+		}
+		if g.spec != nil && !g.spec.available() {
+			return fmt.Errorf("kernel: Gemm variant %q is not available on this CPU or build", name)
+		}
+		gemmCurrent.Store(g)
+		return nil
+	}
+	return fmt.Errorf("kernel: unknown Gemm variant %q (have ref, purego, avx2, avx512)", name)
+}
+
+// GemmVariantName is the name of the variant Gemm currently runs.
+func GemmVariantName() string { return gemmCurrent.Load().name }
 
 // Linear computes the fully connected layer y = x·Wᵀ + bias.
 //

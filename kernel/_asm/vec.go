@@ -1,0 +1,321 @@
+package main
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mmcloughlin/avo/attr"
+	"github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// Constants of the vector kernels, each replicated 16 times (64 bytes) so a
+// ymm or zmm register can use it as a full-width memory operand.
+var constNames = []string{"negInf", "expLo", "expHi", "log2e", "magic", "ln2hi", "ln2lo",
+	"p0", "p1", "p2", "p3", "p4", "p5", "one", "bias"}
+
+// The exp polynomial: exp(r) ≈ 1 + r + r²·(p5 + r·(p4 + r·(p3 + r·(p2 + r·(p1 + r·p0))))) on
+// |r| ≤ ln2/2, Cephes' expf coefficients. kernel/exp.go holds the same
+// numbers for the pure-Go twin; TestExpShiftConstants checks they agree.
+var constBits = map[string]uint32{
+	"negInf": math.Float32bits(float32(math.Inf(-1))),
+	"expLo":  math.Float32bits(-110), // exp(-110) rounds to 0: -Inf and every x ≤ -104 give 0
+	"expHi":  math.Float32bits(89),   // exp(89) overflows float32: +Inf
+	"log2e":  math.Float32bits(math.Log2E),
+	"magic":  math.Float32bits(12582912),       // 1.5·2^23: adding it rounds to an integer
+	"ln2hi":  math.Float32bits(0.693359375),    // Cephes' split of ln2: 9 significant bits,
+	"ln2lo":  math.Float32bits(-2.12194440e-4), // so n·ln2hi is exact without FMA too
+	"p0":     math.Float32bits(1.9875691500e-4),
+	"p1":     math.Float32bits(1.3981999507e-3),
+	"p2":     math.Float32bits(8.3334519073e-3),
+	"p3":     math.Float32bits(4.1665795894e-2),
+	"p4":     math.Float32bits(1.6666665459e-1),
+	"p5":     math.Float32bits(5.0000001201e-1),
+	"one":    math.Float32bits(1),
+	"bias":   127,
+}
+
+var constMem = map[string]Mem{}
+
+func genConstants(g *build.Context) {
+	for _, name := range constNames {
+		m := g.StaticGlobal("kconst_" + name)
+		g.DataAttributes(attr.RODATA | attr.NOPTR)
+		for i := 0; i < 16; i++ {
+			g.AddDatum(4*i, U32(constBits[name]))
+		}
+		constMem[name] = m
+	}
+}
+
+// hsum reduces the vector v (a physical register numbered below 16) to a
+// float32 sum in lane 0 of v.AsX(), using tmp (also below 16).
+// op is VADDPS or VMAXPS; the scalar ops mirror it.
+func reduce(g *build.Context, s isa, v, tmp reg.VecPhysical, max bool) {
+	op := g.VADDPS
+	sop := g.VADDSS
+	if max {
+		op, sop = g.VMAXPS, g.VMAXSS
+	}
+	if s.lanes == 16 {
+		g.VEXTRACTF64X4(U8(1), v, tmp.AsY())
+		op(tmp.AsY(), v.AsY(), v.AsY())
+	}
+	g.VEXTRACTF128(U8(1), v.AsY(), tmp.AsX())
+	op(tmp.AsX(), v.AsX(), v.AsX())
+	g.VMOVHLPS(v.AsX(), v.AsX(), tmp.AsX())
+	op(tmp.AsX(), v.AsX(), v.AsX())
+	g.VMOVSHDUP(v.AsX(), tmp.AsX())
+	sop(tmp.AsX(), v.AsX(), v.AsX())
+}
+
+// vecLoop emits the common loop shape: n (a multiple of the lane count, in
+// elements) is consumed four vectors at a time, then one at a time.
+// body(u) emits the work for vector u (0..3) of an iteration at byte offset
+// u*bytes from the current pointers; advance adds bytes to every pointer.
+func vecLoop(g *build.Context, s isa, name string, n reg.Register, body func(u int), advance func(bytes int)) {
+	n4 := g.GP64()
+	g.MOVQ(n, n4)
+	g.SHRQ(U8(map[int]int{8: 5, 16: 6}[s.lanes]), n4) // n / (4·lanes)
+	g.JZ(LabelRef(name + "_one"))
+	g.Label(name + "_loop4")
+	for u := 0; u < 4; u++ {
+		body(u)
+	}
+	advance(4 * s.bytes())
+	g.DECQ(n4)
+	g.JNZ(LabelRef(name + "_loop4"))
+	g.Label(name + "_one")
+	g.SHRQ(U8(map[int]int{8: 3, 16: 4}[s.lanes]), n) // vectors left: (n / lanes) % 4
+	g.ANDQ(U8(3), n)
+	g.JZ(LabelRef(name + "_done"))
+	g.Label(name + "_loop1")
+	body(0)
+	advance(s.bytes())
+	g.DECQ(n)
+	g.JNZ(LabelRef(name + "_loop1"))
+	g.Label(name + "_done")
+}
+
+func genVec(g *build.Context, s isa) {
+	genDot(g, s)
+	genAxpy(g, s)
+	genScale(g, s)
+	genMax(g, s)
+	genExpShift(g, s)
+}
+
+// dot<ISA>(x, y *float32, n int) float32 returns Σ x[i]·y[i], i < n, for n a
+// multiple of the lane count, in 4 vector accumulators (4·lanes partial sums).
+func genDot(g *build.Context, s isa) {
+	name := "dot" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(x, y *float32, n int) float32")
+	g.Doc(name + " returns Σ x[i]·y[i] for i < n; n must be a multiple of the vector width.")
+	x := g.Load(g.Param("x"), g.GP64())
+	y := g.Load(g.Param("y"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	acc := []reg.VecPhysical{s.phys(0), s.phys(1), s.phys(2), s.phys(3)}
+	t := []reg.VecPhysical{s.phys(4), s.phys(5), s.phys(6), s.phys(7)}
+	for _, a := range acc {
+		s.zero(g, a)
+	}
+	vecLoop(g, s, name, n, func(u int) {
+		g.VMOVUPS(Mem{Base: x, Disp: u * s.bytes()}, t[u])
+		g.VFMADD231PS(Mem{Base: y, Disp: u * s.bytes()}, t[u], acc[u])
+	}, func(b int) {
+		g.ADDQ(U32(b), x)
+		g.ADDQ(U32(b), y)
+	})
+	g.VADDPS(acc[1], acc[0], acc[0])
+	g.VADDPS(acc[3], acc[2], acc[2])
+	g.VADDPS(acc[2], acc[0], acc[0])
+	reduce(g, s, acc[0], t[0], false)
+	g.Store(acc[0].AsX(), g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// axpy<ISA>(alpha float32, x, y *float32, n int): y[i] += alpha·x[i] (one FMA).
+func genAxpy(g *build.Context, s isa) {
+	name := "axpy" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(alpha float32, x, y *float32, n int)")
+	g.Doc(name + " computes y[i] = fma(alpha, x[i], y[i]) for i < n; n must be a multiple of the vector width.")
+	al := s.phys(8)
+	g.VBROADCASTSS(paramAddr(g, "alpha"), al)
+	x := g.Load(g.Param("x"), g.GP64())
+	y := g.Load(g.Param("y"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	vecLoop(g, s, name, n, func(u int) {
+		t := s.phys(u)
+		m := Mem{Base: y, Disp: u * s.bytes()}
+		g.VMOVUPS(m, t)
+		g.VFMADD231PS(Mem{Base: x, Disp: u * s.bytes()}, al, t)
+		g.VMOVUPS(t, m)
+	}, func(b int) {
+		g.ADDQ(U32(b), x)
+		g.ADDQ(U32(b), y)
+	})
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// scale<ISA>(alpha float32, x *float32, n int): x[i] *= alpha.
+func genScale(g *build.Context, s isa) {
+	name := "scale" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(alpha float32, x *float32, n int)")
+	g.Doc(name + " computes x[i] *= alpha for i < n; n must be a multiple of the vector width.")
+	al := s.phys(8)
+	g.VBROADCASTSS(paramAddr(g, "alpha"), al)
+	x := g.Load(g.Param("x"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	vecLoop(g, s, name, n, func(u int) {
+		t := s.phys(u)
+		m := Mem{Base: x, Disp: u * s.bytes()}
+		g.VMULPS(m, al, t)
+		g.VMOVUPS(t, m)
+	}, func(b int) {
+		g.ADDQ(U32(b), x)
+	})
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// max<ISA>(x *float32, n int) float32 returns max(x[i]), i < n, and -Inf for n == 0.
+func genMax(g *build.Context, s isa) {
+	name := "max" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(x *float32, n int) float32")
+	g.Doc(name + " returns the largest x[i] for i < n (-Inf if n is 0); n must be a multiple of the vector width.")
+	x := g.Load(g.Param("x"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	acc := []reg.VecPhysical{s.phys(0), s.phys(1), s.phys(2), s.phys(3)}
+	for _, a := range acc {
+		g.VMOVUPS(constMem["negInf"], a)
+	}
+	vecLoop(g, s, name, n, func(u int) {
+		g.VMAXPS(Mem{Base: x, Disp: u * s.bytes()}, acc[u], acc[u])
+	}, func(b int) {
+		g.ADDQ(U32(b), x)
+	})
+	g.VMAXPS(acc[1], acc[0], acc[0])
+	g.VMAXPS(acc[3], acc[2], acc[2])
+	g.VMAXPS(acc[2], acc[0], acc[0])
+	reduce(g, s, acc[0], s.phys(4), true)
+	g.Store(acc[0].AsX(), g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// expShift<ISA>(x *float32, n int, shift float32) float32 sets
+// x[i] = exp(x[i] - shift) and returns the sum of the new x[i]. The
+// algorithm, step by step in Go, is expShiftGo in kernel/exp.go:
+//
+//	v := min(max(x[i]-shift, -110), 89)
+//	t := v·log2e + 1.5·2^23          // rounds v·log2e to the integer n
+//	nf := t - 1.5·2^23
+//	r := v - nf·ln2hi - nf·ln2lo      // |r| ≤ ln2/2, two FMAs
+//	y := 1 + (r + r²·P(r))            // degree-5 P: Cephes expf
+//	n1 := n >> 1; n2 := n - n1        // 2^n = 2^n1 · 2^n2, both normal
+//	x[i] = y · 2^n1 · 2^n2            // exact scaling, gradual underflow
+func genExpShift(g *build.Context, s isa) {
+	name := "expShift" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(x *float32, n int, shift float32) float32")
+	g.Doc(name+" sets x[i] = exp(x[i]-shift) for i < n and returns their sum;",
+		"n must be a multiple of the vector width. See expShiftGo for the algorithm.")
+	x := g.Load(g.Param("x"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	sh, sum := s.phys(0), s.phys(1)
+	g.VBROADCASTSS(paramAddr(g, "shift"), sh)
+	s.zero(g, sum)
+	c := constMem
+	// One vector per step: v, t, nf, p, z, n1, n2 in registers 2..8.
+	body := func(off int) {
+		v, t, nf, p, z, n1, n2 := s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6), s.phys(7), s.phys(8)
+		m := Mem{Base: x, Disp: off}
+		g.VMOVUPS(m, v)
+		g.VSUBPS(sh, v, v)
+		g.VMAXPS(c["expLo"], v, v)
+		g.VMINPS(c["expHi"], v, v)
+		g.VMOVUPS(c["magic"], t)
+		g.VFMADD231PS(c["log2e"], v, t) // t = v·log2e + magic
+		g.VSUBPS(c["magic"], t, nf)     // nf = t - magic
+		g.VFNMADD231PS(c["ln2hi"], nf, v)
+		g.VFNMADD231PS(c["ln2lo"], nf, v) // v = r
+		g.VMULPS(v, v, z)
+		g.VMOVUPS(c["p0"], p)
+		for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			g.VFMADD213PS(c[k], v, p) // p = p·r + pk
+		}
+		g.VFMADD213PS(v, z, p)      // p = p·r² + r
+		g.VADDPS(c["one"], p, p)    // y = 1 + p
+		g.VPSUBD(c["magic"], t, t)  // n = bits(t) - bits(magic)
+		g.VPSRAD(U8(1), t, n1)      // n1 = n >> 1
+		g.VPSUBD(n1, t, n2)         // n2 = n - n1
+		g.VPADDD(c["bias"], n1, n1) // biased exponents
+		g.VPADDD(c["bias"], n2, n2)
+		g.VPSLLD(U8(23), n1, n1)
+		g.VPSLLD(U8(23), n2, n2)
+		g.VMULPS(n1, p, p)
+		g.VMULPS(n2, p, p)
+		g.VMOVUPS(p, m)
+		g.VADDPS(p, sum, sum)
+	}
+	g.SHRQ(U8(map[int]int{8: 3, 16: 4}[s.lanes]), n) // vectors
+	g.JZ(LabelRef(name + "_done"))
+	g.Label(name + "_loop")
+	body(0)
+	g.ADDQ(U32(s.bytes()), x)
+	g.DECQ(n)
+	g.JNZ(LabelRef(name + "_loop"))
+	g.Label(name + "_done")
+	reduce(g, s, sum, s.phys(2), false)
+	g.Store(sum.AsX(), g.ReturnIndex(0))
+	g.VZEROUPPER()
+	g.RET()
+}
+
+// genPeak writes fmaPeak<ISA>(n int): n iterations of a block of
+// independent FMA chains (12 ymm or 24 zmm accumulators: more than
+// latency × FMA ports on current x86 cores, so the FMA units never wait).
+// Each iteration performs chains × lanes FMAs.
+func genPeak(g *build.Context, s isa) {
+	name := "fmaPeak" + s.name
+	chains := 12
+	if s.lanes == 16 {
+		chains = 24
+	}
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.SignatureExpr("func(n int)")
+	g.Doc(fmt.Sprintf("%s runs n iterations of %d independent %d-lane FMAs.", name, chains, s.lanes))
+	n := g.Load(g.Param("n"), g.GP64())
+	for i := 0; i < chains+2; i++ {
+		s.zero(g, s.phys(i))
+	}
+	g.TESTQ(n, n)
+	g.JZ(LabelRef(name + "_done"))
+	g.Label(name + "_loop")
+	for i := 0; i < chains; i++ {
+		g.VFMADD231PS(s.phys(chains), s.phys(chains+1), s.phys(i))
+	}
+	g.DECQ(n)
+	g.JNZ(LabelRef(name + "_loop"))
+	g.Label(name + "_done")
+	g.VZEROUPPER()
+	g.RET()
+}

@@ -1,0 +1,104 @@
+//go:build amd64 && !purego
+
+package kernel
+
+import "golang.org/x/sys/cpu"
+
+// CPU features, read once. x/sys/cpu reports AVX2/FMA/AVX512F only when the
+// OS also saves the wider register state (XGETBV), so these are safe to use.
+var (
+	haveAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	haveAVX512 = haveAVX2 && cpu.X86.HasAVX512F
+)
+
+// microAsm calls the assembly micro-kernel named by id (kernAVX2 or
+// kernAVX512). Direct calls, not function values, so that the kernels'
+// //go:noescape holds and callers' operands stay where they are.
+func microAsm(id int, k int, a *float32, aStep, aRow int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32) {
+	if id == kernAVX512 {
+		sgemmKern14x32AVX512(k, a, aStep, aRow, b, bStep, c, ldc, alpha, beta)
+		return
+	}
+	sgemmKern6x16AVX2(k, a, aStep, aRow, b, bStep, c, ldc, alpha, beta)
+}
+
+func dotAsm(level int, x, y *float32, n int) float32 {
+	if level == levelAVX512 {
+		return dotAVX512(x, y, n)
+	}
+	return dotAVX2(x, y, n)
+}
+
+func axpyAsm(level int, alpha float32, x, y *float32, n int) {
+	if level == levelAVX512 {
+		axpyAVX512(alpha, x, y, n)
+		return
+	}
+	axpyAVX2(alpha, x, y, n)
+}
+
+func scaleAsm(level int, alpha float32, x *float32, n int) {
+	if level == levelAVX512 {
+		scaleAVX512(alpha, x, n)
+		return
+	}
+	scaleAVX2(alpha, x, n)
+}
+
+func maxAsm(level int, x *float32, n int) float32 {
+	if level == levelAVX512 {
+		return maxAVX512(x, n)
+	}
+	return maxAVX2(x, n)
+}
+
+func expShiftAsm(level int, x *float32, n int, shift float32) float32 {
+	if level == levelAVX512 {
+		return expShiftAVX512(x, n, shift)
+	}
+	return expShiftAVX2(x, n, shift)
+}
+
+// fmaPeakAsm runs n iterations of the peak loop; it returns the FMA lanes
+// per iteration.
+func fmaPeakAsm(level int, n int) int {
+	if level == levelAVX512 {
+		fmaPeakAVX512(n)
+		return 24 * 16
+	}
+	fmaPeakAVX2(n)
+	return 12 * 8
+}
+
+// packTrans sets dst[p*nr+c] = src[c*ld+p] for c < nr, p < kc with the
+// AVX2 8×8 transpose, when the CPU has it and nr is a multiple of 8; it
+// returns false (doing nothing) otherwise. The tail p ≥ kc&^7 is done here.
+func packTrans(dst, src []float32, ld, kc, nr int) bool {
+	if !haveAVX2 || nr%8 != 0 || kc < 8 {
+		return false
+	}
+	_ = src[(nr-1)*ld+kc-1]
+	_ = dst[kc*nr-1]
+	k8 := kc &^ 7
+	packTransAVX2(&dst[0], &src[0], ld, k8, nr)
+	for p := k8; p < kc; p++ {
+		dp := dst[p*nr : p*nr+nr]
+		for c := range dp {
+			dp[c] = src[c*ld+p]
+		}
+	}
+	return true
+}
+
+// packCopy sets dst[p*nr+c] = src[p*ld+c] for p < kc, c < nr with AVX
+// moves, when the CPU has AVX2 and nr is a multiple of 8; it returns false
+// (doing nothing) otherwise.
+func packCopy(dst, src []float32, ld, kc, nr int) bool {
+	if !haveAVX2 || nr%8 != 0 || kc < 1 {
+		return false
+	}
+	_ = src[(kc-1)*ld+nr-1]
+	_ = dst[kc*nr-1]
+	packCopyAVX2(&dst[0], &src[0], ld, kc, nr)
+	return true
+}

@@ -1,0 +1,142 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/attn-go/attn/internal/parallel"
+)
+
+type benchShape struct {
+	m, n, k int
+	transB  bool
+}
+
+func (s benchShape) String() string {
+	form := "NN"
+	if s.transB {
+		form = "NT"
+	}
+	return fmt.Sprintf("m=%d,n=%d,k=%d,%s", s.m, s.n, s.k, form)
+}
+
+// peakFor measures PeakGFLOPS once per thread count per benchmark process.
+var (
+	peakMu    sync.Mutex
+	peakCache = map[int]float64{}
+)
+
+func peakFor(threads int) float64 {
+	peakMu.Lock()
+	defer peakMu.Unlock()
+	if p, ok := peakCache[threads]; ok {
+		return p
+	}
+	p := PeakGFLOPS(threads, 300*time.Millisecond)
+	peakCache[threads] = p
+	return p
+}
+
+// benchGemm times fn on one shape and reports GFLOP/s (2·m·n·k per call)
+// and, with threads > 0, the percentage of PeakGFLOPS(threads) measured in
+// the same process.
+func benchGemm(b *testing.B, s benchShape, fn gemmFn, threads ...int) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := randSlice(rng, s.m*s.k)
+	bm := randSlice(rng, s.k*s.n)
+	c := make([]float32, s.m*s.n)
+	ldb := s.n
+	if s.transB {
+		ldb = s.k
+	}
+	fn(false, s.transB, s.m, s.n, s.k, 1, a, s.k, bm, ldb, 0, c, s.n)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		fn(false, s.transB, s.m, s.n, s.k, 1, a, s.k, bm, ldb, 0, c, s.n)
+	}
+	gflops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / time.Since(start).Seconds() / 1e9
+	b.ReportMetric(gflops, "GFLOP/s")
+	if len(threads) > 0 {
+		b.ReportMetric(100*gflops/peakFor(threads[0]), "%peak")
+	}
+}
+
+// BenchmarkGemm: the shapes (1024³ NN and NT; the MHA packed
+// projection x[1024,768]·W[2304,768]ᵀ) for every available blocked
+// variant, parallel over all workers.
+func BenchmarkGemm(b *testing.B) {
+	for _, s := range []benchShape{{1024, 1024, 1024, false}, {1024, 1024, 1024, true}, {1024, 2304, 768, true}, {256, 256, 256, false}, {64, 2304, 768, true}, {1, 2304, 768, true}} {
+		for _, v := range GemmVariants() {
+			if !v.Available || v.Name == "ref" {
+				continue
+			}
+			b.Run(s.String()+"/"+v.Name, func(b *testing.B) { benchGemm(b, s, v.Fn, parallel.Workers()) })
+		}
+	}
+}
+
+// BenchmarkGemmSerial: the fused attention kernel's tiles on one goroutine.
+func BenchmarkGemmSerial(b *testing.B) {
+	for _, s := range []benchShape{{64, 64, 64, false}, {64, 64, 64, true}, {128, 128, 64, true}, {256, 256, 256, false}, {64, 2304, 768, true}, {1024, 1024, 1024, false}} {
+		for _, g := range gemmImpls {
+			if g.spec == nil || !g.spec.available() {
+				continue
+			}
+			spec := g.spec
+			b.Run(s.String()+"/"+g.name, func(b *testing.B) {
+				benchGemm(b, s, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+					gemmBlocked(spec, true, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
+				}, 1)
+			})
+		}
+	}
+}
+
+func BenchmarkPeak(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", th), func(b *testing.B) {
+			var g float64
+			for i := 0; i < b.N; i++ {
+				g = PeakGFLOPS(th, 100*time.Millisecond)
+			}
+			b.ReportMetric(g, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkVec(b *testing.B) {
+	const n = 1024
+	rng := rand.New(rand.NewPCG(2, 2))
+	x, y := randSlice(rng, n), randSlice(rng, n)
+	for _, lv := range vecLevels() {
+		name := levelNames[lv]
+		b.Run("Dot/n=1024/"+name, func(b *testing.B) {
+			b.SetBytes(8 * n)
+			for i := 0; i < b.N; i++ {
+				dotLevel(lv, x, y)
+			}
+		})
+		b.Run("ExpShift/n=1024/"+name, func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for i := 0; i < b.N; i++ {
+				copy(y, x)
+				expShiftLevel(lv, y, 4)
+			}
+		})
+		b.Run("Softmax/n=1024/"+name, func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for i := 0; i < b.N; i++ {
+				copy(y, x)
+				if lv == levelGo {
+					SoftmaxRef(y)
+				} else {
+					softmaxLevel(lv, y)
+				}
+			}
+		})
+	}
+}

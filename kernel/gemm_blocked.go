@@ -1,0 +1,599 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/attn-go/attn/internal/parallel"
+)
+
+// The blocked GEMM (BLIS's five loops; docs/gemm.md has the picture):
+//
+//	for jc in n, step nc:                      B block [kc,nc] packed once, shared (L3)
+//	  for pc in k, step kc:
+//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-wide panels            (parallel over panels)
+//	    for ic in m, step mc:                    items of the compute phase (parallel)
+//	      pack op(A)[ic:ic+mc, pc:pc+kc] into mr-tall panels (L2)    (per worker)
+//	      for jr in nc, step nr:                   one B micro-panel [kc,nr] stays in L1
+//	        for ir in mc, step mr:
+//	          micro-kernel: C[ir:ir+mr, jr:jr+nr] = alpha·Ã·B̃ + beta·C
+//
+// Transposes and leading dimensions are absorbed by the packing; the
+// micro-kernel sees only the packed layouts. Edge tiles (fewer than mr rows
+// or nr columns) are computed into a per-worker scratch tile and merged. The
+// first kc step applies the caller's beta, later ones accumulate (beta = 1).
+
+// Micro-kernel ids.
+const (
+	kernGo = iota
+	kernAVX2
+	kernAVX512
+)
+
+// gemmSpec is one micro-kernel and its block sizes.
+type gemmSpec struct {
+	name   string
+	id     int
+	mr, nr int // micro-tile
+	mc     int // rows of the packed A block (upper bound; rebalanced per call)
+	kc     int // depth of a packed block
+	nc     int // columns of the packed B block, multiple of nr
+}
+
+// Block sizes. AVX2 (6×16, sized for Zen 3: 32 KiB L1d, 512 KiB L2 per
+// core, and Haswell-class Intel): the B micro-panel kc×16×4 B = 16 KiB fills
+// half of L1, the A block 144×256×4 B = 144 KiB a quarter of L2, the B block
+// 256×4080×4 B = 4 MiB sits in L3. AVX-512 (14×32): kc = 192 keeps the
+// 32-wide B micro-panel at 24 KiB of a 32-48 KiB L1, the A block
+// 336×192×4 B = 252 KiB fits a 1-2 MiB L2. The pure-Go 4×4 kernel uses the
+// AVX2 blocking. docs/gemm.md records the measurements behind the choice.
+var (
+	specGo     = &gemmSpec{name: "purego", id: kernGo, mr: 4, nr: 4, mc: 144, kc: 256, nc: 4080}
+	specAVX2   = &gemmSpec{name: "avx2", id: kernAVX2, mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080}
+	specAVX512 = &gemmSpec{name: "avx512", id: kernAVX512, mr: 14, nr: 32, mc: 336, kc: 192, nc: 4096}
+)
+
+func (s *gemmSpec) available() bool {
+	switch s.id {
+	case kernAVX2:
+		return haveAVX2
+	case kernAVX512:
+		return haveAVX512
+	}
+	return true
+}
+
+// micro runs the micro-kernel on one mr×nr tile: c[r*ldc+j] = alpha·Σ_p
+// a[p*aStep+r*aRow]·b[p*bStep+j] + beta·c[r*ldc+j] (c not read when beta is
+// 0). The index expressions below are the kernel's extreme reads and
+// writes: Go's bounds checks on them stand guard for the assembly.
+func (s *gemmSpec) micro(k int, a []float32, aStep, aRow int, b []float32, bStep int, c []float32, ldc int, alpha, beta float32) {
+	_ = a[(k-1)*aStep+(s.mr-1)*aRow]
+	_ = b[(k-1)*bStep+s.nr-1]
+	_ = c[(s.mr-1)*ldc+s.nr-1]
+	if s.id == kernGo {
+		microGo4x4(k, a, aStep, aRow, b, bStep, c, ldc, alpha, beta)
+		return
+	}
+	microAsm(s.id, k, &a[0], aStep, aRow, &b[0], bStep, &c[0], ldc, alpha, beta)
+}
+
+// Thresholds, in multiply-adds (m·n·k). Below parallelMin one goroutine does
+// the whole product (handing work to the pool costs a few microseconds);
+// GemmSerial reads A and B in place instead of packing while the operand is
+// at most directMax elements (it then fits in L1/L2 and packing would cost
+// more than the strided reads). Measured in docs/gemm.md.
+const (
+	parallelMin = 64 * 64 * 128
+	directMax   = 128 * 128
+)
+
+type gemmWork struct {
+	spec   *gemmSpec
+	transA bool
+	transB bool
+	m, n   int
+	k      int
+	alpha  float32
+	beta   float32
+	a, b   []float32
+	c      []float32
+	lda    int
+	ldb    int
+	ldc    int
+
+	directA bool // A read in place (GemmSerial, small A)
+	directB bool // B read in place (GemmSerial, small non-transposed B)
+
+	// Current (jc, pc) block.
+	jc, nc, pc, kc int
+	npanels        int
+	betaK          float32
+
+	// Compute-phase decomposition: items = icBlocks × chunks.
+	tiles       int // ceil(m/mr)
+	icBlocks    int
+	chunks      int
+	chunkPanels int
+	items       int
+	next        atomic.Int64
+
+	bpack []float32
+	ws    []gemmWorker
+
+	packBTask   packBTask
+	computeTask computeTask
+	smallTask   smallTask
+	arows       []float32 // smallM: rows of a transposed A, gathered
+}
+
+// gemmWorker is one worker's private workspace.
+type gemmWorker struct {
+	apack  []float32 // packed A block (or one edge panel when directA)
+	tile   []float32 // mr×nr scratch tile for edges
+	lastIC int       // ic block held in apack, -1 if none
+	_      [64]byte  // keep workers' lastIC on separate cache lines
+}
+
+type smallTask struct{ w *gemmWork }
+type packBTask struct{ w *gemmWork }
+type computeTask struct{ w *gemmWork }
+
+func (t *smallTask) Run(i int)   { t.w.smallRun(i) }
+func (t *packBTask) Run(i int)   { t.w.packBPanel(i) }
+func (t *computeTask) Run(i int) { t.w.compute(i) }
+
+var workPool = sync.Pool{New: func() any {
+	w := new(gemmWork)
+	w.packBTask.w = w
+	w.computeTask.w = w
+	w.smallTask.w = w
+	return w
+}}
+
+// gemmBlocked is Gemm with the arguments already checked.
+func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	workers := 1
+	if !serial && m*n*k >= parallelMin {
+		workers = parallel.Workers()
+	}
+	w := workPool.Get().(*gemmWork)
+	w.spec = spec
+	w.transA, w.transB = transA, transB
+	w.m, w.n, w.k = m, n, k
+	w.alpha, w.beta = alpha, beta
+	w.a, w.b, w.c = a, b, c
+	w.lda, w.ldb, w.ldc = lda, ldb, ldc
+	if m < spec.mr {
+		w.smallM(workers)
+		w.a, w.b, w.c = nil, nil, nil
+		workPool.Put(w)
+		return
+	}
+	w.directA = serial && m*k <= directMax
+	w.directB = serial && !transB && k*n <= directMax
+	w.plan(workers)
+
+	for jc := 0; jc < n; jc += spec.nc {
+		w.jc, w.nc = jc, min(spec.nc, n-jc)
+		w.npanels = (w.nc + spec.nr - 1) / spec.nr
+		w.chunkPanels = (w.npanels + w.chunks - 1) / w.chunks
+		for pc := 0; pc < k; pc += spec.kc {
+			w.pc, w.kc = pc, min(spec.kc, k-pc)
+			w.betaK = beta
+			if pc > 0 {
+				w.betaK = 1
+			}
+			switch {
+			case w.directB:
+				// Only a partial last panel needs packing (zero padding).
+				if w.nc%spec.nr != 0 {
+					w.packBPanel(w.npanels - 1)
+				}
+			case workers > 1:
+				parallel.Run(w.npanels, &w.packBTask)
+			default:
+				for i := 0; i < w.npanels; i++ {
+					w.packBPanel(i)
+				}
+			}
+			w.next.Store(0)
+			for i := range w.ws {
+				w.ws[i].lastIC = -1
+			}
+			if nw := min(workers, w.items); nw > 1 {
+				parallel.Run(nw, &w.computeTask)
+			} else {
+				w.compute(0)
+			}
+		}
+	}
+	w.a, w.b, w.c = nil, nil, nil
+	workPool.Put(w)
+}
+
+// plan chooses the compute decomposition and sizes the workspaces.
+func (w *gemmWork) plan(workers int) {
+	s := w.spec
+	w.tiles = (w.m + s.mr - 1) / s.mr
+	w.icBlocks = (w.m + s.mc - 1) / s.mc
+	if workers > 1 && w.icBlocks >= workers && w.icBlocks%workers != 0 {
+		// Equal shares: a multiple of the worker count of (smaller) blocks.
+		w.icBlocks += workers - w.icBlocks%workers
+	}
+	w.icBlocks = min(w.icBlocks, w.tiles)
+	w.chunks = 1
+	if workers > 1 && w.icBlocks < 2*workers {
+		// Few row blocks (small m): split the columns too, keeping at
+		// least two micro-panels per chunk.
+		npanels := (min(s.nc, w.n) + s.nr - 1) / s.nr
+		w.chunks = max(1, min((2*workers+w.icBlocks-1)/w.icBlocks, npanels/2))
+	}
+	w.items = w.icBlocks * w.chunks
+
+	kc := min(s.kc, w.k)
+	ncMax := min(s.nc, w.n)
+	need := (ncMax + s.nr - 1) / s.nr * s.nr * kc
+	if w.directB {
+		need = s.nr * kc
+	}
+	w.bpack = grow(w.bpack, need)
+	mcMax := (w.tiles + w.icBlocks - 1) / w.icBlocks * s.mr
+	aNeed := mcMax * kc
+	if w.directA {
+		aNeed = s.mr * kc
+	}
+	nw := min(workers, w.items)
+	if cap(w.ws) < nw {
+		w.ws = make([]gemmWorker, nw)
+	}
+	w.ws = w.ws[:nw]
+	for i := range w.ws {
+		w.ws[i].apack = grow(w.ws[i].apack, aNeed)
+		w.ws[i].tile = grow(w.ws[i].tile, s.mr*s.nr)
+	}
+}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// icStart is the first row of row block i: the tiles are shared out evenly.
+func (w *gemmWork) icStart(i int) int {
+	return min(i*w.tiles/w.icBlocks*w.spec.mr, w.m)
+}
+
+// compute is worker wid's loop over compute items.
+func (w *gemmWork) compute(wid int) {
+	ws := &w.ws[wid]
+	s := w.spec
+	for {
+		it := int(w.next.Add(1) - 1)
+		if it >= w.items {
+			return
+		}
+		icb, ch := it/w.chunks, it%w.chunks
+		i0, i1 := w.icStart(icb), w.icStart(icb+1)
+		if !w.directA && ws.lastIC != icb {
+			packA(ws.apack, w.a, w.lda, w.transA, i0, i1-i0, w.pc, w.kc, s.mr)
+			ws.lastIC = icb
+		}
+		p0 := ch * w.chunkPanels
+		p1 := min(p0+w.chunkPanels, w.npanels)
+		w.macro(ws, i0, i1-i0, p0, p1)
+	}
+}
+
+// macro multiplies rows [i0, i0+mc) of the packed A block by B panels
+// [p0, p1) of the current block.
+func (w *gemmWork) macro(ws *gemmWorker, i0, mc, p0, p1 int) {
+	s := w.spec
+	mr, nr, kc := s.mr, s.nr, w.kc
+	for jp := p0; jp < p1; jp++ {
+		j := w.jc + jp*nr
+		cols := min(nr, w.jc+w.nc-j)
+		var bp []float32
+		bStep := nr
+		if w.directB && cols == nr {
+			bp, bStep = w.b[w.pc*w.ldb+j:], w.ldb
+		} else if w.directB {
+			bp = w.bpack[:kc*nr]
+		} else {
+			bp = w.bpack[jp*kc*nr : (jp+1)*kc*nr]
+		}
+		for ir := 0; ir < mc; ir += mr {
+			rows := min(mr, mc-ir)
+			i := i0 + ir
+			ap, aStep, aRow := w.aPanel(ws, i, ir, rows)
+			ct := w.c[i*w.ldc+j:]
+			if rows == mr && cols == nr {
+				s.micro(kc, ap, aStep, aRow, bp, bStep, ct, w.ldc, w.alpha, w.betaK)
+				continue
+			}
+			s.micro(kc, ap, aStep, aRow, bp, bStep, ws.tile, nr, 1, 0)
+			mergeTile(ct, w.ldc, ws.tile, nr, rows, cols, w.alpha, w.betaK)
+		}
+	}
+}
+
+// aPanel returns the A micro-panel for rows [i, i+rows) (ir within the
+// block) and its strides.
+func (w *gemmWork) aPanel(ws *gemmWorker, i, ir, rows int) ([]float32, int, int) {
+	mr := w.spec.mr
+	if !w.directA {
+		return ws.apack[ir*w.kc:], mr, 1
+	}
+	if rows == mr {
+		if w.transA {
+			return w.a[w.pc*w.lda+i:], w.lda, 1
+		}
+		return w.a[i*w.lda+w.pc:], 1, w.lda
+	}
+	// The last, partial row tile: pack it once per kc block (zero-padded).
+	if ws.lastIC != i {
+		packA(ws.apack, w.a, w.lda, w.transA, i, rows, w.pc, w.kc, mr)
+		ws.lastIC = i
+	}
+	return ws.apack, mr, 1
+}
+
+// packA packs op(A)[i0:i0+mc, p0:p0+kc] into mr-row panels: panel q holds
+// element (q·mr+r, p) at q·mr·kc + p·mr + r. Rows past mc are zero.
+func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+mr*kc]
+		if transA {
+			// op(A)[i,p] = a[p*lda+i]: each p is a contiguous run of rows.
+			for p := 0; p < kc; p++ {
+				dp := d[p*mr : p*mr+mr]
+				copy(dp, a[(p0+p)*lda+i0+ir:][:rows])
+				clear(dp[rows:])
+			}
+			continue
+		}
+		// op(A)[i,p] = a[i*lda+p]: interleave rows, writing d in order.
+		base := (i0+ir)*lda + p0
+		if rows == 6 && mr == 6 {
+			interleave6(d, a[base:], lda, kc)
+			continue
+		}
+		for p := 0; p < kc; p++ {
+			dp := d[p*mr : p*mr+mr]
+			for r := 0; r < rows; r++ {
+				dp[r] = a[base+r*lda+p]
+			}
+			clear(dp[rows:])
+		}
+	}
+}
+
+// interleave6 writes d[p*6+r] = a[r*lda+p] for r < 6, p < kc.
+func interleave6(d, a []float32, lda, kc int) {
+	r0 := a[0*lda:][:kc]
+	r1 := a[1*lda:][:kc]
+	r2 := a[2*lda:][:kc]
+	r3 := a[3*lda:][:kc]
+	r4 := a[4*lda:][:kc]
+	r5 := a[5*lda:][:kc]
+	d = d[:6*kc]
+	for p := range r0 {
+		dp := d[p*6 : p*6+6 : p*6+6]
+		dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// interleave16 writes d[p*16+c] = b[c*ldb+p] for c < 16, p < kc.
+func interleave16(d, b []float32, ldb, kc int) {
+	var rows [16][]float32
+	for c := range rows {
+		rows[c] = b[c*ldb:][:kc]
+	}
+	d = d[:16*kc]
+	for p := 0; p < kc; p++ {
+		dp := d[p*16 : p*16+16 : p*16+16]
+		for c := range dp {
+			dp[c] = rows[c][p]
+		}
+	}
+}
+
+// packBPanel packs panel q of the current B block: op(B)[pc:pc+kc,
+// j:j+nr] with j = jc+q·nr, element (p, c) at p·nr + c. Columns past the
+// block are zero. With directB the one partial panel goes to the start of
+// bpack.
+func (w *gemmWork) packBPanel(q int) {
+	nr, kc := w.spec.nr, w.kc
+	j := w.jc + q*nr
+	cols := min(nr, w.jc+w.nc-j)
+	off := q * kc * nr
+	if w.directB {
+		off = 0
+	}
+	d := w.bpack[off : off+kc*nr]
+	if w.transB {
+		// op(B)[p,j] = b[j*ldb+p]: each column is a contiguous run of p.
+		base := j*w.ldb + w.pc
+		if cols == nr && packTrans(d, w.b[base:], w.ldb, kc, nr) {
+			return
+		}
+		if cols == 16 && nr == 16 {
+			interleave16(d, w.b[base:], w.ldb, kc)
+			return
+		}
+		for p := 0; p < kc; p++ {
+			dp := d[p*nr : p*nr+nr]
+			for c := 0; c < cols; c++ {
+				dp[c] = w.b[base+c*w.ldb+p]
+			}
+			clear(dp[cols:])
+		}
+		return
+	}
+	if cols == nr && packCopy(d, w.b[w.pc*w.ldb+j:], w.ldb, kc, nr) {
+		return
+	}
+	for p := 0; p < kc; p++ {
+		dp := d[p*nr : p*nr+nr]
+		copy(dp, w.b[(w.pc+p)*w.ldb+j:][:cols])
+		clear(dp[cols:])
+	}
+}
+
+// mergeTile adds the alpha-scaled scratch tile t into the rows×cols corner
+// of C.
+func mergeTile(c []float32, ldc int, t []float32, nr, rows, cols int, alpha, beta float32) {
+	for r := 0; r < rows; r++ {
+		cr := c[r*ldc : r*ldc+cols]
+		tr := t[r*nr : r*nr+cols]
+		if beta == 0 {
+			for j := range cr {
+				cr[j] = alpha * tr[j]
+			}
+			continue
+		}
+		for j := range cr {
+			cr[j] = alpha*tr[j] + beta*cr[j]
+		}
+	}
+}
+
+// scaleC sets C = beta·C (beta 0: zeros, ignoring NaN).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// microGo4x4 is the pure-Go micro-kernel (mr = nr = 4), the twin of the
+// assembly ones: same operand layout and strides, separate multiply and add.
+func microGo4x4(k int, a []float32, aStep, aRow int, b []float32, bStep int, c []float32, ldc int, alpha, beta float32) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	ia, ib := 0, 0
+	for p := 0; p < k; p++ {
+		a0, a1, a2, a3 := a[ia], a[ia+aRow], a[ia+2*aRow], a[ia+3*aRow]
+		bb := b[ib : ib+4 : ib+4]
+		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+		ia += aStep
+		ib += bStep
+	}
+	storeRow4(c[0:4:4], alpha, beta, c00, c01, c02, c03)
+	storeRow4(c[ldc:ldc+4:ldc+4], alpha, beta, c10, c11, c12, c13)
+	storeRow4(c[2*ldc:2*ldc+4:2*ldc+4], alpha, beta, c20, c21, c22, c23)
+	storeRow4(c[3*ldc:3*ldc+4:3*ldc+4], alpha, beta, c30, c31, c32, c33)
+}
+
+func storeRow4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
+	if beta == 0 {
+		c[0], c[1], c[2], c[3] = alpha*v0, alpha*v1, alpha*v2, alpha*v3
+		return
+	}
+	c[0] = alpha*v0 + beta*c[0]
+	c[1] = alpha*v1 + beta*c[1]
+	c[2] = alpha*v2 + beta*c[2]
+	c[3] = alpha*v3 + beta*c[3]
+}
+
+// smallCols is the number of C columns in one smallM item.
+const smallCols = 128
+
+// smallM handles products with fewer rows than one micro-tile (m < mr,
+// e.g. one token's projection when decoding), where packing B would cost
+// more than the product: with Bᵀ each C element is one Dot of contiguous
+// rows, with B each C row accumulates Axpy of B's rows. Column chunks run in
+// parallel. The vector kernels are those of the variant's level.
+func (w *gemmWork) smallM(workers int) {
+	if w.transA {
+		w.arows = grow(w.arows, w.m*w.k)
+		for i := 0; i < w.m; i++ {
+			row := w.arows[i*w.k : (i+1)*w.k]
+			for p := range row {
+				row[p] = w.a[p*w.lda+i]
+			}
+		}
+	}
+	items := (w.n + smallCols - 1) / smallCols
+	if workers > 1 && items > 1 {
+		parallel.Run(items, &w.smallTask)
+		return
+	}
+	for it := 0; it < items; it++ {
+		w.smallRun(it)
+	}
+}
+
+// smallRun computes columns [it·smallCols, …) of every row of C.
+func (w *gemmWork) smallRun(it int) {
+	k := w.k
+	j0 := it * smallCols
+	j1 := min(j0+smallCols, w.n)
+	lv := levelGo
+	switch w.spec.id {
+	case kernAVX2:
+		lv = levelAVX2
+	case kernAVX512:
+		lv = levelAVX512
+	}
+	for i := 0; i < w.m; i++ {
+		var ai []float32
+		if w.transA {
+			ai = w.arows[i*k : (i+1)*k]
+		} else {
+			ai = w.a[i*w.lda : i*w.lda+k]
+		}
+		crow := w.c[i*w.ldc+j0 : i*w.ldc+j1]
+		if w.transB {
+			for j := range crow {
+				bj := w.b[(j0+j)*w.ldb:][:k]
+				s := dotLevel(lv, ai, bj)
+				if w.beta == 0 {
+					crow[j] = w.alpha * s
+				} else {
+					crow[j] = w.alpha*s + w.beta*crow[j]
+				}
+			}
+			continue
+		}
+		if w.beta == 0 {
+			clear(crow)
+		} else if w.beta != 1 {
+			scaleLevel(lv, w.beta, crow)
+		}
+		for p, av := range ai {
+			axpyLevel(lv, w.alpha*av, w.b[p*w.ldb+j0:p*w.ldb+j1], crow)
+		}
+	}
+}
