@@ -21,5 +21,6 @@ Start with "attn demo", which walks the six steps of attention on a sentence.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newDemoCmd(), newMHACmd())
+	root.AddCommand(newBenchCmd())
 	return root
 }

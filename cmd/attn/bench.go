@@ -1,0 +1,700 @@
+package main
+
+// attn bench: time one operation on one shape and print one JSON object.
+//
+// Shape legend: gemm m,n,k (C[m,n] = A[m,k]·op(B)); attention B batch,
+// H query heads, Hkv key/value heads, T queries, S keys, Dh head dim;
+// mha B batch, T tokens, D model width, H heads.
+//
+// Method (the same in scripts/bench/torch_bench.py, so the two sides are
+// comparable): inputs are allocated once and filled from a seeded source;
+// warm-up runs until both --warmup-reps runs and --warmup time have passed
+// (a single run suffices when one run alone takes longer than --warmup);
+// then timed runs repeat until both --min-reps runs and --min-time have
+// passed, stopping early at --max-reps or when the next run would end after
+// --max-time (at least one timed run is always made). The median of the
+// timed runs is reported, with the min and max.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/internal/parallel"
+	"github.com/attn-go/attn/kernel"
+	"github.com/attn-go/attn/tensor"
+	"github.com/spf13/cobra"
+)
+
+// gemmRegistry is the seam to package kernel's GEMM variant registry and
+// FMA peak probe (tests swap in fakes).
+var gemmRegistry = struct {
+	// variants lists the names --kernel accepts (nil: no registry).
+	variants func() []string
+	// set selects a variant by name.
+	set func(name string) error
+	// current names the variant Gemm uses now ("" when unknown).
+	current func() string
+	// peak measures the FMA peak in GFLOP/s with the given goroutines for
+	// about d.
+	peak func(threads int, d time.Duration) (float64, error)
+}{
+	variants: func() []string {
+		names := []string{"auto"}
+		for _, v := range kernel.GemmVariants() {
+			if v.Available {
+				names = append(names, v.Name)
+			}
+		}
+		return names
+	},
+	set:     kernel.SetGemmVariant,
+	current: kernel.GemmVariantName,
+	peak: func(threads int, d time.Duration) (float64, error) {
+		return kernel.PeakGFLOPS(threads, d), nil
+	},
+}
+
+// maxBenchBytes bounds what one bench run may allocate for its operands, so
+// a typo cannot take the shared machine's memory.
+const maxBenchBytes = 16 << 30
+
+// benchOpts are the flags every bench subcommand shares.
+type benchOpts struct {
+	threads    int
+	kernel     string
+	json       bool
+	seed       uint64
+	warmup     time.Duration
+	warmupReps int
+	minTime    time.Duration
+	maxTime    time.Duration
+	minReps    int
+	maxReps    int
+}
+
+func newBenchCmd() *cobra.Command {
+	o := &benchOpts{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time attn's kernels on one shape and print the result as JSON",
+		Long: `bench times one operation on one shape: a GEMM, scaled dot-product attention,
+or a multi-head attention module's forward pass. It prints one JSON object
+(--json) or a readable summary.
+
+Inputs are allocated once from a seeded source. Warm-up runs until both
+--warmup-reps runs and --warmup time have passed (one run is enough when it
+alone takes longer than --warmup). Timed runs then repeat until both
+--min-reps runs and --min-time have passed, stopping early at --max-reps, or
+before a run that would end after --max-time. The median is reported.
+
+GFLOP/s counts useful work: 2mnk for a GEMM; 4·Dh per allowed (query, key)
+pair per head for attention (a causal mask allows about half the pairs; they
+are counted exactly); for mha, the four projections (8·B·T·D²) plus the
+attention. peak_rss_bytes is the process's peak resident set (getrusage).
+
+scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
+		Example: `  attn bench gemm --m 1024 --n 1024 --k 1024 --trans-b --threads 2 --json
+  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 2048 --causal --json
+  attn bench attention --batch 1 --heads 12 --kv-heads 4 --head-dim 64 --seq 1 --kv-seq 4096
+  attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return fmt.Errorf("bench needs a subcommand: gemm, attention or mha (see attn bench --help)")
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "goroutines to use (sets GOMAXPROCS before anything runs)")
+	pf.StringVar(&o.kernel, "kernel", "", "GEMM variant to use, e.g. ref, purego, avx2, avx512 (default: auto, the fastest this CPU runs)")
+	pf.BoolVar(&o.json, "json", false, "print only the JSON object")
+	pf.Uint64Var(&o.seed, "seed", 1, "seed for the random inputs and weights")
+	pf.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "minimum warm-up time")
+	pf.IntVar(&o.warmupReps, "warmup-reps", 2, "minimum warm-up runs")
+	pf.DurationVar(&o.minTime, "min-time", time.Second, "minimum total time of the timed runs")
+	pf.DurationVar(&o.maxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
+	pf.IntVar(&o.minReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
+	pf.IntVar(&o.maxReps, "max-reps", 10000, "maximum timed runs")
+	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchPeakCmd(o))
+	return cmd
+}
+
+// validate checks the shared flags.
+func (o *benchOpts) validate() error {
+	switch {
+	case o.threads < 1:
+		return fmt.Errorf("--threads is %d, want >= 1", o.threads)
+	case o.warmup < 0:
+		return fmt.Errorf("--warmup is %v, want >= 0", o.warmup)
+	case o.warmupReps < 0:
+		return fmt.Errorf("--warmup-reps is %d, want >= 0", o.warmupReps)
+	case o.minTime < 0:
+		return fmt.Errorf("--min-time is %v, want >= 0", o.minTime)
+	case o.maxTime <= 0:
+		return fmt.Errorf("--max-time is %v, want > 0", o.maxTime)
+	case o.minReps < 1:
+		return fmt.Errorf("--min-reps is %d, want >= 1", o.minReps)
+	case o.maxReps < o.minReps:
+		return fmt.Errorf("--max-reps %d is below --min-reps %d", o.maxReps, o.minReps)
+	}
+	if o.kernel != "" {
+		names := gemmRegistry.variants()
+		if names != nil && !slices.Contains(names, o.kernel) {
+			return fmt.Errorf("--kernel %q is not a GEMM variant available here; choose one of %s", o.kernel, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
+
+// setup applies the shared flags. It runs after every flag is validated and
+// before any input is allocated: GOMAXPROCS first (attn's worker pool sizes
+// itself from it), then the GEMM variant. It returns the pool's size.
+func (o *benchOpts) setup() (workers int, err error) {
+	runtime.GOMAXPROCS(o.threads)
+	if parallel.Workers() != o.threads {
+		// The pool was started earlier in this process (tests run many
+		// commands in one process): restart it at the new size.
+		parallel.Shutdown()
+	}
+	workers = parallel.Workers()
+	if o.kernel != "" {
+		if err := gemmRegistry.set(o.kernel); err != nil {
+			return 0, err
+		}
+	}
+	return workers, nil
+}
+
+// timing is the outcome of measure.
+type timing struct {
+	warmupReps int
+	times      []time.Duration // timed runs, in run order
+}
+
+func (t timing) sorted() []time.Duration {
+	s := slices.Clone(t.times)
+	slices.Sort(s)
+	return s
+}
+
+func (t timing) median() time.Duration {
+	s := t.sorted()
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// measure warms f up and times it as the package comment describes.
+func measure(o *benchOpts, f func() error) (timing, error) {
+	var t timing
+	start := time.Now()
+	for t.warmupReps < o.warmupReps || time.Since(start) < o.warmup {
+		r0 := time.Now()
+		if err := f(); err != nil {
+			return t, err
+		}
+		t.warmupReps++
+		if o.warmup > 0 && time.Since(r0) >= o.warmup {
+			break // one slow run is warm-up enough
+		}
+	}
+	start = time.Now()
+	for {
+		r0 := time.Now()
+		if err := f(); err != nil {
+			return t, err
+		}
+		d := time.Since(r0)
+		t.times = append(t.times, d)
+		n, elapsed := len(t.times), time.Since(start)
+		if n >= o.maxReps || elapsed+d > o.maxTime {
+			break
+		}
+		if n >= o.minReps && elapsed >= o.minTime {
+			break
+		}
+	}
+	return t, nil
+}
+
+// kv is one field of an ordered JSON object.
+type kv struct {
+	k string
+	v any
+}
+
+// object is a JSON object that keeps its fields in order.
+type object []kv
+
+func (o object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, err := json.Marshal(f.k)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.v)
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", f.k, err)
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// peakRSS returns the process's peak resident set size in bytes.
+func peakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(ru.Maxrss) // bytes there, KiB on Linux and the BSDs
+	}
+	return int64(ru.Maxrss) * 1024
+}
+
+// kernelName is the GEMM variant in use, or nil (JSON null) when unknown.
+func kernelName() any {
+	if s := gemmRegistry.current(); s != "" {
+		return s
+	}
+	return nil
+}
+
+// report prints the result: the JSON object, or a summary line.
+func report(w io.Writer, o *benchOpts, op string, shape object, label string, flops float64, workers int, t timing) error {
+	med := t.median()
+	s := t.sorted()
+	ms := func(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/1e3) / 1e3 }
+	gflops := flops / med.Seconds() / 1e9
+	if med == 0 {
+		gflops = 0
+	}
+	rss := peakRSS()
+	obj := object{{"impl", "attn"}, {"op", op}}
+	obj = append(obj, shape...)
+	obj = append(obj, object{
+		{"threads", o.threads},
+		{"workers", workers},
+		{"reps", len(t.times)},
+		{"warmup_reps", t.warmupReps},
+		{"median_ms", ms(med)},
+		{"min_ms", ms(s[0])},
+		{"max_ms", ms(s[len(s)-1])},
+		{"flops", flops},
+		{"gflops", math.Round(gflops*1000) / 1000},
+		{"peak_rss_bytes", rss},
+		{"go_version", runtime.Version()},
+		{"goarch", runtime.GOARCH},
+		{"kernel", kernelName()},
+		{"seed", o.seed},
+	}...)
+	if o.json {
+		b, err := json.Marshal(obj)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	kern := "kernel unknown"
+	if k := kernelName(); k != nil {
+		kern = "kernel " + k.(string)
+	}
+	_, err := fmt.Fprintf(w, "%s %s: median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.2f GFLOP/s, %d threads, %s, peak RSS %.1f MiB, %s\n",
+		op, label, ms(med), ms(s[0]), ms(s[len(s)-1]), len(t.times), t.warmupReps, gflops, o.threads, kern, float64(rss)/(1<<20), runtime.Version())
+	return err
+}
+
+// randFill fills x with uniform values in [-1, 1).
+func randFill(rng *rand.Rand, x []float32) {
+	for i := range x {
+		x[i] = float32(2*rng.Float64() - 1)
+	}
+}
+
+// checkBytes refuses operands larger than maxBenchBytes.
+func checkBytes(what string, floats ...int) error {
+	var n float64
+	for _, f := range floats {
+		n += float64(f)
+	}
+	if b := 4 * n; b > maxBenchBytes {
+		return fmt.Errorf("%s would need %.1f GB of operands, over the %d GB limit of attn bench", what, b/1e9, maxBenchBytes>>30)
+	}
+	return nil
+}
+
+func seedRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x62656e63)) }
+
+// ---- gemm ----------------------------------------------------------------
+
+type gemmFlags struct {
+	m, n, k int
+	transB  bool
+}
+
+func newBenchGemmCmd(o *benchOpts) *cobra.Command {
+	var f gemmFlags
+	cmd := &cobra.Command{
+		Use:   "gemm --m M --n N --k K [--trans-b]",
+		Short: "Time kernel.Gemm: C[m,n] = A[m,k]·B (B is [k,n], or [n,k] with --trans-b)",
+		Long: `gemm times kernel.Gemm(false, transB, m, n, k, 1, A, k, B, ldb, 0, C, n): A is
+[m,k]; B is [k,n], or [n,k] used transposed with --trans-b (the layout of
+nn.Linear weights, y = x·Wᵀ). C is overwritten. FLOPs: 2·m·n·k.`,
+		Example: "  attn bench gemm --m 1024 --n 2304 --k 768 --trans-b --threads 2 --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchGemm(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&f.m, "m", 0, "rows of A and C (required)")
+	fs.IntVar(&f.n, "n", 0, "columns of C (required)")
+	fs.IntVar(&f.k, "k", 0, "inner dimension (required)")
+	fs.BoolVar(&f.transB, "trans-b", false, "B is stored [n,k] and used transposed (NT)")
+	for _, name := range []string{"m", "n", "k"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func runBenchGemm(w io.Writer, o *benchOpts, f gemmFlags) error {
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"m", f.m}, {"n", f.n}, {"k", f.k}} {
+		if d.v < 1 {
+			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
+		}
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	na, errA := tensor.NumElements(f.m, f.k)
+	nb, errB := tensor.NumElements(f.k, f.n)
+	nc, errC := tensor.NumElements(f.m, f.n)
+	if err := errorsJoin(errA, errB, errC); err != nil {
+		return fmt.Errorf("gemm m=%d n=%d k=%d: %v", f.m, f.n, f.k, err)
+	}
+	if err := checkBytes("gemm", na, nb, nc); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	rng := seedRand(o.seed)
+	a, b, c := make([]float32, na), make([]float32, nb), make([]float32, nc)
+	randFill(rng, a)
+	randFill(rng, b)
+	ldb := f.n
+	if f.transB {
+		ldb = f.k
+	}
+	t, err := measure(o, func() error {
+		kernel.Gemm(false, f.transB, f.m, f.n, f.k, 1, a, f.k, b, ldb, 0, c, f.n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	layout := "NN"
+	if f.transB {
+		layout = "NT"
+	}
+	shape := object{{"m", f.m}, {"n", f.n}, {"k", f.k}, {"trans_b", f.transB}}
+	label := fmt.Sprintf("m=%d n=%d k=%d %s", f.m, f.n, f.k, layout)
+	return report(w, o, "gemm", shape, label, 2*float64(f.m)*float64(f.n)*float64(f.k), workers, t)
+}
+
+func errorsJoin(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// ---- attention -----------------------------------------------------------
+
+type attnFlags struct {
+	batch, heads, kvHeads, headDim, seq, kvSeq int
+	causal                                     bool
+	align                                      string
+}
+
+func newBenchAttentionCmd(o *benchOpts) *cobra.Command {
+	var f attnFlags
+	cmd := &cobra.Command{
+		Use:   "attention --batch B --heads H --head-dim Dh --seq T [--kv-seq S] [--kv-heads G] [--causal]",
+		Short: "Time attention.ScaledDotProduct on q [B,H,T,Dh], k and v [B,G,S,Dh]",
+		Long: `attention times attention.ScaledDotProduct(out, q, k, v, opts) with contiguous
+q [B,H,T,Dh], k and v [B,G,S,Dh] (G = --kv-heads, default H; G < H is
+grouped-query attention) and out [B,H,T,Dh]: whatever path ScaledDotProduct
+takes for this shape is what is timed.
+
+--causal adds attention.Causal: top-left aligned by default (query i sees
+keys 0..i, PyTorch's torch.ones(T,S).tril()), or --align bottom-right (query
+i sees keys 0..i+S-T, for new queries after S-T cached keys). For decoding
+one token against a cache, use --seq 1 --kv-seq S without --causal.
+
+FLOPs: 4·Dh per allowed (query, key) pair, per batch and head: 4·B·H·T·S·Dh
+without a mask; a causal mask's allowed pairs are counted exactly.`,
+		Example: "  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 4096 --causal --threads 2 --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchAttention(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&f.batch, "batch", 1, "batch size B")
+	fs.IntVar(&f.heads, "heads", 0, "query heads H (required)")
+	fs.IntVar(&f.kvHeads, "kv-heads", 0, "key/value heads G, dividing H (default H)")
+	fs.IntVar(&f.headDim, "head-dim", 0, "head dimension Dh (required)")
+	fs.IntVar(&f.seq, "seq", 0, "queries per head T (required)")
+	fs.IntVar(&f.kvSeq, "kv-seq", 0, "keys per head S (default T)")
+	fs.BoolVar(&f.causal, "causal", false, "causal mask (see --align)")
+	fs.StringVar(&f.align, "align", "top-left", "causal alignment: top-left or bottom-right")
+	for _, name := range []string{"heads", "head-dim", "seq"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// causalPairs counts the (query, key) pairs a causal mask allows: query i
+// sees keys 0..i+off, clipped to [0, S).
+func causalPairs(T, S, off int) float64 {
+	var n float64
+	for i := 0; i < T; i++ {
+		n += float64(min(max(i+off+1, 0), S))
+	}
+	return n
+}
+
+func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
+	if f.kvHeads == 0 {
+		f.kvHeads = f.heads
+	}
+	if f.kvSeq == 0 {
+		f.kvSeq = f.seq
+	}
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"batch", f.batch}, {"heads", f.heads}, {"kv-heads", f.kvHeads}, {"head-dim", f.headDim}, {"seq", f.seq}, {"kv-seq", f.kvSeq}} {
+		if d.v < 1 {
+			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
+		}
+	}
+	if f.heads%f.kvHeads != 0 {
+		return fmt.Errorf("--kv-heads %d does not divide --heads %d", f.kvHeads, f.heads)
+	}
+	var align attention.Alignment
+	switch f.align {
+	case "top-left":
+		align = attention.TopLeft
+	case "bottom-right":
+		align = attention.BottomRight
+	default:
+		return fmt.Errorf("--align is %q, want top-left or bottom-right", f.align)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	B, H, G, Dh, T, S := f.batch, f.heads, f.kvHeads, f.headDim, f.seq, f.kvSeq
+	nq, errQ := tensor.NumElements(B, H, T, Dh)
+	nk, errK := tensor.NumElements(B, G, S, Dh)
+	if err := errorsJoin(errQ, errK); err != nil {
+		return fmt.Errorf("attention B=%d H=%d G=%d T=%d S=%d Dh=%d: %v", B, H, G, T, S, Dh, err)
+	}
+	if err := checkBytes("attention", nq, nk, nk, nq); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	rng := seedRand(o.seed)
+	q := tensor.Must(tensor.New(B, H, T, Dh))
+	k := tensor.Must(tensor.New(B, G, S, Dh))
+	v := tensor.Must(tensor.New(B, G, S, Dh))
+	out := tensor.Must(tensor.New(B, H, T, Dh))
+	for _, x := range []*tensor.Tensor{q, k, v} {
+		randFill(rng, x.Data())
+	}
+	var opt attention.Options
+	pairs := float64(T) * float64(S)
+	mask := "none"
+	if f.causal {
+		c := attention.Causal{Align: align}
+		opt.Masks = []attention.Mask{c}
+		off := 0
+		if align == attention.BottomRight {
+			off = S - T
+		}
+		pairs = causalPairs(T, S, off)
+		mask = c.String()
+	}
+	t, err := measure(o, func() error { return attention.ScaledDotProduct(out, q, k, v, opt) })
+	if err != nil {
+		return err
+	}
+	shape := object{{"batch", B}, {"heads", H}, {"kv_heads", G}, {"head_dim", Dh}, {"seq", T}, {"kv_seq", S}, {"causal", f.causal}, {"align", f.align}}
+	label := fmt.Sprintf("B=%d H=%d G=%d T=%d S=%d Dh=%d mask=%s", B, H, G, T, S, Dh, mask)
+	return report(w, o, "attention", shape, label, 4*float64(B)*float64(H)*pairs*float64(Dh), workers, t)
+}
+
+// ---- mha -----------------------------------------------------------------
+
+type mhaBenchFlags struct {
+	batch, seq, dim, heads int
+	causal                 bool
+}
+
+func newBenchMHACmd(o *benchOpts) *cobra.Command {
+	var f mhaBenchFlags
+	cmd := &cobra.Command{
+		Use:   "mha --batch B --seq T --dim D --heads H [--causal]",
+		Short: "Time MultiHeadAttention.Forward (self-attention, biases, no weights returned)",
+		Long: `mha times MultiHeadAttention.Forward(x, nil, nil, opts) on x [B,T,D] for a
+module built by attention.New with biases (PyTorch's nn.MultiheadAttention
+defaults), without returning attention weights (need_weights=False).
+--causal adds a top-left causal mask.
+
+FLOPs: the q, k, v and output projections (8·B·T·D²) plus the attention
+(4·Dh per allowed (query, key) pair per head; a causal mask's pairs are
+counted exactly). Biases and softmax are not counted.`,
+		Example: "  attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --threads 2 --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchMHA(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&f.batch, "batch", 1, "batch size B")
+	fs.IntVar(&f.seq, "seq", 0, "tokens T (required)")
+	fs.IntVar(&f.dim, "dim", 0, "model width D (required)")
+	fs.IntVar(&f.heads, "heads", 0, "heads H, dividing D (required)")
+	fs.BoolVar(&f.causal, "causal", false, "causal mask (top-left)")
+	for _, name := range []string{"seq", "dim", "heads"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"batch", f.batch}, {"seq", f.seq}, {"dim", f.dim}, {"heads", f.heads}} {
+		if d.v < 1 {
+			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
+		}
+	}
+	if f.dim%f.heads != 0 {
+		return fmt.Errorf("--heads %d does not divide --dim %d", f.heads, f.dim)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	B, T, D, H := f.batch, f.seq, f.dim, f.heads
+	nx, errX := tensor.NumElements(B, T, D)
+	nw, errW := tensor.NumElements(4, D, D)
+	if err := errorsJoin(errX, errW); err != nil {
+		return fmt.Errorf("mha B=%d T=%d D=%d: %v", B, T, D, err)
+	}
+	// x, q, k, v, the context and the output, plus the weights.
+	if err := checkBytes("mha", 6*nx, nw); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	rng := seedRand(o.seed)
+	m, err := attention.New(attention.Config{EmbedDim: D, NumHeads: H, Bias: true}, rng)
+	if err != nil {
+		return err
+	}
+	x := tensor.Must(tensor.New(B, T, D))
+	randFill(rng, x.Data())
+	var opt attention.ForwardOptions
+	pairs := float64(T) * float64(T)
+	if f.causal {
+		opt.Masks = []attention.Mask{attention.Causal{}}
+		pairs = causalPairs(T, T, 0)
+	}
+	t, err := measure(o, func() error {
+		_, _, err := m.Forward(x, nil, nil, opt)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	flops := 8*float64(B)*float64(T)*float64(D)*float64(D) + 4*float64(B)*pairs*float64(D)
+	shape := object{{"batch", B}, {"seq", T}, {"dim", D}, {"heads", H}, {"causal", f.causal}}
+	label := fmt.Sprintf("B=%d T=%d D=%d H=%d causal=%v", B, T, D, H, f.causal)
+	return report(w, o, "mha", shape, label, flops, workers, t)
+}
+
+// ---- peak (hidden) -------------------------------------------------------
+
+func newBenchPeakCmd(o *benchOpts) *cobra.Command {
+	var d time.Duration
+	cmd := &cobra.Command{
+		Use:    "peak [--threads N] [--duration D]",
+		Short:  "Measure the machine's FMA peak GFLOP/s (kernel.PeakGFLOPS)",
+		Long:   "peak runs kernel.PeakGFLOPS, a register-only FMA loop, on --threads goroutines for about --duration: the ceiling that \"% of peak\" in BENCHMARKS.md divides by.",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if d <= 0 {
+				return fmt.Errorf("--duration is %v, want > 0", d)
+			}
+			if o.threads < 1 {
+				return fmt.Errorf("--threads is %d, want >= 1", o.threads)
+			}
+			runtime.GOMAXPROCS(o.threads)
+			g, err := gemmRegistry.peak(o.threads, d)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				b, err := json.Marshal(object{
+					{"impl", "attn"}, {"op", "peak"}, {"threads", o.threads},
+					{"duration_s", d.Seconds()}, {"gflops", math.Round(g*1000) / 1000},
+					{"go_version", runtime.Version()}, {"goarch", runtime.GOARCH},
+				})
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "FMA peak: %.1f GFLOP/s on %d threads (%v)\n", g, o.threads, d)
+			return err
+		},
+	}
+	cmd.Flags().DurationVar(&d, "duration", time.Second, "how long to run the FMA loop")
+	return cmd
+}

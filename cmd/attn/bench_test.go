@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fast keeps the timing loops short in tests.
+var fast = []string{"--warmup", "0s", "--warmup-reps", "1", "--min-time", "0s", "--min-reps", "2", "--threads", "1"}
+
+func benchJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	t.Cleanup(func() { runtime.GOMAXPROCS(runtime.NumCPU()) })
+	// The shared fast flags go first, so a test's own flags override them.
+	full := append(append(append([]string{}, args[:2]...), fast...), args[2:]...)
+	code, out, errOut := runCLI(t, append(full, "--json")...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("%v: --json wrote to stderr: %q", args, errOut)
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n"); n != 0 {
+		t.Fatalf("%v: want one line of JSON, got:\n%s", args, out)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("%v: output is not JSON (%v):\n%s", args, err, out)
+	}
+	return m
+}
+
+func checkFields(t *testing.T, m map[string]any, op string, shape map[string]any) {
+	t.Helper()
+	if m["op"] != op || m["impl"] != "attn" {
+		t.Errorf("op %v impl %v, want %s attn", m["op"], m["impl"], op)
+	}
+	for k, want := range shape {
+		if got := m[k]; got != want {
+			t.Errorf("%s: %s = %v, want %v", op, k, got, want)
+		}
+	}
+	for _, k := range []string{"threads", "workers", "reps", "warmup_reps", "median_ms", "min_ms", "max_ms", "flops", "gflops", "peak_rss_bytes"} {
+		v, ok := m[k].(float64)
+		if !ok || v < 0 {
+			t.Errorf("%s: field %s = %v, want a number >= 0", op, k, m[k])
+		}
+	}
+	if m["threads"] != 1.0 || m["workers"] != 1.0 {
+		t.Errorf("%s: threads %v workers %v, want 1 (--threads 1)", op, m["threads"], m["workers"])
+	}
+	if m["reps"].(float64) < 2 {
+		t.Errorf("%s: reps %v, want >= --min-reps 2", op, m["reps"])
+	}
+	if !(m["min_ms"].(float64) <= m["median_ms"].(float64) && m["median_ms"].(float64) <= m["max_ms"].(float64)) {
+		t.Errorf("%s: min %v median %v max %v out of order", op, m["min_ms"], m["median_ms"], m["max_ms"])
+	}
+	if rss := m["peak_rss_bytes"].(float64); rss < 1<<20 {
+		t.Errorf("%s: peak_rss_bytes %v is implausibly small", op, rss)
+	}
+	if v, _ := m["go_version"].(string); !strings.HasPrefix(v, "go") {
+		t.Errorf("%s: go_version %q", op, m["go_version"])
+	}
+	if _, ok := m["kernel"]; !ok {
+		t.Errorf("%s: no kernel field", op)
+	}
+}
+
+func TestBenchGemm(t *testing.T) {
+	for _, tb := range []bool{false, true} {
+		args := []string{"bench", "gemm", "--m", "7", "--n", "5", "--k", "3"}
+		if tb {
+			args = append(args, "--trans-b")
+		}
+		m := benchJSON(t, args...)
+		checkFields(t, m, "gemm", map[string]any{"m": 7.0, "n": 5.0, "k": 3.0, "trans_b": tb})
+		if m["flops"] != 2.0*7*5*3 {
+			t.Errorf("flops %v, want 2mnk = %d", m["flops"], 2*7*5*3)
+		}
+	}
+}
+
+func TestBenchAttention(t *testing.T) {
+	m := benchJSON(t, "bench", "attention", "--batch", "2", "--heads", "4", "--kv-heads", "2", "--head-dim", "8", "--seq", "5", "--kv-seq", "6")
+	checkFields(t, m, "attention", map[string]any{"batch": 2.0, "heads": 4.0, "kv_heads": 2.0, "head_dim": 8.0, "seq": 5.0, "kv_seq": 6.0, "causal": false})
+	if want := 4.0 * 2 * 4 * 5 * 6 * 8; m["flops"] != want {
+		t.Errorf("flops %v, want 4·B·H·T·S·Dh = %v", m["flops"], want)
+	}
+	// Causal: only the allowed pairs count (1+2+3+4 of 16 for T=S=4).
+	m = benchJSON(t, "bench", "attention", "--heads", "2", "--head-dim", "4", "--seq", "4", "--causal")
+	checkFields(t, m, "attention", map[string]any{"kv_heads": 2.0, "kv_seq": 4.0, "causal": true, "align": "top-left"})
+	if want := 4.0 * 1 * 2 * 10 * 4; m["flops"] != want {
+		t.Errorf("causal flops %v, want %v", m["flops"], want)
+	}
+	m = benchJSON(t, "bench", "attention", "--heads", "2", "--head-dim", "4", "--seq", "2", "--kv-seq", "5", "--causal", "--align", "bottom-right")
+	if want := 4.0 * 2 * (4 + 5) * 4; m["flops"] != want {
+		t.Errorf("bottom-right flops %v, want %v", m["flops"], want)
+	}
+}
+
+func TestBenchMHA(t *testing.T) {
+	for _, causal := range []bool{false, true} {
+		args := []string{"bench", "mha", "--batch", "2", "--seq", "3", "--dim", "8", "--heads", "2"}
+		pairs := 9.0
+		if causal {
+			args = append(args, "--causal")
+			pairs = 6
+		}
+		m := benchJSON(t, args...)
+		checkFields(t, m, "mha", map[string]any{"batch": 2.0, "seq": 3.0, "dim": 8.0, "heads": 2.0, "causal": causal})
+		if want := 8.0*2*3*8*8 + 4*2*pairs*8; m["flops"] != want {
+			t.Errorf("causal=%v: flops %v, want %v", causal, m["flops"], want)
+		}
+	}
+}
+
+func TestBenchSummaryWithoutJSON(t *testing.T) {
+	t.Cleanup(func() { runtime.GOMAXPROCS(runtime.NumCPU()) })
+	code, out, errOut := runCLI(t, append([]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2"}, fast...)...)
+	if code != 0 || !strings.Contains(out, "median") || !strings.Contains(out, "GFLOP/s") || strings.Contains(out, "{") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestBenchThreadsSetsGOMAXPROCS(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs 2 CPUs")
+	}
+	m := benchJSON(t, "bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--threads", "2")
+	if m["threads"] != 2.0 || m["workers"] != 2.0 || runtime.GOMAXPROCS(0) != 2 {
+		t.Errorf("threads %v workers %v GOMAXPROCS %d, want 2", m["threads"], m["workers"], runtime.GOMAXPROCS(0))
+	}
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench"}, "needs a subcommand"},
+		{[]string{"bench", "nope"}, "unknown command"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2"}, `"k"`},
+		{[]string{"bench", "gemm", "--m", "0", "--n", "2", "--k", "2"}, "--m is 0"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "-1"}, "--k is -1"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--threads", "0"}, "--threads is 0"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--min-reps", "0"}, "--min-reps"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--max-time", "0s"}, "--max-time"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--min-time", "1"}, "min-time"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "--bogus"}, "unknown flag"},
+		{[]string{"bench", "gemm", "--m", "2", "--n", "2", "--k", "2", "extra"}, "unknown command"},
+		{[]string{"bench", "gemm", "--m", "100000", "--n", "100000", "--k", "2"}, "GB"},
+		{[]string{"bench", "attention", "--heads", "12", "--kv-heads", "5", "--head-dim", "8", "--seq", "4"}, "does not divide"},
+		{[]string{"bench", "attention", "--heads", "2", "--head-dim", "0", "--seq", "4"}, "--head-dim is 0"},
+		{[]string{"bench", "attention", "--heads", "2", "--head-dim", "4", "--seq", "4", "--causal", "--align", "middle"}, "--align"},
+		{[]string{"bench", "attention", "--heads", "2", "--head-dim", "4"}, `"seq"`},
+		{[]string{"bench", "mha", "--seq", "4", "--dim", "10", "--heads", "3"}, "does not divide"},
+		{[]string{"bench", "mha", "--seq", "4", "--dim", "8", "--heads", "2", "--batch", "0"}, "--batch is 0"},
+		{[]string{"bench", "peak", "--duration", "0s"}, "--duration"},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line naming %q", c.args, code, out, errOut, c.want)
+		}
+	}
+}
+
+func TestBenchHelp(t *testing.T) {
+	for _, args := range [][]string{{"bench", "--help"}, {"bench", "gemm", "--help"}, {"bench", "attention", "--help"}, {"bench", "mha", "--help"}, {"bench", "peak", "--help"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out, "Usage:") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+	_, out, _ := runCLI(t, "bench", "--help")
+	if strings.Contains(out, "\n  peak ") {
+		t.Errorf("bench --help lists the hidden peak command:\n%s", out)
+	}
+}
+
+// withRegistry swaps in a fake GEMM registry for one test.
+func withRegistry(t *testing.T, names []string, current *string) {
+	t.Helper()
+	saved := gemmRegistry
+	t.Cleanup(func() { gemmRegistry = saved })
+	gemmRegistry.variants = func() []string { return names }
+	gemmRegistry.set = func(name string) error { *current = name; return nil }
+	gemmRegistry.current = func() string { return *current }
+	gemmRegistry.peak = func(threads int, d time.Duration) (float64, error) {
+		if threads < 1 || d <= 0 {
+			return 0, errors.New("bad peak arguments")
+		}
+		return 100 * float64(threads), nil
+	}
+}
+
+func TestBenchKernelAndPeakThroughTheSeam(t *testing.T) {
+	cur := "auto"
+	withRegistry(t, []string{"ref", "fast"}, &cur)
+	m := benchJSON(t, "bench", "gemm", "--m", "3", "--n", "3", "--k", "3", "--kernel", "ref")
+	if m["kernel"] != "ref" || cur != "ref" {
+		t.Errorf("kernel field %v, registry at %q; want ref", m["kernel"], cur)
+	}
+	code, _, errOut := runCLI(t, "bench", "gemm", "--m", "3", "--n", "3", "--k", "3", "--kernel", "avx9000")
+	if code != 1 || !strings.Contains(errOut, "ref, fast") {
+		t.Errorf("unknown --kernel: exit %d, stderr %q; want the variants listed", code, errOut)
+	}
+	m = benchJSON(t, "bench", "peak", "--duration", "1ms")
+	if m["op"] != "peak" || m["gflops"] != 100.0 || m["threads"] != 1.0 {
+		t.Errorf("peak JSON %v", m)
+	}
+}
+
+func TestMeasureStopsAtLimits(t *testing.T) {
+	calls := 0
+	f := func() error { calls++; return nil }
+	o := &benchOpts{warmupReps: 2, minReps: 5, maxReps: 7, minTime: time.Hour, maxTime: time.Hour}
+	tm, err := measure(o, f)
+	if err != nil || tm.warmupReps != 2 || len(tm.times) != 7 || calls != 9 {
+		t.Errorf("max-reps: warm-up %d, reps %d, calls %d, err %v; want 2, 7, 9", tm.warmupReps, len(tm.times), calls, err)
+	}
+	slow := func() error { time.Sleep(20 * time.Millisecond); return nil }
+	o = &benchOpts{warmup: 10 * time.Millisecond, warmupReps: 3, minReps: 100, maxReps: 1000, maxTime: 50 * time.Millisecond}
+	tm, _ = measure(o, slow)
+	if tm.warmupReps != 1 {
+		t.Errorf("a run longer than --warmup should end warm-up: got %d warm-up runs", tm.warmupReps)
+	}
+	if n := len(tm.times); n < 1 || n > 3 {
+		t.Errorf("--max-time 50ms with 20ms runs: %d reps, want 1..3", n)
+	}
+	o = &benchOpts{minReps: 3, maxReps: 1000, minTime: 0, maxTime: time.Hour}
+	tm, _ = measure(o, f)
+	if len(tm.times) != 3 {
+		t.Errorf("min-reps 3, min-time 0: %d reps", len(tm.times))
+	}
+	boom := errors.New("boom")
+	if _, err := measure(o, func() error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("error from the op: got %v", err)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	ms := time.Millisecond
+	for _, c := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{{[]time.Duration{3 * ms}, 3 * ms}, {[]time.Duration{5 * ms, 1 * ms, 3 * ms}, 3 * ms}, {[]time.Duration{4 * ms, 1 * ms, 2 * ms, 9 * ms}, 3 * ms}} {
+		if got := (timing{times: c.in}).median(); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestCausalPairs(t *testing.T) {
+	for _, c := range []struct {
+		T, S, off int
+		want      float64
+	}{{4, 4, 0, 10}, {3, 5, 0, 6}, {1, 4096, 4095, 4096}, {2, 5, 3, 9}, {5, 3, 0, 12}, {3, 3, -5, 0}} {
+		if got := causalPairs(c.T, c.S, c.off); got != c.want {
+			t.Errorf("causalPairs(%d, %d, %d) = %v, want %v", c.T, c.S, c.off, got, c.want)
+		}
+	}
+}

@@ -1,0 +1,304 @@
+#!/usr/bin/python3
+"""Run attn's benchmark rows next to PyTorch's and append the results to a JSONL file.
+
+Called by scripts/bench/run.sh (which builds the attn binary first); see that file
+for the usage. Each row runs `attn bench ...` and `torch_bench.py ...` with the same
+flags, back to back, alternating which side goes first from row to row so slow drift
+in the machine's load hits both. One JSON object per line is written:
+
+  {"kind": "meta", ...}                      machine, versions, mode, limits
+  {"kind": "peak", "threads": N, ...}        attn bench peak (the FMA ceiling)
+  {"kind": "row", "id", "table", "label", "attn": {...}, "torch": {...},
+   "attn_cmd": "...", "torch_cmd": "..."}    one benchmark row
+  {"kind": "end", "elapsed_s": ...}
+
+A side that is not run carries {"skipped": "why"}; one that failed carries
+{"error": "..."} (PyTorch's memory guard and out-of-memory land here).
+
+Slow rows are skipped rather than waited for: each side's time per run is estimated
+from the GFLOP/s it reached on the previous row of the same family (same op, layout
+and mask), and a row whose estimate exceeds the mode's limit is marked skipped. A
+side with no estimate yet runs under a timeout. The whole run also has a time budget.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shlex
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+MODES = {
+    # skip: skip a side whose estimated time per run exceeds this (s)
+    # single: a side estimated slower than this (s) per run gets one
+    #   warm-up run and one timed run (SINGLE_RUN) instead of warm-up + 5 runs
+    # timeout: kill a side after this (s); flags: extra timing flags for both sides
+    # budget: stop starting rows after this much wall time (s)
+    "full": {"skip": 240.0, "single": 30.0, "timeout": 600.0, "flags": [], "budget": 18 * 60.0},
+    "quick": {"skip": 6.0, "single": 3.0, "timeout": 45.0, "flags": ["--max-time", "8s"], "budget": 8 * 60.0},
+}
+
+# Timing flags for a shape that takes many seconds per run: one warm-up run
+# (PyTorch's first run of a big shape pays page faults for its score tensors:
+# it can take 4x longer) and one timed run; the JSON records reps=1.
+SINGLE_RUN = ["--warmup", "0s", "--warmup-reps", "1", "--min-reps", "1", "--min-time", "0s", "--max-time", "1s"]
+
+
+def rows():
+    """The benchmark rows: (id, table, label, op, flags, threads). Within a family,
+    smaller shapes come first so estimates extrapolate upwards."""
+    out = []
+
+    def add(table, label, op, flags, threads=2):
+        out.append({"id": len(out) + 1, "table": table, "label": label, "op": op, "flags": flags, "threads": threads})
+
+    for m, n, k, tb in [(1024, 1024, 1024, False), (1024, 1024, 1024, True), (1024, 2304, 768, True)]:
+        lay = "NT" if tb else "NN"
+        add("gemm", f"{m}×{n}×{k} {lay}", "gemm",
+            ["--m", str(m), "--n", str(n), "--k", str(k)] + (["--trans-b"] if tb else []))
+    add("gemm", "1024×1024×1024 NN, 1 thread", "gemm", ["--m", "1024", "--n", "1024", "--k", "1024"], threads=1)
+
+    att = ["--batch", "1", "--heads", "12", "--head-dim", "64"]
+    for T in [512, 1024, 2048, 4096]:
+        for causal in (False, True):
+            add("attention", f"T={T}" + (" causal" if causal else ""), "attention",
+                att + ["--seq", str(T)] + (["--causal"] if causal else []))
+
+    add("decode", "T=1, S=4096, H=12", "attention", att + ["--seq", "1", "--kv-seq", "4096"])
+    add("decode", "T=1, S=4096, H=12, GQA G=4", "attention", att + ["--kv-heads", "4", "--seq", "1", "--kv-seq", "4096"])
+
+    for T in [512, 4096]:
+        for causal in (False, True):
+            add("mha", f"T={T}" + (" causal" if causal else ""), "mha",
+                ["--batch", "1", "--seq", str(T), "--dim", "768", "--heads", "12"] + (["--causal"] if causal else []))
+    # Last: the biggest rows, the first to go when the time budget runs out.
+    for T in [8192, 16384, 32768, 65536]:
+        add("scaling", f"T={T} causal", "attention", att + ["--seq", str(T), "--causal"])
+    return out
+
+
+def family(row):
+    f = parse_flags(row["flags"])
+    key = [row["op"], f"{row['threads']}t", "causal" if "--causal" in f else "full"]
+    if row["op"] == "gemm":
+        key.append("NT" if "--trans-b" in f else "NN")
+    if row["op"] == "attention" and f["--seq"] == "1":
+        key.append("decode")
+    return tuple(key)
+
+
+def parse_flags(flags):
+    """{"--seq": "512", "--causal": True, ...} from a flag list."""
+    out, i = {}, 0
+    while i < len(flags):
+        if i + 1 < len(flags) and not flags[i + 1].startswith("--"):
+            out[flags[i]] = flags[i + 1]
+            i += 2
+        else:
+            out[flags[i]] = True
+            i += 1
+    return out
+
+
+def flops(row):
+    """Useful FLOPs of a row, counted as both sides count them (used for the estimates)."""
+    f = parse_flags(row["flags"])
+    num = lambda k, d=None: int(f.get(k, d))  # noqa: E731
+    causal = "--causal" in f
+    if row["op"] == "gemm":
+        return 2.0 * num("--m") * num("--n") * num("--k")
+    if row["op"] == "attention":
+        T = num("--seq")
+        S = num("--kv-seq", T)
+        pairs = sum(min(i + 1, S) for i in range(T)) if causal else T * S
+        return 4.0 * num("--batch", 1) * num("--heads") * pairs * num("--head-dim")
+    T, D = num("--seq"), num("--dim")
+    pairs = T * (T + 1) / 2 if causal else T * T
+    return 8.0 * num("--batch", 1) * T * D * D + 4.0 * num("--batch", 1) * pairs * D
+
+
+def sh(cmd):
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
+def capture(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine(args):
+    lscpu = capture(["lscpu"])
+    field = lambda name: (re.search(rf"^{name}:\s*(.+)$", lscpu, re.M) or [None, ""])[1].strip()  # noqa: E731
+    flags = field("Flags").split()
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1))
+            mem = f"{kb / 2**20:.1f} GiB"
+    except (OSError, AttributeError):
+        pass
+    torch_version = capture(args.torch_env + [args.python, "-c", "import torch; print(torch.__version__)"])
+    git = capture(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = capture(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
+    return {
+        "kind": "meta",
+        "mode": args.mode,
+        "loadavg_at_start": list(os.getloadavg()),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu_model": field("Model name"),
+        "cpus": os.cpu_count(),
+        "cores_per_socket": field(r"Core\(s\) per socket"),
+        "threads_per_core": field(r"Thread\(s\) per core"),
+        "hypervisor": field("Hypervisor vendor"),
+        "l2": field("L2 cache"),
+        "l3": field("L3 cache"),
+        "simd": [x for x in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_bf16") if x in flags],
+        "mem_total": mem,
+        "kernel": platform.release(),
+        "go_version": capture(["go", "version"]),
+        "torch_version": torch_version,
+        "python": args.python,
+        "git_commit": git + (" (with uncommitted changes)" if dirty else ""),
+        "attn_binary": args.attn,
+        "torch_env": args.torch_env,
+        "limits": MODES[args.mode],
+        "openblas_dir": OPENBLAS_DIR if os.path.isdir(OPENBLAS_DIR) else None,
+        "system_libblas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
+        "tcmalloc": TCMALLOC if args.tcmalloc else None,
+    }
+
+
+def run_side(cmd, timeout):
+    """Run one side; return its JSON object (or an error/skip record) and the wall time."""
+    t0 = time.time()
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"no result within the {timeout:.0f} s row limit (too slow)"}, time.time() - t0
+    wall = time.time() - t0
+    for line in reversed(p.stdout.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line), wall
+            except json.JSONDecodeError:
+                break
+    err = p.stderr.strip().splitlines()
+    return {"error": (err[-1] if err else f"exit status {p.returncode}, no output")}, wall
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="tight per-row limits (see MODES)")
+    ap.add_argument("--attn", default="/tmp/attn-bench", help="the attn binary")
+    ap.add_argument("--python", default="/usr/bin/python3", help="a python3 with torch (Debian python3-torch)")
+    ap.add_argument("--out", required=True, help="JSONL file to write")
+    ap.add_argument("--no-tcmalloc", dest="tcmalloc", action="store_false", help="do not preload tcmalloc for PyTorch")
+    ap.add_argument("--only", default="", help="regexp: run only rows whose table/label match")
+    args = ap.parse_args()
+    args.mode = "quick" if args.quick else "full"
+    mode = MODES[args.mode]
+
+    env = ["env", "-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", "OMP_WAIT_POLICY=PASSIVE"]
+    if os.path.isdir(OPENBLAS_DIR):
+        env.append(f"LD_LIBRARY_PATH={OPENBLAS_DIR}")
+    else:
+        print(f"warning: {OPENBLAS_DIR} missing: PyTorch will use whatever libblas.so.3 is "
+              "(install libopenblas0-pthread for its best numbers)", file=sys.stderr)
+    if args.tcmalloc:
+        if os.path.exists(TCMALLOC):
+            env.append(f"LD_PRELOAD={TCMALLOC}")
+        else:
+            print(f"warning: {TCMALLOC} missing (apt-get install -y libtcmalloc-minimal4); running without", file=sys.stderr)
+            args.tcmalloc = False
+    args.torch_env = env
+
+    start = time.time()
+    out = open(args.out, "w")
+
+    def emit(obj):
+        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        out.flush()
+
+    emit(machine(args))
+
+    def peak(phase):
+        # The FMA peak is a ceiling: noise from other work only lowers it, so
+        # the report keeps the best sample, taken before and after the rows.
+        for threads in (1, 2):
+            cmd = [args.attn, "bench", "peak", "--threads", str(threads), "--duration", "1s", "--json"]
+            samples = [run_side(cmd, 60)[0] for _ in range(3)]
+            good = [s["gflops"] for s in samples if s.get("gflops")]
+            res = {"gflops": max(good), "samples": good} if good else samples[-1]
+            emit({"kind": "peak", "phase": phase, "threads": threads, "cmd": sh(cmd), **res})
+            print(f"peak {threads} thread(s), {phase}: {res.get('gflops', res.get('error'))} (best of {good})",
+                  file=sys.stderr)
+
+    peak("start")
+
+    rates = {"attn": {}, "torch": {}}  # family -> GFLOP/s of the last row measured
+    for i, row in enumerate(rows()):
+        if args.only and not re.search(args.only, row["table"] + " " + row["label"]):
+            continue
+        common = row["flags"] + ["--threads", str(row["threads"])] + mode["flags"] + ["--json"]
+        cmds = {
+            "attn": [args.attn, "bench", row["op"]] + common,
+            "torch": env + [f"OPENBLAS_NUM_THREADS={row['threads']}", args.python,
+                            "scripts/bench/torch_bench.py", row["op"]] + common,
+        }
+        rec = {"kind": "row", "id": row["id"], "table": row["table"], "label": row["label"], "op": row["op"],
+               "threads": row["threads"], "flags": row["flags"], "flops": flops(row),
+               "attn_cmd": sh(cmds["attn"]), "torch_cmd": sh(cmds["torch"])}
+        order = ["attn", "torch"] if i % 2 == 0 else ["torch", "attn"]
+        rec["order"] = order
+        fam = family(row)
+        for side in order:
+            rate = rates[side].get(fam)
+            est = rec["flops"] / (rate * 1e9) if rate else None
+            used = time.time() - start
+            name = "attn" if side == "attn" else "PyTorch"
+            if est is not None and est > mode["skip"]:
+                rec[side] = {"skipped": f"estimated {est:.0f} s per run (from the previous {'/'.join(fam)} row) "
+                                        f"exceeds the {mode['skip']:.0f} s limit of the {args.mode} mode: {name} too slow for it",
+                             "estimated_s": round(est, 1)}
+                if side == "torch":
+                    # A shape over PyTorch's memory guard says so, rather than "too slow".
+                    res, _ = run_side(cmds[side] + ["--dry-run"], 120)
+                    if "error" in res:
+                        rec[side] = res
+            elif used + (est or 0) * (2.2 if (est or 0) > mode["single"] else 3) > mode["budget"]:
+                rec[side] = {"skipped": f"run.sh time budget ({mode['budget'] / 60:.0f} min) used up"}
+            else:
+                cmd = cmds[side]
+                if est is not None and est > mode["single"]:
+                    cmd = cmd[:-1] + SINGLE_RUN + cmd[-1:]  # before the final --json
+                    rec[side + "_cmd"] = sh(cmd)
+                res, wall = run_side(cmd, max(mode["timeout"], 4 * (est or 0)))
+                res["wall_s"] = round(wall, 2)
+                rec[side] = res
+                if res.get("gflops"):
+                    rates[side][fam] = res["gflops"]
+        emit(rec)
+        a, t = rec["attn"], rec["torch"]
+        show = lambda r: f"{r['median_ms']:.2f} ms" if "median_ms" in r else (r.get("error") or r.get("skipped"))  # noqa: E731
+        print(f"[{time.time() - start:6.0f}s] #{row['id']} {row['table']} {row['label']}: attn {show(a)} | torch {show(t)}",
+              file=sys.stderr)
+    peak("end")
+    emit({"kind": "end", "elapsed_s": round(time.time() - start, 1), "loadavg_at_end": list(os.getloadavg())})
+    out.close()
+
+
+if __name__ == "__main__":
+    main()
