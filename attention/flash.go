@@ -171,15 +171,15 @@ func (p *flashPlan) Run(task int) {
 		// Online softmax: fold this tile into the running max and sum.
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]
-			if nonFinite(row) {
+			mx := kernel.MaxOf(row) // NaN if any score is NaN
+			if mx != mx || mx > math.MaxFloat32 {
 				// A NaN or +Inf score (from NaN/Inf in q or k, or an
 				// overflow) poisons the row, so the caller's output check
-				// reports it; the vector max and exp would hide it.
+				// reports it; the polynomial exp would hide it.
 				w.bad[r] = true
 				clear(row)
 				continue
 			}
-			mx := kernel.MaxOf(row)
 			if math.IsInf(float64(mx), -1) {
 				clear(row)
 				continue
@@ -418,15 +418,4 @@ func (w *flashWork) maskTile(br, j0, bc int) {
 			}
 		}
 	}
-}
-
-// nonFinite reports whether a masked score row holds NaN or +Inf (-Inf is a
-// disallowed key).
-func nonFinite(row []float32) bool {
-	for _, v := range row {
-		if v != v || v > math.MaxFloat32 {
-			return true
-		}
-	}
-	return false
 }

@@ -800,21 +800,37 @@ TEXT ·maxAVX2(SB), NOSPLIT, $0-20
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
 	VMOVUPS kconst_negInf<>+0(SB), Y0
+	VXORPS  Y8, Y8, Y8
 	VMOVUPS kconst_negInf<>+0(SB), Y1
+	VXORPS  Y9, Y9, Y9
 	VMOVUPS kconst_negInf<>+0(SB), Y2
+	VXORPS  Y10, Y10, Y10
 	VMOVUPS kconst_negInf<>+0(SB), Y3
+	VXORPS  Y11, Y11, Y11
 	MOVQ    CX, DX
 	SHRQ    $0x05, DX
 	JZ      maxAVX2_one
 
 maxAVX2_loop4:
-	VMAXPS (AX), Y0, Y0
-	VMAXPS 32(AX), Y1, Y1
-	VMAXPS 64(AX), Y2, Y2
-	VMAXPS 96(AX), Y3, Y3
-	ADDQ   $0x00000080, AX
-	DECQ   DX
-	JNZ    maxAVX2_loop4
+	VMOVUPS (AX), Y4
+	VMAXPS  Y4, Y0, Y0
+	VCMPPS  $0x03, Y4, Y4, Y4
+	VORPS   Y4, Y8, Y8
+	VMOVUPS 32(AX), Y5
+	VMAXPS  Y5, Y1, Y1
+	VCMPPS  $0x03, Y5, Y5, Y5
+	VORPS   Y5, Y9, Y9
+	VMOVUPS 64(AX), Y6
+	VMAXPS  Y6, Y2, Y2
+	VCMPPS  $0x03, Y6, Y6, Y6
+	VORPS   Y6, Y10, Y10
+	VMOVUPS 96(AX), Y7
+	VMAXPS  Y7, Y3, Y3
+	VCMPPS  $0x03, Y7, Y7, Y7
+	VORPS   Y7, Y11, Y11
+	ADDQ    $0x00000080, AX
+	DECQ    DX
+	JNZ     maxAVX2_loop4
 
 maxAVX2_one:
 	SHRQ $0x03, CX
@@ -822,21 +838,34 @@ maxAVX2_one:
 	JZ   maxAVX2_done
 
 maxAVX2_loop1:
-	VMAXPS (AX), Y0, Y0
-	ADDQ   $0x00000020, AX
-	DECQ   CX
-	JNZ    maxAVX2_loop1
+	VMOVUPS (AX), Y4
+	VMAXPS  Y4, Y0, Y0
+	VCMPPS  $0x03, Y4, Y4, Y4
+	VORPS   Y4, Y8, Y8
+	ADDQ    $0x00000020, AX
+	DECQ    CX
+	JNZ     maxAVX2_loop1
 
 maxAVX2_done:
 	VMAXPS       Y1, Y0, Y0
 	VMAXPS       Y3, Y2, Y2
 	VMAXPS       Y2, Y0, Y0
+	VORPS        Y9, Y8, Y8
+	VORPS        Y11, Y10, Y10
+	VORPS        Y10, Y8, Y8
 	VEXTRACTF128 $0x01, Y0, X4
 	VMAXPS       X4, X0, X0
 	VMOVHLPS     X0, X0, X4
 	VMAXPS       X4, X0, X0
 	VMOVSHDUP    X0, X4
 	VMAXSS       X4, X0, X0
+	VEXTRACTF128 $0x01, Y8, X4
+	VORPS        X4, X8, X8
+	VMOVHLPS     X8, X8, X4
+	VORPS        X4, X8, X8
+	VMOVSHDUP    X8, X4
+	VORPS        X4, X8, X8
+	VORPS        X8, X0, X0
 	MOVSS        X0, ret+16(FP)
 	VZEROUPPER
 	RET
@@ -1603,55 +1632,6 @@ scaleAVX512_loop1:
 	JNZ     scaleAVX512_loop1
 
 scaleAVX512_done:
-	VZEROUPPER
-	RET
-
-// func maxAVX512(x *float32, n int) float32
-// Requires: AVX, AVX512F, SSE
-TEXT ·maxAVX512(SB), NOSPLIT, $0-20
-	MOVQ    x+0(FP), AX
-	MOVQ    n+8(FP), CX
-	VMOVUPS kconst_negInf<>+0(SB), Z0
-	VMOVUPS kconst_negInf<>+0(SB), Z1
-	VMOVUPS kconst_negInf<>+0(SB), Z2
-	VMOVUPS kconst_negInf<>+0(SB), Z3
-	MOVQ    CX, DX
-	SHRQ    $0x06, DX
-	JZ      maxAVX512_one
-
-maxAVX512_loop4:
-	VMAXPS (AX), Z0, Z0
-	VMAXPS 64(AX), Z1, Z1
-	VMAXPS 128(AX), Z2, Z2
-	VMAXPS 192(AX), Z3, Z3
-	ADDQ   $0x00000100, AX
-	DECQ   DX
-	JNZ    maxAVX512_loop4
-
-maxAVX512_one:
-	SHRQ $0x04, CX
-	ANDQ $0x03, CX
-	JZ   maxAVX512_done
-
-maxAVX512_loop1:
-	VMAXPS (AX), Z0, Z0
-	ADDQ   $0x00000040, AX
-	DECQ   CX
-	JNZ    maxAVX512_loop1
-
-maxAVX512_done:
-	VMAXPS        Z1, Z0, Z0
-	VMAXPS        Z3, Z2, Z2
-	VMAXPS        Z2, Z0, Z0
-	VEXTRACTF64X4 $0x01, Z0, Y4
-	VMAXPS        Y4, Y0, Y0
-	VEXTRACTF128  $0x01, Y0, X4
-	VMAXPS        X4, X0, X0
-	VMOVHLPS      X0, X0, X4
-	VMAXPS        X4, X0, X0
-	VMOVSHDUP     X0, X4
-	VMAXSS        X4, X0, X0
-	MOVSS         X0, ret+16(FP)
 	VZEROUPPER
 	RET
 

@@ -34,7 +34,7 @@ func axpyAVX2(alpha float32, x *float32, y *float32, n int)
 //go:noescape
 func scaleAVX2(alpha float32, x *float32, n int)
 
-// maxAVX2 returns the largest x[i] for i < n (-Inf if n is 0); n must be a multiple of the vector width.
+// maxAVX2 returns the largest x[i] for i < n (-Inf if n is 0, NaN if any x[i] is NaN); n must be a multiple of 8.
 //
 //go:noescape
 func maxAVX2(x *float32, n int) float32
@@ -67,11 +67,6 @@ func axpyAVX512(alpha float32, x *float32, y *float32, n int)
 //
 //go:noescape
 func scaleAVX512(alpha float32, x *float32, n int)
-
-// maxAVX512 returns the largest x[i] for i < n (-Inf if n is 0); n must be a multiple of the vector width.
-//
-//go:noescape
-func maxAVX512(x *float32, n int) float32
 
 // expShiftAVX512 sets x[i] = exp(x[i]-shift) for i < n and returns their sum;
 // n must be a multiple of the vector width. See expShiftGo for the algorithm.

@@ -148,8 +148,9 @@ func scaleGo(alpha float32, x []float32) {
 	}
 }
 
-// MaxOf returns the largest element of x, or -Inf when x is empty. The
-// result is unspecified when x holds NaN.
+// MaxOf returns the largest element of x, -Inf when x is empty, and NaN
+// when any element is NaN (so a caller can detect poisoned scores from the
+// maximum alone).
 func MaxOf(x []float32) float32 { return maxLevel(vecLevel, x) }
 
 func maxLevel(level int, x []float32) float32 {
@@ -167,6 +168,8 @@ func maxGo(x []float32) float32 {
 	for _, v := range x {
 		if v > m {
 			m = v
+		} else if v != v {
+			return v
 		}
 	}
 	return m

@@ -75,6 +75,12 @@ func TestVecKernels(t *testing.T) {
 				if got := maxLevel(lv, x); got != 5 {
 					t.Fatalf("%s n=%d: max at %d: got %v", name, n, p, got)
 				}
+				// NaN anywhere, even before or after a larger value, is
+				// reported: the fused attention relies on it.
+				x[p] = float32(math.NaN())
+				if got := maxLevel(lv, x); got == got {
+					t.Fatalf("%s n=%d: NaN at %d: MaxOf = %v, want NaN", name, n, p, got)
+				}
 				x[p] = -3
 			}
 		}

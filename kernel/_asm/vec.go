@@ -190,29 +190,54 @@ func genScale(g *build.Context, s isa) {
 	g.RET()
 }
 
-// max<ISA>(x *float32, n int) float32 returns max(x[i]), i < n, and -Inf for n == 0.
+// max<ISA>(x *float32, n int) float32 returns max(x[i]), i < n, -Inf for
+// n == 0, and NaN when any x[i] is NaN: VMAXPS alone drops NaN, so each
+// vector is also compared with itself (unordered = NaN) and the compare
+// masks are ORed into flag registers; the all-ones mask is itself a NaN bit
+// pattern, ORed into the result at the end. Generated for AVX2 only (the
+// AVX-512 compare writes a mask register); AVX-512 machines run it too.
 func genMax(g *build.Context, s isa) {
+	if s.lanes != 8 {
+		return
+	}
 	name := "max" + s.name
 	g.Function(name)
 	g.Attributes(attr.NOSPLIT)
 	g.Pragma("noescape")
 	g.SignatureExpr("func(x *float32, n int) float32")
-	g.Doc(name + " returns the largest x[i] for i < n (-Inf if n is 0); n must be a multiple of the vector width.")
+	g.Doc(name + " returns the largest x[i] for i < n (-Inf if n is 0, NaN if any x[i] is NaN); n must be a multiple of 8.")
 	x := g.Load(g.Param("x"), g.GP64())
 	n := g.Load(g.Param("n"), g.GP64())
 	acc := []reg.VecPhysical{s.phys(0), s.phys(1), s.phys(2), s.phys(3)}
-	for _, a := range acc {
-		g.VMOVUPS(constMem["negInf"], a)
+	tmp := []reg.VecPhysical{s.phys(4), s.phys(5), s.phys(6), s.phys(7)}
+	flag := []reg.VecPhysical{s.phys(8), s.phys(9), s.phys(10), s.phys(11)}
+	for u := range acc {
+		g.VMOVUPS(constMem["negInf"], acc[u])
+		g.VXORPS(flag[u], flag[u], flag[u])
 	}
 	vecLoop(g, s, name, n, func(u int) {
-		g.VMAXPS(Mem{Base: x, Disp: u * s.bytes()}, acc[u], acc[u])
+		g.VMOVUPS(Mem{Base: x, Disp: u * s.bytes()}, tmp[u])
+		g.VMAXPS(tmp[u], acc[u], acc[u])
+		g.VCMPPS(U8(3), tmp[u], tmp[u], tmp[u]) // predicate 3: unordered
+		g.VORPS(tmp[u], flag[u], flag[u])
 	}, func(b int) {
 		g.ADDQ(U32(b), x)
 	})
 	g.VMAXPS(acc[1], acc[0], acc[0])
 	g.VMAXPS(acc[3], acc[2], acc[2])
 	g.VMAXPS(acc[2], acc[0], acc[0])
+	g.VORPS(flag[1], flag[0], flag[0])
+	g.VORPS(flag[3], flag[2], flag[2])
+	g.VORPS(flag[2], flag[0], flag[0])
 	reduce(g, s, acc[0], s.phys(4), true)
+	// Horizontal OR of the flags into lane 0.
+	g.VEXTRACTF128(U8(1), flag[0], tmp[0].AsX())
+	g.VORPS(tmp[0].AsX(), flag[0].AsX(), flag[0].AsX())
+	g.VMOVHLPS(flag[0].AsX(), flag[0].AsX(), tmp[0].AsX())
+	g.VORPS(tmp[0].AsX(), flag[0].AsX(), flag[0].AsX())
+	g.VMOVSHDUP(flag[0].AsX(), tmp[0].AsX())
+	g.VORPS(tmp[0].AsX(), flag[0].AsX(), flag[0].AsX())
+	g.VORPS(flag[0].AsX(), acc[0].AsX(), acc[0].AsX())
 	g.Store(acc[0].AsX(), g.ReturnIndex(0))
 	g.VZEROUPPER()
 	g.RET()
