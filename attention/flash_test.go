@@ -45,7 +45,7 @@ func checkGuards(t *testing.T, view *tensor.Tensor, buf []float32) {
 }
 
 // The fused kernel against the float64 twin at sizes around the tile edges
-// (tileQ = tileK = 64), with every mask kind, GQA, key splitting (one head,
+// (tileQ = 64, tileK = 256), with every mask kind, GQA, key splitting (one head,
 // a few queries, many keys) and NaN guard bands around output and weights.
 // Tolerance 2e-6 relative, as for the reference path (see
 // TestSDPAMatchesFloat64Twin): tiling changes the summation order, not the
@@ -72,7 +72,8 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 		{2, 2, 2, 64, 64, 64, 64},
 		{1, 3, 3, 65, 129, 32, 40},
 		{1, 4, 2, 130, 127, 8, 8},
-		{1, 1, 1, 1, 1000, 64, 64}, // decode: key range split across workers
+		{1, 2, 2, 255, 257, 16, 16}, // around the key tile (256)
+		{1, 1, 1, 1, 1000, 64, 64},  // decode: key range split across workers
 		{1, 1, 1, 3, 777, 16, 16},
 	}
 	for _, sh := range shapes {
