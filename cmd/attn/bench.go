@@ -25,7 +25,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/attn-go/attn/attention"
@@ -259,17 +258,6 @@ func (o object) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// peakRSS returns the process's peak resident set size in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return -1
-	}
-	if runtime.GOOS == "darwin" {
-		return int64(ru.Maxrss) // bytes there, KiB on Linux and the BSDs
-	}
-	return int64(ru.Maxrss) * 1024
-}
 
 // kernelName is the GEMM variant in use, or nil (JSON null) when unknown.
 func kernelName() any {
