@@ -120,3 +120,25 @@ func randLengths(rng *rand.Rand, B, S int) []int {
 	}
 	return l
 }
+
+// The fused path keeps its scratch in pools: after warm-up a call does not
+// allocate, with or without masks, for prefill and for decode (key split).
+func TestFusedSteadyStateDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, c := range []struct{ H, T, S int }{{4, 130, 300}, {1, 1, 2000}} {
+		q := randTensor(rng, 1, 1, c.H, c.T, 64)
+		k := randTensor(rng, 1, 1, c.H, c.S, 64)
+		v := randTensor(rng, 1, 1, c.H, c.S, 64)
+		out := tensor.Must(tensor.New(1, c.H, c.T, 64))
+		opt := Options{Masks: []Mask{Causal{Align: BottomRight}, KeyLengths{c.S - 3}}}
+		if err := ScaledDotProduct(out, q, k, v, opt); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(20, func() { _ = ScaledDotProduct(out, q, k, v, opt) }); a != 0 {
+			t.Errorf("H=%d T=%d S=%d: %v allocations per call", c.H, c.T, c.S, a)
+		}
+	}
+}

@@ -426,5 +426,5 @@ func CheckShape(arg string, t *Tensor, want []int, names ...string) error {
 	if ok {
 		return nil
 	}
-	return &ShapeError{Arg: arg, Got: t.Shape(), Want: clone(want), Names: names}
+	return &ShapeError{Arg: arg, Got: t.Shape(), Want: clone(want), Names: append([]string(nil), names...)}
 }
