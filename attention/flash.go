@@ -31,10 +31,6 @@ import (
 const (
 	tileQ = 64  // Br: query rows per task
 	tileK = 256 // Bc: keys per inner tile (64 and 128 measured 25% and 12% slower)
-	// gemvRows: query tiles with fewer rows (decoding) use dot products and
-	// axpys instead of GEMMs, whose packing does not pay off for a row or
-	// two.
-	gemvRows = 4
 )
 
 // flashPlan holds one fused call's operands; it is the parallel.Task whose
@@ -194,18 +190,7 @@ func (p *flashPlan) Run(task int) {
 			w.m[r] = mNew
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
-		if br < gemvRows {
-			for r := 0; r < br; r++ {
-				orow := o[r*dv : (r+1)*dv]
-				for j, pj := range w.s[r*tileK : r*tileK+bc] {
-					if pj != 0 {
-						kernel.Axpy(pj, p.v.data[voff+j*p.v.st:voff+j*p.v.st+dv], orow)
-					}
-				}
-			}
-		} else {
-			kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
-		}
+		kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
 	}
 	for r := 0; r < br; r++ {
 		if w.bad[r] {
@@ -225,17 +210,6 @@ func (p *flashPlan) Run(task int) {
 // scoreTile computes w.s[:br, :bc] = scale · Q[i0:i0+br] · K[j0:j0+bc]ᵀ.
 func (p *flashPlan) scoreTile(w *flashWork, b, kh, qoff, br, j0, bc int) {
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
-	if br < gemvRows {
-		dh := p.dh
-		for r := 0; r < br; r++ {
-			qr := p.q.data[qoff+r*p.q.st : qoff+r*p.q.st+dh]
-			row := w.s[r*tileK : r*tileK+bc]
-			for j := range row {
-				row[j] = p.scale * kernel.Dot(qr, p.k.data[koff+j*p.k.st:koff+j*p.k.st+dh])
-			}
-		}
-		return
-	}
 	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
 }
 
