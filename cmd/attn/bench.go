@@ -258,7 +258,6 @@ func (o object) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-
 // kernelName is the GEMM variant in use, or nil (JSON null) when unknown.
 func kernelName() any {
 	if s := gemmRegistry.current(); s != "" {
