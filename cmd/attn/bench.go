@@ -365,13 +365,8 @@ nn.Linear weights, y = x·Wᵀ). C is overwritten. FLOPs: 2·m·n·k.`,
 }
 
 func runBenchGemm(w io.Writer, o *benchOpts, f gemmFlags) error {
-	for _, d := range []struct {
-		name string
-		v    int
-	}{{"m", f.m}, {"n", f.n}, {"k", f.k}} {
-		if d.v < 1 {
-			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
-		}
+	if err := positiveFlags(intFlag{"m", f.m}, intFlag{"n", f.n}, intFlag{"k", f.k}); err != nil {
+		return err
 	}
 	if err := o.validate(); err != nil {
 		return err
@@ -485,13 +480,8 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	if f.kvSeq == 0 {
 		f.kvSeq = f.seq
 	}
-	for _, d := range []struct {
-		name string
-		v    int
-	}{{"batch", f.batch}, {"heads", f.heads}, {"kv-heads", f.kvHeads}, {"head-dim", f.headDim}, {"seq", f.seq}, {"kv-seq", f.kvSeq}} {
-		if d.v < 1 {
-			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
-		}
+	if err := positiveFlags(intFlag{"batch", f.batch}, intFlag{"heads", f.heads}, intFlag{"kv-heads", f.kvHeads}, intFlag{"head-dim", f.headDim}, intFlag{"seq", f.seq}, intFlag{"kv-seq", f.kvSeq}); err != nil {
+		return err
 	}
 	if f.heads%f.kvHeads != 0 {
 		return fmt.Errorf("--kv-heads %d does not divide --heads %d", f.kvHeads, f.heads)
@@ -590,13 +580,8 @@ counted exactly). Biases and softmax are not counted.`,
 }
 
 func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
-	for _, d := range []struct {
-		name string
-		v    int
-	}{{"batch", f.batch}, {"seq", f.seq}, {"dim", f.dim}, {"heads", f.heads}} {
-		if d.v < 1 {
-			return fmt.Errorf("--%s is %d, want >= 1", d.name, d.v)
-		}
+	if err := positiveFlags(intFlag{"batch", f.batch}, intFlag{"seq", f.seq}, intFlag{"dim", f.dim}, intFlag{"heads", f.heads}); err != nil {
+		return err
 	}
 	if f.dim%f.heads != 0 {
 		return fmt.Errorf("--heads %d does not divide --dim %d", f.heads, f.dim)
@@ -684,4 +669,20 @@ func newBenchPeakCmd(o *benchOpts) *cobra.Command {
 	}
 	cmd.Flags().DurationVar(&d, "duration", time.Second, "how long to run the FMA loop")
 	return cmd
+}
+
+// intFlag is an integer flag's name and value.
+type intFlag struct {
+	name string
+	v    int
+}
+
+// positiveFlags returns an error naming the first flag below 1.
+func positiveFlags(flags ...intFlag) error {
+	for _, f := range flags {
+		if f.v < 1 {
+			return fmt.Errorf("--%s is %d, want >= 1", f.name, f.v)
+		}
+	}
+	return nil
 }
