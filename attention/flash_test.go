@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/attn-go/attn/tensor"
@@ -140,5 +141,72 @@ func TestFusedSteadyStateDoesNotAllocate(t *testing.T) {
 		if a := testing.AllocsPerRun(20, func() { _ = ScaledDotProduct(out, q, k, v, opt) }); a != 0 {
 			t.Errorf("H=%d T=%d S=%d: %v allocations per call", c.H, c.T, c.S, a)
 		}
+	}
+}
+
+// Numerics under stress: huge logits, all-equal scores, single query or key,
+// subnormal inputs. Both paths must give finite outputs that agree with the
+// float64 twin; scores that overflow float32 must be an error, never NaN.
+func TestStressedNumerics(t *testing.T) {
+	const tol = 2e-6
+	B, H, T, S, D := 1, 2, 5, 7, 8
+	fillT := func(shape []int, f func(i int) float32) *tensor.Tensor {
+		x := tensor.Must(tensor.New(shape...))
+		for i := range x.Data() {
+			x.Data()[i] = f(i)
+		}
+		return x
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	normal := func(scale float64) func(int) float32 {
+		return func(int) float32 { return float32(rng.NormFloat64() * scale) }
+	}
+	cases := []struct {
+		name       string
+		T, S       int
+		q, k, v    func(int) float32
+		wantErrSub string
+		// subnormal outputs carry fewer significant bits: compare them in
+		// absolute terms, within two units of the smallest subnormal (2^-149)
+		subnormal bool
+	}{
+		{name: "logits about 1e4", T: T, S: S, q: normal(40), k: normal(40), v: normal(1)},
+		{name: "all-equal scores", T: T, S: S, q: func(int) float32 { return 1 }, k: func(int) float32 { return 1 }, v: normal(1)},
+		{name: "T=1 S=1", T: 1, S: 1, q: normal(1), k: normal(1), v: normal(1)},
+		{name: "subnormal inputs", T: T, S: S, q: func(i int) float32 { return float32(i%3) * 1e-40 }, k: normal(1e-39), v: func(i int) float32 { return 1e-41 * float32(i%5) }, subnormal: true},
+		{name: "scores overflow", T: T, S: S, q: func(int) float32 { return 3e38 }, k: func(int) float32 { return 3e38 }, v: normal(1), wantErrSub: "overflowed float32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			q := fillT([]int{B, H, c.T, D}, c.q)
+			k := fillT([]int{B, H, c.S, D}, c.k)
+			v := fillT([]int{B, H, c.S, D}, c.v)
+			var masks []Mask
+			if c.T > 1 {
+				masks = []Mask{Causal{Align: BottomRight}}
+			}
+			for _, path := range sdpaPaths {
+				out := tensor.Must(tensor.New(B, H, c.T, D))
+				err := path.fn(out, q, k, v, Options{Masks: masks})
+				if c.wantErrSub != "" {
+					if err == nil || !strings.Contains(err.Error(), c.wantErrSub) {
+						t.Fatalf("%s: err = %v, want %q", path.name, err, c.wantErrSub)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", path.name, err)
+				}
+				want, _ := sdpa64(q, k, v, 0, masks)
+				rel, mx := relErr(out.Data(), want)
+				if c.subnormal {
+					if mx > 0x1p-148 {
+						t.Errorf("%s: max abs err %.3g on subnormal outputs", path.name, mx)
+					}
+				} else if rel > tol || math.IsNaN(rel) {
+					t.Errorf("%s: rel err %.3g (max abs %.3g)", path.name, rel, mx)
+				}
+			}
+		})
 	}
 }
