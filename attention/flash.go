@@ -101,10 +101,7 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		p.rowL = grow(p.rowL, d.B*d.H*d.T)
 	}
 	base := d.B * d.H * p.nq
-	p.splits = 1
-	if workers := parallel.Workers(); base < 2*workers && d.S >= 4*tileK {
-		p.splits = min((2*workers+base-1)/base, d.S/(2*tileK))
-	}
+	p.splits = p.planSplits(d)
 	if p.splits > 1 {
 		n := base * p.splits
 		p.partO = grow(p.partO, n*tileQ*dv)
@@ -121,6 +118,18 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		parallel.Run(base, p)
 	}
 	p.lse = nil
+}
+
+// planSplits returns into how many chunks each task's key range is split:
+// 1 unless there are fewer than two tasks per worker and enough keys for
+// each chunk to hold at least two key tiles.
+func (p *flashPlan) planSplits(d Dims) int {
+	base := d.B * d.H * ((d.T + tileQ - 1) / tileQ)
+	workers := parallel.Workers()
+	if base >= 2*workers || d.S < 4*tileK {
+		return 1
+	}
+	return min((2*workers+base-1)/base, d.S/(2*tileK))
 }
 
 // Run processes one task: (bh, query tile, split) in the forward pass, or

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -74,8 +75,8 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 		{1, 3, 3, 65, 129, 32, 40},
 		{1, 4, 2, 130, 127, 8, 8},
 		{1, 2, 2, 255, 257, 16, 16}, // around the key tile (256)
-		{1, 1, 1, 1, 1000, 64, 64},  // decode: key range split across workers
-		{1, 1, 1, 3, 777, 16, 16},
+		{1, 1, 1, 1, 2100, 64, 64},  // decode: key range split across workers
+		{1, 1, 1, 3, 1777, 16, 16},
 	}
 	for _, sh := range shapes {
 		for name, mk := range kinds {
@@ -208,5 +209,19 @@ func TestStressedNumerics(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The decode shapes above must really take the key-split path.
+func TestDecodeShapesSplit(t *testing.T) {
+	if parallel.Workers() < 2 {
+		t.Skip("one worker: the key range is never split")
+	}
+	p := &flashPlan{}
+	for _, S := range []int{1777, 2100} {
+		d := Dims{B: 1, H: 1, T: 1, S: S}
+		if splits := p.planSplits(d); splits < 2 {
+			t.Fatalf("S=%d: %d splits, want >= 2", S, splits)
+		}
 	}
 }
