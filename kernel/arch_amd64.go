@@ -99,3 +99,15 @@ func packCopy(dst, src []float32, ld, kc, nr int) bool {
 	packCopyAVX2(&dst[0], &src[0], ld, kc, nr)
 	return true
 }
+
+// rowsDotAsm sets c[j] = alpha·dot(a[:k], b[j*ldb:][:k]) + beta·c[j] for
+// j < 8·nb (AVX2 at both levels: see rowsDot).
+func rowsDotAsm(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32) {
+	rowsDotAVX2(a, b, ldb, k, nb, c, alpha, beta)
+}
+
+// rowsAxpyAsm sets c[j] = alpha·Σ_p a[p]·b[p*ldb+j] + beta·c[j] for
+// j < 8·nv (AVX2 at both levels: see rowsAxpy).
+func rowsAxpyAsm(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32) {
+	rowsAxpyAVX2(a, b, ldb, k, nv, c, alpha, beta)
+}

@@ -21,6 +21,9 @@ func maxAsm(level int, x *float32, n int) float32                 { panic(noAsm)
 func expShiftAsm(level int, x *float32, n int, s float32) float32 { panic(noAsm) }
 func fmaPeakAsm(level int, n int) int                             { panic(noAsm) }
 
+func rowsDotAsm(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32)  { panic(noAsm) }
+func rowsAxpyAsm(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32) { panic(noAsm) }
+
 const noAsm = "kernel: no assembly vector kernels in this build"
 
 func packTrans(dst, src []float32, ld, kc, nr int) bool { return false }

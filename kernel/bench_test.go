@@ -140,3 +140,42 @@ func BenchmarkVec(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGemmSmallM: the decoding-attention tiles GemmSerial runs per
+// 256-key tile with one query row: scores s = scale·q·Kᵀ (m=1, n=256, k=64,
+// NT) and o += p·V (m=1, n=64, k=256, NN, beta=1), K and V rows 768 floats
+// apart (12 heads of 64 interleaved), for the purego and assembly variants.
+func BenchmarkGemmSmallM(b *testing.B) {
+	const ld = 768
+	for _, s := range []benchShape{{1, 256, 64, true}, {1, 64, 256, false}} {
+		for _, v := range GemmVariants() {
+			if !v.Available || v.Name == "ref" {
+				continue
+			}
+			b.Run(s.String()+"/"+v.Name, func(b *testing.B) {
+				if err := SetGemmVariant(v.Name); err != nil {
+					b.Fatal(err)
+				}
+				defer SetGemmVariant("")
+				rng := rand.New(rand.NewPCG(1, 1))
+				a := randSlice(rng, s.k)
+				rows := s.k
+				if s.transB {
+					rows = s.n
+				}
+				bm := randSlice(rng, rows*ld)
+				c := make([]float32, s.n)
+				beta := float32(1)
+				if s.transB {
+					beta = 0
+				}
+				b.ResetTimer()
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					GemmSerial(false, s.transB, 1, s.n, s.k, 0.125, a, s.k, bm, ld, beta, c, s.n)
+				}
+				b.ReportMetric(2*float64(s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -164,6 +164,11 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	if !serial && m*n*k >= parallelMin {
 		workers = parallel.Workers()
 	}
+	if m < spec.mr && !transA && workers == 1 {
+		// Few rows, one goroutine: no workspace needed.
+		smallGemm(specLevel(spec), transB, m, k, 0, n, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	w := workPool.Get().(*gemmWork)
 	w.spec = spec
 	w.transA, w.transB = transA, transB
@@ -531,10 +536,11 @@ func storeRow4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 const smallCols = 128
 
 // smallM handles products with fewer rows than one micro-tile (m < mr,
-// e.g. one token's projection when decoding), where packing B would cost
-// more than the product: with Bᵀ each C element is one Dot of contiguous
-// rows, with B each C row accumulates Axpy of B's rows. Column chunks run in
-// parallel. The vector kernels are those of the variant's level.
+// e.g. one token's projection, or one query's attention tile when decoding),
+// where packing B would cost more than the product: each row of C is computed
+// by rowsDot (with Bᵀ) or rowsAxpy (with B), see small.go. Column chunks run
+// in parallel. A single-worker product with a non-transposed A does not get
+// here: gemmBlocked calls smallGemm directly.
 func (w *gemmWork) smallM(workers int) {
 	if w.transA {
 		w.arows = grow(w.arows, w.m*w.k)
@@ -550,50 +556,31 @@ func (w *gemmWork) smallM(workers int) {
 		parallel.Run(items, &w.smallTask)
 		return
 	}
-	for it := 0; it < items; it++ {
-		w.smallRun(it)
-	}
+	w.smallRange(0, w.n)
 }
 
 // smallRun computes columns [it·smallCols, …) of every row of C.
 func (w *gemmWork) smallRun(it int) {
-	k := w.k
 	j0 := it * smallCols
-	j1 := min(j0+smallCols, w.n)
-	lv := levelGo
-	switch w.spec.id {
+	w.smallRange(j0, min(j0+smallCols, w.n))
+}
+
+// smallRange computes columns [j0, j1) of every row of C.
+func (w *gemmWork) smallRange(j0, j1 int) {
+	a, lda := w.a, w.lda
+	if w.transA {
+		a, lda = w.arows, w.k
+	}
+	smallGemm(specLevel(w.spec), w.transB, w.m, w.k, j0, j1, w.alpha, a, lda, w.b, w.ldb, w.beta, w.c, w.ldc)
+}
+
+// specLevel is the vector level of a variant's kernels.
+func specLevel(s *gemmSpec) int {
+	switch s.id {
 	case kernAVX2:
-		lv = levelAVX2
+		return levelAVX2
 	case kernAVX512:
-		lv = levelAVX512
+		return levelAVX512
 	}
-	for i := 0; i < w.m; i++ {
-		var ai []float32
-		if w.transA {
-			ai = w.arows[i*k : (i+1)*k]
-		} else {
-			ai = w.a[i*w.lda : i*w.lda+k]
-		}
-		crow := w.c[i*w.ldc+j0 : i*w.ldc+j1]
-		if w.transB {
-			for j := range crow {
-				bj := w.b[(j0+j)*w.ldb:][:k]
-				s := dotLevel(lv, ai, bj)
-				if w.beta == 0 {
-					crow[j] = w.alpha * s
-				} else {
-					crow[j] = w.alpha*s + w.beta*crow[j]
-				}
-			}
-			continue
-		}
-		if w.beta == 0 {
-			clear(crow)
-		} else if w.beta != 1 {
-			scaleLevel(lv, w.beta, crow)
-		}
-		for p, av := range ai {
-			axpyLevel(lv, w.alpha*av, w.b[p*w.ldb+j0:p*w.ldb+j1], crow)
-		}
-	}
+	return levelGo
 }

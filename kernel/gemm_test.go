@@ -339,3 +339,75 @@ func TestGemmVariantRegistry(t *testing.T) {
 	}
 	t.Logf("default Gemm variant on this machine: %s", GemmVariantName())
 }
+
+// TestGemmSmallM covers the small-m path (m < mr: rowsDot with Bᵀ,
+// rowsAxpy with B; see small.go): m 1-5, n and k around the 8-column and
+// 8-deep vector steps and the 64-column rowsAxpy block, padded and unpadded
+// leading dimensions, beta 0 (C holds NaN) and 1, NaN guard bands.
+func TestGemmSmallM(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	dims := []int{1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 255, 256, 257}
+	if testing.Short() || raceEnabled {
+		dims = []int{1, 7, 8, 9, 17, 64, 65, 257}
+	}
+	for _, g := range availableGemms() {
+		if g.name == "ref" {
+			continue
+		}
+		for _, transB := range []bool{true, false} {
+			for m := 1; m <= 5; m++ {
+				for _, n := range dims {
+					for _, k := range dims {
+						for _, beta := range []float32{0, 1} {
+							pad := [3]int{(n + k) % 3, 5 * (m % 2), m % 2}
+							checkGemmCase(t, rng, g, gemmCase{transB: transB, m: m, n: n, k: k, alpha: 0.75, beta: beta, pad: pad})
+						}
+					}
+				}
+			}
+			// Transposed A (gathered into rows first) and a wide stride.
+			for _, n := range []int{9, 64, 200} {
+				checkGemmCase(t, rng, g, gemmCase{transA: true, transB: transB, m: 3, n: n, k: 33, alpha: -1.25, beta: 1, pad: [3]int{2, 704, 3}})
+				checkGemmCase(t, rng, g, gemmCase{transB: transB, m: 1, n: n, k: 200, alpha: 0.125, beta: 0, pad: [3]int{0, 704, 0}})
+			}
+		}
+	}
+}
+
+// The small-m kernels against their Go twins directly, every level.
+func TestRowsKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, lv := range vecLevels() {
+		for _, n := range []int{1, 8, 9, 63, 64, 65, 130} {
+			for _, k := range []int{1, 5, 8, 13, 64, 100} {
+				for _, beta := range []float32{0, 1, -0.5} {
+					ld := k + 3
+					a := randSlice(rng, k)
+					b := randSlice(rng, n*ld)
+					c0 := randSlice(rng, n)
+					got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+					rowsDot(lv, a, b, ld, got, 1.5, beta)
+					rowsDotGo(a, b, ld, want, 1.5, beta)
+					cmpRows(t, "rowsDot", lv, n, k, got, want)
+
+					ld = n + 2
+					b = randSlice(rng, k*ld)
+					got, want = append([]float32(nil), c0...), append([]float32(nil), c0...)
+					rowsAxpy(lv, a, b, ld, got, 1.5, beta)
+					rowsAxpyGo(a, b, ld, want, 1.5, beta)
+					cmpRows(t, "rowsAxpy", lv, n, k, got, want)
+				}
+			}
+		}
+	}
+}
+
+func cmpRows(t *testing.T, name string, lv, n, k int, got, want []float32) {
+	t.Helper()
+	for j := range got {
+		tol := 1e-5 * float64(k+2) * (1 + math.Abs(float64(want[j])))
+		if d := math.Abs(float64(got[j] - want[j])); !(d <= tol) {
+			t.Fatalf("%s level %s n=%d k=%d: c[%d] = %v, twin %v", name, levelNames[lv], n, k, j, got[j], want[j])
+		}
+	}
+}

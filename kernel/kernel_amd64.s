@@ -389,6 +389,682 @@ packCopyAVX2_done:
 	VZEROUPPER
 	RET
 
+DATA kmask_tail<>+0(SB)/4, $0xffffffff
+DATA kmask_tail<>+4(SB)/4, $0xffffffff
+DATA kmask_tail<>+8(SB)/4, $0xffffffff
+DATA kmask_tail<>+12(SB)/4, $0xffffffff
+DATA kmask_tail<>+16(SB)/4, $0xffffffff
+DATA kmask_tail<>+20(SB)/4, $0xffffffff
+DATA kmask_tail<>+24(SB)/4, $0xffffffff
+DATA kmask_tail<>+28(SB)/4, $0xffffffff
+DATA kmask_tail<>+32(SB)/4, $0x00000000
+DATA kmask_tail<>+36(SB)/4, $0x00000000
+DATA kmask_tail<>+40(SB)/4, $0x00000000
+DATA kmask_tail<>+44(SB)/4, $0x00000000
+DATA kmask_tail<>+48(SB)/4, $0x00000000
+DATA kmask_tail<>+52(SB)/4, $0x00000000
+DATA kmask_tail<>+56(SB)/4, $0x00000000
+DATA kmask_tail<>+60(SB)/4, $0x00000000
+GLOBL kmask_tail<>(SB), RODATA|NOPTR, $64
+
+// func rowsDotAVX2(a *float32, b *float32, ldb int, k int, nb int, c *float32, alpha float32, beta float32)
+// Requires: AVX, FMA3
+TEXT ·rowsDotAVX2(SB), NOSPLIT, $0-56
+	MOVQ         a+0(FP), AX
+	MOVQ         b+8(FP), CX
+	MOVQ         ldb+16(FP), DX
+	SHLQ         $0x02, DX
+	LEAQ         (DX)(DX*2), BX
+	MOVQ         DX, SI
+	SHLQ         $0x03, SI
+	MOVQ         k+24(FP), DI
+	MOVQ         DI, R8
+	SHRQ         $0x03, R8
+	ANDQ         $0x07, DI
+	LEAQ         kmask_tail<>+0(SB), R9
+	MOVQ         $0x00000008, R10
+	SUBQ         DI, R10
+	VMOVUPS      (R9)(R10*4), Y10
+	MOVQ         nb+32(FP), R9
+	MOVQ         c+40(FP), R10
+	VBROADCASTSS alpha+48(FP), Y11
+	VBROADCASTSS beta+52(FP), Y12
+	MOVL         beta+52(FP), R11
+	ANDL         $0x7fffffff, R11
+	TESTQ        R9, R9
+	JZ           rowsDotAVX2_done
+
+rowsDotAVX2_block:
+	MOVQ   CX, R12
+	LEAQ   (CX)(DX*4), R13
+	MOVQ   AX, R14
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   R8, R15
+	TESTQ  R15, R15
+	JZ     rowsDotAVX2_tail
+
+rowsDotAVX2_loop:
+	VMOVUPS     (R14), Y8
+	VFMADD231PS (R12), Y8, Y0
+	VFMADD231PS (R12)(DX*1), Y8, Y1
+	VFMADD231PS (R12)(DX*2), Y8, Y2
+	VFMADD231PS (R12)(BX*1), Y8, Y3
+	VFMADD231PS (R13), Y8, Y4
+	VFMADD231PS (R13)(DX*1), Y8, Y5
+	VFMADD231PS (R13)(DX*2), Y8, Y6
+	VFMADD231PS (R13)(BX*1), Y8, Y7
+	ADDQ        $0x20, R14
+	ADDQ        $0x20, R12
+	ADDQ        $0x20, R13
+	DECQ        R15
+	JNZ         rowsDotAVX2_loop
+
+rowsDotAVX2_tail:
+	TESTQ       DI, DI
+	JZ          rowsDotAVX2_reduce
+	VMASKMOVPS  (R14), Y10, Y8
+	VMASKMOVPS  (R12), Y10, Y9
+	VFMADD231PS Y9, Y8, Y0
+	VMASKMOVPS  (R12)(DX*1), Y10, Y9
+	VFMADD231PS Y9, Y8, Y1
+	VMASKMOVPS  (R12)(DX*2), Y10, Y9
+	VFMADD231PS Y9, Y8, Y2
+	VMASKMOVPS  (R12)(BX*1), Y10, Y9
+	VFMADD231PS Y9, Y8, Y3
+	VMASKMOVPS  (R13), Y10, Y9
+	VFMADD231PS Y9, Y8, Y4
+	VMASKMOVPS  (R13)(DX*1), Y10, Y9
+	VFMADD231PS Y9, Y8, Y5
+	VMASKMOVPS  (R13)(DX*2), Y10, Y9
+	VFMADD231PS Y9, Y8, Y6
+	VMASKMOVPS  (R13)(BX*1), Y10, Y9
+	VFMADD231PS Y9, Y8, Y7
+
+rowsDotAVX2_reduce:
+	VHADDPS     Y1, Y0, Y0
+	VHADDPS     Y3, Y2, Y2
+	VHADDPS     Y2, Y0, Y0
+	VHADDPS     Y5, Y4, Y4
+	VHADDPS     Y7, Y6, Y6
+	VHADDPS     Y6, Y4, Y4
+	VPERM2F128  $0x20, Y4, Y0, Y1
+	VPERM2F128  $0x31, Y4, Y0, Y2
+	VADDPS      Y2, Y1, Y1
+	VMULPS      Y11, Y1, Y1
+	TESTL       R11, R11
+	JZ          rowsDotAVX2_store
+	VFMADD231PS (R10), Y12, Y1
+
+rowsDotAVX2_store:
+	VMOVUPS Y1, (R10)
+	ADDQ    $0x20, R10
+	ADDQ    SI, CX
+	DECQ    R9
+	JNZ     rowsDotAVX2_block
+
+rowsDotAVX2_done:
+	VZEROUPPER
+	RET
+
+// func rowsAxpyAVX2(a *float32, b *float32, ldb int, k int, nv int, c *float32, alpha float32, beta float32)
+// Requires: AVX, FMA3
+TEXT ·rowsAxpyAVX2(SB), NOSPLIT, $0-56
+	MOVQ         a+0(FP), AX
+	MOVQ         b+8(FP), CX
+	MOVQ         ldb+16(FP), DX
+	SHLQ         $0x02, DX
+	MOVQ         k+24(FP), BX
+	MOVQ         nv+32(FP), SI
+	MOVQ         c+40(FP), DI
+	VBROADCASTSS alpha+48(FP), Y14
+	VBROADCASTSS beta+52(FP), Y15
+	MOVL         beta+52(FP), R8
+	ANDL         $0x7fffffff, R8
+	MOVQ         SI, R12
+	SHRQ         $0x03, R12
+	JZ           rowsAxpyAVX2_rest
+
+rowsAxpyAVX2_block8:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+rowsAxpyAVX2_w8_loop:
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+	VFMADD231PS  128(R10), Y13, Y4
+	VFMADD231PS  160(R10), Y13, Y5
+	VFMADD231PS  192(R10), Y13, Y6
+	VFMADD231PS  224(R10), Y13, Y7
+	ADDQ         DX, R10
+	ADDQ         $0x04, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w8_loop
+	TESTL        R8, R8
+	JZ           rowsAxpyAVX2_w8_beta0
+	VMULPS       (DI), Y15, Y13
+	VFMADD231PS  Y0, Y14, Y13
+	VMOVUPS      Y13, (DI)
+	VMULPS       32(DI), Y15, Y13
+	VFMADD231PS  Y1, Y14, Y13
+	VMOVUPS      Y13, 32(DI)
+	VMULPS       64(DI), Y15, Y13
+	VFMADD231PS  Y2, Y14, Y13
+	VMOVUPS      Y13, 64(DI)
+	VMULPS       96(DI), Y15, Y13
+	VFMADD231PS  Y3, Y14, Y13
+	VMOVUPS      Y13, 96(DI)
+	VMULPS       128(DI), Y15, Y13
+	VFMADD231PS  Y4, Y14, Y13
+	VMOVUPS      Y13, 128(DI)
+	VMULPS       160(DI), Y15, Y13
+	VFMADD231PS  Y5, Y14, Y13
+	VMOVUPS      Y13, 160(DI)
+	VMULPS       192(DI), Y15, Y13
+	VFMADD231PS  Y6, Y14, Y13
+	VMOVUPS      Y13, 192(DI)
+	VMULPS       224(DI), Y15, Y13
+	VFMADD231PS  Y7, Y14, Y13
+	VMOVUPS      Y13, 224(DI)
+	JMP          rowsAxpyAVX2_w8_next
+
+rowsAxpyAVX2_w8_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VMULPS  Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+	VMULPS  Y4, Y14, Y4
+	VMOVUPS Y4, 128(DI)
+	VMULPS  Y5, Y14, Y5
+	VMOVUPS Y5, 160(DI)
+	VMULPS  Y6, Y14, Y6
+	VMOVUPS Y6, 192(DI)
+	VMULPS  Y7, Y14, Y7
+	VMOVUPS Y7, 224(DI)
+
+rowsAxpyAVX2_w8_next:
+	ADDQ $0x00000100, DI
+	ADDQ $0x00000100, CX
+	DECQ R12
+	JNZ  rowsAxpyAVX2_block8
+
+rowsAxpyAVX2_rest:
+	ANDQ $0x07, SI
+	CMPQ SI, $0x01
+	JEQ  rowsAxpyAVX2_rest1
+	CMPQ SI, $0x02
+	JEQ  rowsAxpyAVX2_rest2
+	CMPQ SI, $0x03
+	JEQ  rowsAxpyAVX2_rest3
+	CMPQ SI, $0x04
+	JEQ  rowsAxpyAVX2_rest4
+	CMPQ SI, $0x05
+	JEQ  rowsAxpyAVX2_rest5
+	CMPQ SI, $0x06
+	JEQ  rowsAxpyAVX2_rest6
+	CMPQ SI, $0x07
+	JEQ  rowsAxpyAVX2_rest7
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest1:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ   $0x01, R11
+	JZ     rowsAxpyAVX2_w1_odd
+
+rowsAxpyAVX2_w1_loop2:
+	VBROADCASTSS (R9), Y13
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  (R10), Y13, Y0
+	ADDQ         DX, R10
+	VFMADD231PS  (R10), Y12, Y1
+	ADDQ         DX, R10
+	ADDQ         $0x08, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w1_loop2
+
+rowsAxpyAVX2_w1_odd:
+	TESTQ        $0x00000001, BX
+	JZ           rowsAxpyAVX2_w1_sum
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+
+rowsAxpyAVX2_w1_sum:
+	VADDPS      Y1, Y0, Y0
+	TESTL       R8, R8
+	JZ          rowsAxpyAVX2_w1_beta0
+	VMULPS      (DI), Y15, Y13
+	VFMADD231PS Y0, Y14, Y13
+	VMOVUPS     Y13, (DI)
+	JMP         rowsAxpyAVX2_w1_next
+
+rowsAxpyAVX2_w1_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+
+rowsAxpyAVX2_w1_next:
+	ADDQ $0x00000020, DI
+	ADDQ $0x00000020, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest2:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ   $0x01, R11
+	JZ     rowsAxpyAVX2_w2_odd
+
+rowsAxpyAVX2_w2_loop2:
+	VBROADCASTSS (R9), Y13
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	ADDQ         DX, R10
+	VFMADD231PS  (R10), Y12, Y2
+	VFMADD231PS  32(R10), Y12, Y3
+	ADDQ         DX, R10
+	ADDQ         $0x08, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w2_loop2
+
+rowsAxpyAVX2_w2_odd:
+	TESTQ        $0x00000001, BX
+	JZ           rowsAxpyAVX2_w2_sum
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+
+rowsAxpyAVX2_w2_sum:
+	VADDPS      Y2, Y0, Y0
+	VADDPS      Y3, Y1, Y1
+	TESTL       R8, R8
+	JZ          rowsAxpyAVX2_w2_beta0
+	VMULPS      (DI), Y15, Y13
+	VFMADD231PS Y0, Y14, Y13
+	VMOVUPS     Y13, (DI)
+	VMULPS      32(DI), Y15, Y13
+	VFMADD231PS Y1, Y14, Y13
+	VMOVUPS     Y13, 32(DI)
+	JMP         rowsAxpyAVX2_w2_next
+
+rowsAxpyAVX2_w2_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+
+rowsAxpyAVX2_w2_next:
+	ADDQ $0x00000040, DI
+	ADDQ $0x00000040, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest3:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	SHRQ   $0x01, R11
+	JZ     rowsAxpyAVX2_w3_odd
+
+rowsAxpyAVX2_w3_loop2:
+	VBROADCASTSS (R9), Y13
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	ADDQ         DX, R10
+	VFMADD231PS  (R10), Y12, Y3
+	VFMADD231PS  32(R10), Y12, Y4
+	VFMADD231PS  64(R10), Y12, Y5
+	ADDQ         DX, R10
+	ADDQ         $0x08, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w3_loop2
+
+rowsAxpyAVX2_w3_odd:
+	TESTQ        $0x00000001, BX
+	JZ           rowsAxpyAVX2_w3_sum
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+
+rowsAxpyAVX2_w3_sum:
+	VADDPS      Y3, Y0, Y0
+	VADDPS      Y4, Y1, Y1
+	VADDPS      Y5, Y2, Y2
+	TESTL       R8, R8
+	JZ          rowsAxpyAVX2_w3_beta0
+	VMULPS      (DI), Y15, Y13
+	VFMADD231PS Y0, Y14, Y13
+	VMOVUPS     Y13, (DI)
+	VMULPS      32(DI), Y15, Y13
+	VFMADD231PS Y1, Y14, Y13
+	VMOVUPS     Y13, 32(DI)
+	VMULPS      64(DI), Y15, Y13
+	VFMADD231PS Y2, Y14, Y13
+	VMOVUPS     Y13, 64(DI)
+	JMP         rowsAxpyAVX2_w3_next
+
+rowsAxpyAVX2_w3_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+
+rowsAxpyAVX2_w3_next:
+	ADDQ $0x00000060, DI
+	ADDQ $0x00000060, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest4:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ   $0x01, R11
+	JZ     rowsAxpyAVX2_w4_odd
+
+rowsAxpyAVX2_w4_loop2:
+	VBROADCASTSS (R9), Y13
+	VBROADCASTSS 4(R9), Y12
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+	ADDQ         DX, R10
+	VFMADD231PS  (R10), Y12, Y4
+	VFMADD231PS  32(R10), Y12, Y5
+	VFMADD231PS  64(R10), Y12, Y6
+	VFMADD231PS  96(R10), Y12, Y7
+	ADDQ         DX, R10
+	ADDQ         $0x08, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w4_loop2
+
+rowsAxpyAVX2_w4_odd:
+	TESTQ        $0x00000001, BX
+	JZ           rowsAxpyAVX2_w4_sum
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+
+rowsAxpyAVX2_w4_sum:
+	VADDPS      Y4, Y0, Y0
+	VADDPS      Y5, Y1, Y1
+	VADDPS      Y6, Y2, Y2
+	VADDPS      Y7, Y3, Y3
+	TESTL       R8, R8
+	JZ          rowsAxpyAVX2_w4_beta0
+	VMULPS      (DI), Y15, Y13
+	VFMADD231PS Y0, Y14, Y13
+	VMOVUPS     Y13, (DI)
+	VMULPS      32(DI), Y15, Y13
+	VFMADD231PS Y1, Y14, Y13
+	VMOVUPS     Y13, 32(DI)
+	VMULPS      64(DI), Y15, Y13
+	VFMADD231PS Y2, Y14, Y13
+	VMOVUPS     Y13, 64(DI)
+	VMULPS      96(DI), Y15, Y13
+	VFMADD231PS Y3, Y14, Y13
+	VMOVUPS     Y13, 96(DI)
+	JMP         rowsAxpyAVX2_w4_next
+
+rowsAxpyAVX2_w4_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VMULPS  Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+
+rowsAxpyAVX2_w4_next:
+	ADDQ $0x00000080, DI
+	ADDQ $0x00000080, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest5:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+
+rowsAxpyAVX2_w5_loop:
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+	VFMADD231PS  128(R10), Y13, Y4
+	ADDQ         DX, R10
+	ADDQ         $0x04, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w5_loop
+	TESTL        R8, R8
+	JZ           rowsAxpyAVX2_w5_beta0
+	VMULPS       (DI), Y15, Y13
+	VFMADD231PS  Y0, Y14, Y13
+	VMOVUPS      Y13, (DI)
+	VMULPS       32(DI), Y15, Y13
+	VFMADD231PS  Y1, Y14, Y13
+	VMOVUPS      Y13, 32(DI)
+	VMULPS       64(DI), Y15, Y13
+	VFMADD231PS  Y2, Y14, Y13
+	VMOVUPS      Y13, 64(DI)
+	VMULPS       96(DI), Y15, Y13
+	VFMADD231PS  Y3, Y14, Y13
+	VMOVUPS      Y13, 96(DI)
+	VMULPS       128(DI), Y15, Y13
+	VFMADD231PS  Y4, Y14, Y13
+	VMOVUPS      Y13, 128(DI)
+	JMP          rowsAxpyAVX2_w5_next
+
+rowsAxpyAVX2_w5_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VMULPS  Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+	VMULPS  Y4, Y14, Y4
+	VMOVUPS Y4, 128(DI)
+
+rowsAxpyAVX2_w5_next:
+	ADDQ $0x000000a0, DI
+	ADDQ $0x000000a0, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest6:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+rowsAxpyAVX2_w6_loop:
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+	VFMADD231PS  128(R10), Y13, Y4
+	VFMADD231PS  160(R10), Y13, Y5
+	ADDQ         DX, R10
+	ADDQ         $0x04, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w6_loop
+	TESTL        R8, R8
+	JZ           rowsAxpyAVX2_w6_beta0
+	VMULPS       (DI), Y15, Y13
+	VFMADD231PS  Y0, Y14, Y13
+	VMOVUPS      Y13, (DI)
+	VMULPS       32(DI), Y15, Y13
+	VFMADD231PS  Y1, Y14, Y13
+	VMOVUPS      Y13, 32(DI)
+	VMULPS       64(DI), Y15, Y13
+	VFMADD231PS  Y2, Y14, Y13
+	VMOVUPS      Y13, 64(DI)
+	VMULPS       96(DI), Y15, Y13
+	VFMADD231PS  Y3, Y14, Y13
+	VMOVUPS      Y13, 96(DI)
+	VMULPS       128(DI), Y15, Y13
+	VFMADD231PS  Y4, Y14, Y13
+	VMOVUPS      Y13, 128(DI)
+	VMULPS       160(DI), Y15, Y13
+	VFMADD231PS  Y5, Y14, Y13
+	VMOVUPS      Y13, 160(DI)
+	JMP          rowsAxpyAVX2_w6_next
+
+rowsAxpyAVX2_w6_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VMULPS  Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+	VMULPS  Y4, Y14, Y4
+	VMOVUPS Y4, 128(DI)
+	VMULPS  Y5, Y14, Y5
+	VMOVUPS Y5, 160(DI)
+
+rowsAxpyAVX2_w6_next:
+	ADDQ $0x000000c0, DI
+	ADDQ $0x000000c0, CX
+	JMP  rowsAxpyAVX2_done
+
+rowsAxpyAVX2_rest7:
+	MOVQ   AX, R9
+	MOVQ   CX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+
+rowsAxpyAVX2_w7_loop:
+	VBROADCASTSS (R9), Y13
+	VFMADD231PS  (R10), Y13, Y0
+	VFMADD231PS  32(R10), Y13, Y1
+	VFMADD231PS  64(R10), Y13, Y2
+	VFMADD231PS  96(R10), Y13, Y3
+	VFMADD231PS  128(R10), Y13, Y4
+	VFMADD231PS  160(R10), Y13, Y5
+	VFMADD231PS  192(R10), Y13, Y6
+	ADDQ         DX, R10
+	ADDQ         $0x04, R9
+	DECQ         R11
+	JNZ          rowsAxpyAVX2_w7_loop
+	TESTL        R8, R8
+	JZ           rowsAxpyAVX2_w7_beta0
+	VMULPS       (DI), Y15, Y13
+	VFMADD231PS  Y0, Y14, Y13
+	VMOVUPS      Y13, (DI)
+	VMULPS       32(DI), Y15, Y13
+	VFMADD231PS  Y1, Y14, Y13
+	VMOVUPS      Y13, 32(DI)
+	VMULPS       64(DI), Y15, Y13
+	VFMADD231PS  Y2, Y14, Y13
+	VMOVUPS      Y13, 64(DI)
+	VMULPS       96(DI), Y15, Y13
+	VFMADD231PS  Y3, Y14, Y13
+	VMOVUPS      Y13, 96(DI)
+	VMULPS       128(DI), Y15, Y13
+	VFMADD231PS  Y4, Y14, Y13
+	VMOVUPS      Y13, 128(DI)
+	VMULPS       160(DI), Y15, Y13
+	VFMADD231PS  Y5, Y14, Y13
+	VMOVUPS      Y13, 160(DI)
+	VMULPS       192(DI), Y15, Y13
+	VFMADD231PS  Y6, Y14, Y13
+	VMOVUPS      Y13, 192(DI)
+	JMP          rowsAxpyAVX2_w7_next
+
+rowsAxpyAVX2_w7_beta0:
+	VMULPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DI)
+	VMULPS  Y1, Y14, Y1
+	VMOVUPS Y1, 32(DI)
+	VMULPS  Y2, Y14, Y2
+	VMOVUPS Y2, 64(DI)
+	VMULPS  Y3, Y14, Y3
+	VMOVUPS Y3, 96(DI)
+	VMULPS  Y4, Y14, Y4
+	VMOVUPS Y4, 128(DI)
+	VMULPS  Y5, Y14, Y5
+	VMOVUPS Y5, 160(DI)
+	VMULPS  Y6, Y14, Y6
+	VMOVUPS Y6, 192(DI)
+
+rowsAxpyAVX2_w7_next:
+	ADDQ $0x000000e0, DI
+	ADDQ $0x000000e0, CX
+
+rowsAxpyAVX2_done:
+	VZEROUPPER
+	RET
+
 // func sgemmKern6x16AVX2(k int, a *float32, aStep int, aRow int, b *float32, bStep int, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKern6x16AVX2(SB), NOSPLIT, $0-72

@@ -14,6 +14,18 @@ func packTransAVX2(dst *float32, src *float32, ld int, kc int, nr int)
 //go:noescape
 func packCopyAVX2(dst *float32, src *float32, ld int, kc int, nr int)
 
+// rowsDotAVX2 sets c[j] = alpha·Σ_{p<k} a[p]·b[j*ldb+p] + beta·c[j] for j < 8·nb
+// (c not read when beta is ±0); see genRowsDot.
+//
+//go:noescape
+func rowsDotAVX2(a *float32, b *float32, ldb int, k int, nb int, c *float32, alpha float32, beta float32)
+
+// rowsAxpyAVX2 sets c[j] = alpha·Σ_{p<k} a[p]·b[p*ldb+j] + beta·c[j] for j < 8·nv
+// (c not read when beta is ±0); see genRowsAxpy.
+//
+//go:noescape
+func rowsAxpyAVX2(a *float32, b *float32, ldb int, k int, nv int, c *float32, alpha float32, beta float32)
+
 // sgemmKern6x16AVX2 computes an 6x16 tile of C = alpha·A·B + beta·C (see genMicroKernel).
 //
 //go:noescape

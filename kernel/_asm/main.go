@@ -1,5 +1,5 @@
 // Command _asm generates attn's amd64 kernels with avo: the GEMM
-// micro-kernels, the vector kernels (Dot, Axpy, MaxOf, ExpShift,
+// micro-kernels, the small-m row kernels (rowsDot, rowsAxpy), the vector kernels (Dot, Axpy, MaxOf, ExpShift,
 // ScaleInPlace) and the FMA peak probe, each for AVX2+FMA and AVX-512F.
 //
 // It lives in its own module so that avo is not a dependency of attn. Run it
@@ -39,6 +39,9 @@ func main() {
 	genConstants(g)
 	genPackTrans(g)
 	genPackCopy(g)
+	genTailMask(g)
+	genRowsDot(g)
+	genRowsAxpy(g)
 	for _, s := range []isa{avx2, avx512} {
 		genMicroKernel(g, s)
 		genVec(g, s)
