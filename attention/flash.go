@@ -22,7 +22,6 @@ package attention
 
 import (
 	"math"
-	"sync"
 
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/kernel"
@@ -71,8 +70,8 @@ type flashWork struct {
 }
 
 var (
-	planPool = sync.Pool{New: func() any { return new(flashPlan) }}
-	workPool = sync.Pool{New: func() any { return new(flashWork) }}
+	planPool = parallel.NewCache(func() *flashPlan { return new(flashPlan) })
+	workPool = parallel.NewCache(func() *flashWork { return new(flashWork) })
 )
 
 func grow[T any](s []T, n int) []T {
@@ -86,7 +85,7 @@ func grow[T any](s []T, n int) []T {
 // log-sum-exp [B,H,T] (-Inf for fully masked rows). w, if its data is not
 // nil, receives the weights [B,H,T,S].
 func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operand[float32], masks []Mask, lse []float32) {
-	p := planPool.Get().(*flashPlan)
+	p := planPool.Get()
 	defer func() {
 		p.masks, p.q.data, p.k.data, p.v.data, p.out.data, p.weights.data = nil, nil, nil, nil, nil, nil
 		planPool.Put(p)
@@ -148,7 +147,7 @@ func (p *flashPlan) Run(task int) {
 	i0 := qt * tileQ
 	br := min(tileQ, p.d.T-i0)
 
-	w := workPool.Get().(*flashWork)
+	w := workPool.Get()
 	defer workPool.Put(w)
 	jStart, jEnd := w.prepare(p, b, h, i0, br)
 	if p.weightsPass {

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"sync"
 	"sync/atomic"
 
 	"github.com/attn-go/attn/internal/parallel"
@@ -143,13 +142,13 @@ func (t *smallTask) Run(i int)   { t.w.smallRun(i) }
 func (t *packBTask) Run(i int)   { t.w.packBPanel(i) }
 func (t *computeTask) Run(i int) { t.w.compute(i) }
 
-var workPool = sync.Pool{New: func() any {
+var workPool = parallel.NewCache(func() *gemmWork {
 	w := new(gemmWork)
 	w.packBTask.w = w
 	w.computeTask.w = w
 	w.smallTask.w = w
 	return w
-}}
+})
 
 // gemmBlocked is Gemm with the arguments already checked.
 func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -169,7 +168,7 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 		smallGemm(specLevel(spec), transB, m, k, 0, n, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	w := workPool.Get().(*gemmWork)
+	w := workPool.Get()
 	w.spec = spec
 	w.transA, w.transB = transA, transB
 	w.m, w.n, w.k = m, n, k

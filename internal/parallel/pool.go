@@ -47,7 +47,7 @@ type pool struct {
 
 var (
 	global   pool
-	jobCache = sync.Pool{New: func() any { return new(job) }}
+	jobCache = NewCache(func() *job { return new(job) })
 )
 
 func (p *pool) start() {
@@ -93,7 +93,7 @@ func Run(n int, task Task) {
 		return
 	}
 	global.start()
-	j := jobCache.Get().(*job)
+	j := jobCache.Get()
 	j.task, j.n = task, int64(n)
 	j.next.Store(0)
 	// Hand the job to workers that are idle right now (an unbuffered send

@@ -92,3 +92,20 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines after Shutdown, want %d", g, base)
 	}
 }
+
+// A Cache keeps its values across garbage collections (sync.Pool does not),
+// so steady-state reuse does not depend on GC timing.
+func TestCacheSurvivesGC(t *testing.T) {
+	made := 0
+	c := NewCache(func() *[64]float32 { made++; return new([64]float32) })
+	v := c.Get()
+	c.Put(v)
+	runtime.GC()
+	runtime.GC()
+	if got := c.Get(); got != v || made != 1 {
+		t.Fatalf("value not recycled across GC (made %d)", made)
+	}
+	if a := testing.AllocsPerRun(100, func() { c.Put(c.Get()) }); a != 0 {
+		t.Fatalf("Get/Put allocate %v times", a)
+	}
+}
