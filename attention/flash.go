@@ -151,7 +151,7 @@ func (p *flashPlan) Run(task int) {
 	defer workPool.Put(w)
 	jStart, jEnd := w.prepare(p, b, h, i0, br)
 	if p.weightsPass {
-		p.weightsTile(w, b, h, kh, i0, br)
+		p.weightsTile(w, b, h, kh, i0, br, jStart, jEnd)
 		return
 	}
 	if p.splits > 1 {
@@ -301,11 +301,17 @@ func (p *flashPlan) merge() {
 }
 
 // weightsTile writes the weights of one query tile, exp(score − m)/l,
-// recomputing the scores tile by tile.
-func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br int) {
+// recomputing the scores tile by tile over the open key range [jStart,
+// jEnd); keys outside it get zero without computing their scores.
+func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int) {
+	for r := 0; r < br; r++ {
+		row := p.weights.row(b, h, i0+r, p.d.S)
+		clear(row[:jStart])
+		clear(row[jEnd:])
+	}
 	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
-	for j0 := 0; j0 < p.d.S; j0 += tileK {
-		bc := min(tileK, p.d.S-j0)
+	for j0 := jStart; j0 < jEnd; j0 += tileK {
+		bc := min(tileK, jEnd-j0)
 		p.scoreTile(w, b, kh, qoff, br, j0, bc)
 		w.maskTile(br, j0, bc)
 		for r := 0; r < br; r++ {

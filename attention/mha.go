@@ -259,7 +259,7 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 		}
 		q, k, v = proj(query, 0, T), proj(key, 1, S), proj(value, 2, S)
 	}
-	projected := tensor.Must(tensor.FromSlice((*scratch)[:len(*scratch)-len(buf)], len(*scratch)-len(buf)))
+	nProjected := len(*scratch) - len(buf)
 
 	// Steps 3-5: scores, softmax and weighted sum per head, written into
 	// ctx [B,T,D] through its [B,H,T,Dh] view: the heads come out already
@@ -282,10 +282,11 @@ func (m *MultiHeadAttention) Forward(query, key, value *tensor.Tensor, opt Forwa
 	if b := m.params[OutProjBias]; b != nil {
 		bo = b.Data()
 	}
-	kernel.Linear(out.Data(), D, ctx.Data(), D, m.params[OutProjWeight].Data(), D, bo, B*T, D, D)
+	m.linear(out, ctx, m.params[OutProjWeight].Data(), bo)
 	if _, bad := out.FirstNonFinite(); bad {
 		// Find the cause only now: an input, else the stage that overflowed.
 		inputs := []named{{"query", query}, {"key", key}, {"value", value}}
+		projected := tensor.Must(tensor.FromSlice((*scratch)[:nProjected], nProjected))
 		if err := checkOutput(projected, "the input projection", inputs...); err != nil {
 			return nil, nil, err
 		}
