@@ -49,6 +49,7 @@ type File struct {
 	infos map[string]Info
 	names []string // sorted
 	meta  map[string]string
+	unmap func() error // releases the mapping made by Open, or nil
 }
 
 // ReadFile reads and parses the safetensors file at path. The file's size is

@@ -428,3 +428,37 @@ func CheckShape(arg string, t *Tensor, want []int, names ...string) error {
 	}
 	return &ShapeError{Arg: arg, Got: t.Shape(), Want: clone(want), Names: append([]string(nil), names...)}
 }
+
+// View wraps data (without copying) as a strided tensor: element
+// (i0, ..., in) is data[off + Σ ik·strides[k]]. Strides must be
+// non-negative, and every element must lie inside data; an empty shape
+// (a 0 dimension) needs no data. It is how a kernel's flat buffer, such as
+// the columns of one head in a packed [T, 3D] projection, becomes a tensor.
+func View(data []float32, off int, shape, strides []int) (*Tensor, error) {
+	if len(shape) != len(strides) {
+		return nil, fmt.Errorf("tensor: view shape %v and strides %v differ in rank", shape, strides)
+	}
+	n, err := NumElements(shape...)
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 {
+		return nil, fmt.Errorf("tensor: view offset %d is negative", off)
+	}
+	last := off
+	for i, s := range strides {
+		if s < 0 {
+			return nil, fmt.Errorf("tensor: view stride %d of %v is negative", i, strides)
+		}
+		if n > 0 {
+			if s > 0 && shape[i]-1 > (MaxElements-last)/s {
+				return nil, fmt.Errorf("tensor: view shape %v with strides %v spans more than %d elements", shape, strides, MaxElements)
+			}
+			last += (shape[i] - 1) * s
+		}
+	}
+	if n > 0 && last >= len(data) {
+		return nil, fmt.Errorf("tensor: view shape %v strides %v at offset %d needs %d values, have %d", shape, strides, off, last+1, len(data))
+	}
+	return &Tensor{data: data, off: off, shape: clone(shape), strides: clone(strides)}, nil
+}

@@ -157,3 +157,37 @@ func TestFirstNonFinite(t *testing.T) {
 		t.Fatalf("view: got %v, want [0 1]", idx)
 	}
 }
+
+func TestView(t *testing.T) {
+	data := make([]float32, 24)
+	for i := range data {
+		data[i] = float32(i)
+	}
+	// Columns 2..5 of a [4,6] matrix, seen as [1, 2 heads, 4 rows, 2].
+	v, err := View(data, 2, []int{1, 2, 4, 2}, []int{24, 2, 6, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.At(0, 1, 3, 1); got != 23 { // 2 + 1·2 + 3·6 + 1
+		t.Errorf("At(0,1,3,1) = %v, want 23", got)
+	}
+	bad := []struct {
+		name           string
+		off            int
+		shape, strides []int
+	}{
+		{"rank", 0, []int{2, 2}, []int{2}},
+		{"negative offset", -1, []int{2}, []int{1}},
+		{"negative stride", 0, []int{2}, []int{-1}},
+		{"past end", 1, []int{4, 6}, []int{6, 1}},
+		{"huge stride", 0, []int{3, 2}, []int{MaxElements, 1}},
+	}
+	for _, c := range bad {
+		if _, err := View(data, c.off, c.shape, c.strides); err == nil {
+			t.Errorf("%s: View accepted shape %v strides %v off %d", c.name, c.shape, c.strides, c.off)
+		}
+	}
+	if _, err := View(nil, 5, []int{0, 3}, []int{3, 1}); err != nil {
+		t.Errorf("empty view: %v", err)
+	}
+}

@@ -1,0 +1,129 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/attn-go/attn/tensor"
+)
+
+// The norms accumulate in float64 and round once, so every output must be
+// within one float32 ulp of the float64 formula (bound: 1 ulp, i.e. relative
+// 2^-23, plus 1e-30 absolute for outputs near zero).
+func TestNormsMatchFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, d := range []int{1, 2, 7, 64, 768, 1000} {
+		for _, rows := range []int{1, 3, 17} {
+			x := make([]float32, rows*d)
+			w := make([]float32, d)
+			b := make([]float32, d)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64()*3 + 1)
+			}
+			for i := range w {
+				w[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			}
+			const eps = 1e-5
+			ln := make([]float32, rows*d)
+			LayerNormRows(ln, x, rows, d, w, b, eps)
+			rms := make([]float32, rows*d)
+			RMSNormRows(rms, x, rows, d, w, eps)
+			for r := range rows {
+				xr := x[r*d : (r+1)*d]
+				var mean, ms float64
+				for _, v := range xr {
+					mean += float64(v)
+					ms += float64(v) * float64(v)
+				}
+				mean /= float64(d)
+				ms /= float64(d)
+				var vr float64
+				for _, v := range xr {
+					vr += (float64(v) - mean) * (float64(v) - mean)
+				}
+				vr /= float64(d)
+				for i, v := range xr {
+					wantLN := (float64(v)-mean)/math.Sqrt(vr+eps)*float64(w[i]) + float64(b[i])
+					wantRMS := float64(v) / math.Sqrt(ms+eps) * float64(w[i])
+					if e := math.Abs(float64(ln[r*d+i]) - wantLN); e > math.Abs(wantLN)*0x1p-23+1e-30 {
+						t.Fatalf("d=%d layer norm [%d,%d] = %v, want %v", d, r, i, ln[r*d+i], wantLN)
+					}
+					if e := math.Abs(float64(rms[r*d+i]) - wantRMS); e > math.Abs(wantRMS)*0x1p-23+1e-30 {
+						t.Fatalf("d=%d rms norm [%d,%d] = %v, want %v", d, r, i, rms[r*d+i], wantRMS)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestActivationsKnownValues(t *testing.T) {
+	// Values from the closed forms evaluated in float64.
+	cases := []struct {
+		name string
+		f    func([]float32)
+		x    float32
+		want float64
+	}{
+		{"gelu erf 1", func(x []float32) { GELU(x, GELUErf) }, 1, 0.8413447460685429},
+		{"gelu erf -3", func(x []float32) { GELU(x, GELUErf) }, -3, -0.004049694908223},
+		{"gelu tanh 1", func(x []float32) { GELU(x, GELUTanh) }, 1, 0.8411919906082768},
+		{"gelu tanh -3", func(x []float32) { GELU(x, GELUTanh) }, -3, -0.0036373920817},
+		{"silu 1", SiLU, 1, 0.7310585786300049},
+		{"silu -20", SiLU, -20, -20 / (1 + math.Exp(20))},
+		{"relu -1", ReLU, -1, 0},
+		{"relu 2", ReLU, 2, 2},
+	}
+	for _, c := range cases {
+		x := []float32{c.x}
+		c.f(x)
+		if e := math.Abs(float64(x[0]) - c.want); e > math.Abs(c.want)*1e-6+1e-12 {
+			t.Errorf("%s = %v, want %v", c.name, x[0], c.want)
+		}
+	}
+	// Long slices go through the worker pool; every element must still be
+	// the scalar result.
+	n := 10007
+	x := make([]float32, n)
+	up := make([]float32, n)
+	for i := range x {
+		x[i] = float32(i-n/2) / 1000
+		up[i] = float32(i%7) - 3
+	}
+	g := append([]float32(nil), x...)
+	SwiGLU(g, up)
+	for i := range x {
+		want := float32(float64(x[i]) / (1 + math.Exp(-float64(x[i]))) * float64(up[i]))
+		if g[i] != want {
+			t.Fatalf("SwiGLU[%d] = %v, want %v", i, g[i], want)
+		}
+	}
+	SwiGLU(nil, nil)
+	GELU(nil, GELUTanh)
+}
+
+func TestNormLayersValidate(t *testing.T) {
+	w := tensor.Must(tensor.FromSlice([]float32{1, 1, 1}, 3))
+	x := tensor.Must(tensor.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 2, 3))
+	ln := &LayerNorm{Weight: w, Eps: 1e-5}
+	y, err := ln.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := y.At(1, 0); math.Abs(float64(got)+1.2247357) > 1e-5 {
+		t.Errorf("layer norm [1,0] = %v, want -1.2247357", got)
+	}
+	if _, err := ln.Forward(tensor.Must(tensor.New(2, 4))); err == nil {
+		t.Error("layer norm accepted [2,4] input for D=3")
+	}
+	if _, err := (&LayerNorm{Weight: w, Eps: float32(math.NaN())}).Forward(x); err == nil {
+		t.Error("layer norm accepted NaN eps")
+	}
+	if _, err := (&RMSNorm{Weight: tensor.Must(tensor.New(3, 1))}).Forward(x); err == nil {
+		t.Error("rms norm accepted a [3,1] weight")
+	}
+	if _, err := (&LayerNorm{Weight: w, Bias: tensor.Must(tensor.New(2))}).Forward(x); err == nil {
+		t.Error("layer norm accepted a [2] bias for D=3")
+	}
+}
