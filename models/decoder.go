@@ -1,0 +1,356 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/kernel"
+	"github.com/attn-go/attn/nn"
+	"github.com/attn-go/attn/tensor"
+)
+
+// Shape legend for this file:
+//
+//	T   tokens in one forward call      S   positions in the KV cache after it
+//	D   model width (hidden size)       V   vocabulary size
+//	H   query heads                     Hkv key/value heads (H % Hkv == 0)
+//	Dh  head dimension                  F   feed-forward width
+//	L   layers
+
+// NormKind is the normalisation a decoder uses.
+type NormKind int
+
+const (
+	// LayerNormKind is LayerNorm with weight and bias (GPT-2).
+	LayerNormKind NormKind = iota
+	// RMSNormKind is RMSNorm with a weight (Llama).
+	RMSNormKind
+)
+
+// MLPKind is the feed-forward block of a decoder layer.
+type MLPKind int
+
+const (
+	// MLPGELUTanh is down(gelu_tanh(up(x))) (GPT-2's c_fc, c_proj).
+	MLPGELUTanh MLPKind = iota
+	// MLPGELUErf is down(gelu(up(x))).
+	MLPGELUErf
+	// MLPReLU is down(relu(up(x))).
+	MLPReLU
+	// MLPSwiGLU is down(silu(gate(x)) ⊙ up(x)) (Llama).
+	MLPSwiGLU
+)
+
+// DecoderConfig describes a decoder-only transformer. It covers GPT-2,
+// Llama, Qwen2, Mistral and llama2.c checkpoints, which differ only in the
+// fields below.
+type DecoderConfig struct {
+	Arch       string // "gpt2", "llama", "qwen2", "mistral", "llama2c"
+	Vocab      int    // V
+	Dim        int    // D
+	Layers     int    // L
+	Heads      int    // H
+	KVHeads    int    // Hkv
+	HeadDim    int    // Dh
+	Hidden     int    // F
+	MaxSeq     int    // context length
+	Norm       NormKind
+	NormEps    float32
+	MLP        MLPKind
+	Learned    bool           // learned absolute positions (GPT-2); otherwise RoPE
+	RoPE       attention.RoPE // when !Learned
+	QKVBias    bool
+	OutBias    bool // attention output projection bias
+	MLPBias    bool
+	Window     int  // sliding-window attention size, 0 for none
+	TiedHead   bool // the classifier is the token embedding
+	BOS, EOS   int  // -1 when unknown
+	ExtraStops []int
+}
+
+// Validate checks that the sizes are consistent and not absurd.
+func (c *DecoderConfig) Validate() error {
+	switch {
+	case c.Vocab < 1, c.Dim < 1, c.Layers < 1, c.Heads < 1, c.KVHeads < 1, c.HeadDim < 1, c.Hidden < 1, c.MaxSeq < 1:
+		return fmt.Errorf("models: config sizes vocab=%d dim=%d layers=%d heads=%d kv_heads=%d head_dim=%d hidden=%d max_seq=%d, want all >= 1",
+			c.Vocab, c.Dim, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.Hidden, c.MaxSeq)
+	case c.Heads%c.KVHeads != 0:
+		return fmt.Errorf("models: config has %d key/value heads, which does not divide %d heads", c.KVHeads, c.Heads)
+	case c.Window < 0:
+		return fmt.Errorf("models: sliding window %d, want >= 0", c.Window)
+	case !(c.NormEps >= 0) || math.IsInf(float64(c.NormEps), 0):
+		return fmt.Errorf("models: norm eps %v, want a finite number >= 0", c.NormEps)
+	}
+	for _, n := range []int{c.Vocab, c.Dim, c.Layers, c.Heads * c.HeadDim, c.Hidden, c.MaxSeq} {
+		if n > 1<<24 {
+			return fmt.Errorf("models: config size %d is beyond any real model (limit 2^24)", n)
+		}
+	}
+	if _, err := tensor.NumElements(c.Vocab, c.Dim); err != nil {
+		return fmt.Errorf("models: embedding: %w", err)
+	}
+	if !c.Learned {
+		if err := c.RoPE.Check(c.HeadDim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linear is one projection y = x·Wᵀ + b. W is stored either as
+// PyTorch's nn.Linear [out, in] or, for GPT-2's Conv1D, as [in, out]
+// columns of a wider matrix (inOut, leading dimension ldw, first column
+// col), so that checkpoints are used as stored, without a transposed copy.
+type linear struct {
+	w       []float32
+	b       []float32
+	in, out int
+	inOut   bool
+	ldw     int
+}
+
+// apply computes y [m, out] (leading dimension ldy) from x [m, in] (ldx).
+func (l *linear) apply(y []float32, ldy int, x []float32, ldx, m int) {
+	if !l.inOut {
+		kernel.Linear(y, ldy, x, ldx, l.w, l.in, l.b, m, l.out, l.in)
+		return
+	}
+	kernel.Gemm(false, false, m, l.out, l.in, 1, x, ldx, l.w, l.ldw, 0, y, ldy)
+	if l.b != nil {
+		for i := range m {
+			kernel.Axpy(1, l.b, y[i*ldy:i*ldy+l.out])
+		}
+	}
+}
+
+type norm struct {
+	w, b []float32
+}
+
+type decoderLayer struct {
+	norm1, norm2   norm
+	q, k, v, o     linear
+	up, gate, down linear
+}
+
+// Decoder is a loaded decoder-only model. Its weights are read-only after
+// loading: any number of goroutines may run it at once, each with its own
+// State.
+type Decoder struct {
+	Config DecoderConfig
+	embed  []float32 // [V, D]
+	pos    []float32 // [MaxSeq, D] when Learned
+	layers []decoderLayer
+	final  norm
+	head   []float32 // [V, D]
+	src    source
+}
+
+// Close releases the checkpoint's file mappings. The model must not be used
+// afterwards.
+func (m *Decoder) Close() error {
+	if m.src == nil {
+		return nil
+	}
+	err := m.src.close()
+	m.src = nil
+	return err
+}
+
+// State is one sequence's decoding state: its KV caches and position.
+type State struct {
+	caches []*attention.KVCache
+	maxLen int
+}
+
+// NewState returns an empty state for up to maxLen positions (0 means the
+// model's context length).
+func (m *Decoder) NewState(maxLen int) (*State, error) {
+	c := m.Config
+	if maxLen == 0 {
+		maxLen = c.MaxSeq
+	}
+	if maxLen < 1 || maxLen > c.MaxSeq {
+		return nil, fmt.Errorf("models: state length %d, want 1..%d (the model's context)", maxLen, c.MaxSeq)
+	}
+	s := &State{maxLen: maxLen}
+	for range c.Layers {
+		kv, err := attention.NewKVCache(maxLen, c.KVHeads, c.HeadDim, c.HeadDim)
+		if err != nil {
+			return nil, err
+		}
+		s.caches = append(s.caches, kv)
+	}
+	return s, nil
+}
+
+// Len returns the number of positions the state holds.
+func (s *State) Len() int { return s.caches[0].Len() }
+
+// Reset empties the state for a new sequence.
+func (s *State) Reset() {
+	for _, c := range s.caches {
+		c.Reset()
+	}
+}
+
+// ForwardOptions select what Forward returns besides the last logits.
+type ForwardOptions struct {
+	// AllLogits returns logits for every new position, not only the last.
+	AllLogits bool
+	// Hidden returns the hidden states [L+1, T, D]: the embeddings, then each
+	// layer's output, the last one after the final norm (Hugging Face's
+	// output_hidden_states convention).
+	Hidden bool
+}
+
+// Output is what Forward returns.
+type Output struct {
+	Logits *tensor.Tensor // [T, V] with AllLogits, else [1, V]
+	Hidden *tensor.Tensor // [L+1, T, D] with Hidden, else nil
+}
+
+// Forward runs the model on ids, appended at the state's position, and
+// updates the state. The ids are checked against the vocabulary and the
+// context length before any work.
+func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, error) {
+	c := m.Config
+	T := len(ids)
+	if T == 0 {
+		return nil, fmt.Errorf("models: no tokens to run")
+	}
+	if s == nil || len(s.caches) != c.Layers {
+		return nil, fmt.Errorf("models: state is not one of this model's (use NewState)")
+	}
+	pos0 := s.Len()
+	if T > s.maxLen-pos0 {
+		return nil, fmt.Errorf("models: %d tokens after %d cached exceed the context of %d positions", T, pos0, s.maxLen)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return nil, fmt.Errorf("models: token %d at index %d is outside the vocabulary [0, %d)", id, i, c.Vocab)
+		}
+	}
+	D, H, Hkv, Dh, F := c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden
+	qw, kw := H*Dh, Hkv*Dh
+	S := pos0 + T
+
+	x := make([]float32, T*D)
+	for t, id := range ids {
+		copy(x[t*D:(t+1)*D], m.embed[id*D:(id+1)*D])
+		if c.Learned {
+			kernel.Axpy(1, m.pos[(pos0+t)*D:(pos0+t+1)*D], x[t*D:(t+1)*D])
+		}
+	}
+	var hidden *tensor.Tensor
+	if opt.Hidden {
+		var err error
+		if hidden, err = tensor.New(c.Layers+1, T, D); err != nil {
+			return nil, fmt.Errorf("models: hidden states: %w", err)
+		}
+		copy(hidden.Data(), x)
+	}
+	var rope *attention.RoPETable
+	if !c.Learned {
+		var err error
+		if rope, err = c.RoPE.Table(pos0, T); err != nil {
+			return nil, err
+		}
+	}
+	var mask attention.Mask = attention.Causal{Align: attention.BottomRight}
+	if c.Window > 0 {
+		mask = attention.SlidingWindow{Size: c.Window, Align: attention.BottomRight}
+	}
+	h := make([]float32, T*D)
+	q := make([]float32, T*qw)
+	ctx := make([]float32, T*qw)
+	ff := make([]float32, T*F)
+	var gate []float32
+	if c.MLP == MLPSwiGLU {
+		gate = make([]float32, T*F)
+	}
+	qView := tensor.Must(tensor.View(q, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
+	ctxView := tensor.Must(tensor.View(ctx, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
+
+	for l := range m.layers {
+		ly := &m.layers[l]
+		cache := s.caches[l]
+		m.norm(h, x, T, ly.norm1)
+		kSlot, vSlot, err := cache.Slots(T)
+		if err != nil {
+			return nil, err
+		}
+		ly.q.apply(q, qw, h, D, T)
+		ly.k.apply(kSlot, kw, h, D, T)
+		ly.v.apply(vSlot, kw, h, D, T)
+		if rope != nil {
+			rope.ApplyRows(q, 0, qw, H, Dh)
+			rope.ApplyRows(kSlot, 0, kw, Hkv, Dh)
+		}
+		kv, vv, err := cache.Views(S)
+		if err != nil {
+			return nil, err
+		}
+		if err := attention.ScaledDotProduct(ctxView, qView, kv, vv, attention.Options{Masks: []attention.Mask{mask}}); err != nil {
+			return nil, fmt.Errorf("models: layer %d: %w", l, err)
+		}
+		ly.o.apply(h, D, ctx, qw, T)
+		kernel.Axpy(1, h, x)
+
+		m.norm(h, x, T, ly.norm2)
+		ly.up.apply(ff, F, h, D, T)
+		switch c.MLP {
+		case MLPSwiGLU:
+			ly.gate.apply(gate, F, h, D, T)
+			nn.SwiGLU(gate, ff)
+			ff, gate = gate, ff
+		case MLPGELUTanh:
+			nn.GELU(ff, nn.GELUTanh)
+		case MLPGELUErf:
+			nn.GELU(ff, nn.GELUErf)
+		case MLPReLU:
+			nn.ReLU(ff)
+		}
+		ly.down.apply(h, D, ff, F, T)
+		kernel.Axpy(1, h, x)
+		if hidden != nil && l < c.Layers-1 {
+			copy(hidden.Data()[(l+1)*T*D:], x)
+		}
+	}
+
+	rows := x
+	nOut := T
+	if !opt.AllLogits && !opt.Hidden {
+		rows, nOut = x[(T-1)*D:], 1
+	}
+	m.norm(rows, rows, nOut, m.final)
+	if hidden != nil {
+		copy(hidden.Data()[c.Layers*T*D:], x)
+	}
+	if !opt.AllLogits && nOut == T {
+		rows, nOut = x[(T-1)*D:], 1
+	}
+	logits, err := tensor.New(nOut, c.Vocab)
+	if err != nil {
+		return nil, fmt.Errorf("models: logits: %w", err)
+	}
+	kernel.Linear(logits.Data(), c.Vocab, rows, D, m.head, D, nil, nOut, c.Vocab, D)
+	if idx, bad := logits.FirstNonFinite(); bad {
+		return nil, fmt.Errorf("models: logit %v at %v is not finite: the weights hold NaN/Inf or the activations overflowed float32", logits.At(idx...), idx)
+	}
+	for _, kv := range s.caches {
+		kv.Commit(T)
+	}
+	return &Output{Logits: logits, Hidden: hidden}, nil
+}
+
+func (m *Decoder) norm(y, x []float32, rows int, n norm) {
+	if m.Config.Norm == RMSNormKind {
+		nn.RMSNormRows(y, x, rows, m.Config.Dim, n.w, m.Config.NormEps)
+		return
+	}
+	nn.LayerNormRows(y, x, rows, m.Config.Dim, n.w, n.b, m.Config.NormEps)
+}
+
+func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }
