@@ -4,9 +4,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"strings"
 
 	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/tensor"
 )
 
 // llama2.c's legacy checkpoint (karpathy/llama2.c, run.c): a header of
@@ -41,21 +44,26 @@ func isLlama2c(head []byte) bool {
 	return v(0) > 0 && v(1) > 0 && v(2) > 0 && v(3) > 0 && v(4) > 0 && v(5) != 0 && v(6) > 0
 }
 
-// loadLlama2c reads a legacy llama2.c checkpoint. The file's size must be
-// exactly what the header implies, checked before the weights are read.
-func loadLlama2c(path string) (*Decoder, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("models: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("models: %w", err)
-	}
+// llama2cPart is one named array of a llama2.c checkpoint.
+type llama2cPart struct {
+	name  string
+	shape []int
+}
+
+// llama2cLayout is what a llama2.c header implies.
+type llama2cLayout struct {
+	cfg    DecoderConfig
+	parts  []llama2cPart
+	total  int64 // float32 values after the header
+	shared bool
+}
+
+// readLlama2cHeader reads and checks the header of f (size bytes in all),
+// including that the file holds exactly the weights the header implies.
+func readLlama2cHeader(f io.Reader, path string, size int64) (*llama2cLayout, error) {
 	var hdr [llama2cHeader]byte
 	if _, err := io.ReadFull(f, hdr[:]); err != nil {
-		return nil, fmt.Errorf("models: %s: llama2.c header: file is %d bytes, want at least %d", path, st.Size(), llama2cHeader)
+		return nil, fmt.Errorf("models: %s: llama2.c header: file is %d bytes, want at least %d", path, size, llama2cHeader)
 	}
 	var h [7]int64
 	for i := range h {
@@ -85,17 +93,19 @@ func loadLlama2c(path string) (*Decoder, error) {
 		return nil, fmt.Errorf("models: %s: llama2.c head size %d is odd; RoPE needs it even", path, dh)
 	}
 	kvDim := kvHeads * dh
-	type part struct {
-		name  string
-		shape []int
-	}
-	var parts []part
+	lay := &llama2cLayout{shared: shared}
+	var shapeErr error
 	add := func(name string, shape ...int64) {
 		s := make([]int, len(shape))
 		for i, d := range shape {
 			s[i] = int(d)
 		}
-		parts = append(parts, part{name, s})
+		n, err := tensor.NumElements(s...)
+		if err != nil && shapeErr == nil {
+			shapeErr = fmt.Errorf("models: %s: llama2.c %s: %v", path, name, err)
+		}
+		lay.total += int64(n) // at most 14 parts of at most 2^36 values
+		lay.parts = append(lay.parts, llama2cPart{name, s})
 	}
 	add("tok_embeddings.weight", vocab, dim)
 	add("rms_att", layers, dim)
@@ -113,23 +123,55 @@ func loadLlama2c(path string) (*Decoder, error) {
 	if !shared {
 		add("output.weight", vocab, dim)
 	}
-	// Sizes are at most 2^24 each, so products of three fit in int64
-	// without overflow; compare with the file before allocating.
-	var total int64
-	for _, p := range parts {
-		n := int64(1)
-		for _, d := range p.shape {
-			n *= int64(d)
-		}
-		total += n
+	if shapeErr != nil {
+		return nil, shapeErr
 	}
-	if want := llama2cHeader + 4*total; st.Size() != want {
+	if want := llama2cHeader + 4*lay.total; size != want {
 		return nil, fmt.Errorf("models: %s: llama2.c header (dim %d, hidden %d, layers %d, heads %d/%d, vocab %d, seq_len %d, shared classifier %v) implies %d bytes, file has %d (truncated, or not a legacy llama2.c checkpoint)",
-			path, dim, hidden, layers, heads, kvHeads, vocab, seqLen, shared, want, st.Size())
+			path, dim, hidden, layers, heads, kvHeads, vocab, seqLen, shared, want, size)
 	}
+	lay.cfg = DecoderConfig{
+		Arch: "llama2c", Vocab: int(vocab), Dim: int(dim), Layers: int(layers), Heads: int(heads), KVHeads: int(kvHeads),
+		HeadDim: int(dh), Hidden: int(hidden), MaxSeq: int(seqLen), Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
+		RoPE:     attention.RoPE{Dim: int(dh), Theta: 10000, Layout: attention.RoPEInterleaved},
+		TiedHead: shared, BOS: 1, EOS: 2,
+	}
+	if err := lay.cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %s: %s", path, strings.TrimPrefix(err.Error(), "models: "))
+	}
+	return lay, nil
+}
+
+// loadLlama2c reads a legacy llama2.c checkpoint. The file's size must be
+// exactly what the header implies, checked before the weights are read.
+func loadLlama2c(path string) (*Decoder, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("models: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("models: %w", err)
+	}
+	lay, err := readLlama2cHeader(f, path, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	cfg, parts, shared, total, kvDim := lay.cfg, lay.parts, lay.shared, lay.total, lay.cfg.KVHeads*lay.cfg.HeadDim
 	all := make([]float32, total)
-	if err := binary.Read(f, binary.LittleEndian, all); err != nil {
-		return nil, fmt.Errorf("models: %s: reading weights: %v", path, err)
+	// Read in chunks: binary.Read of the whole slice would hold a second
+	// copy of the weights as bytes.
+	buf := make([]byte, 1<<20)
+	for done := 0; done < len(all); {
+		n := min(len(all)-done, len(buf)/4)
+		if _, err := io.ReadFull(f, buf[:4*n]); err != nil {
+			return nil, fmt.Errorf("models: %s: reading weights: %v (file changed while reading?)", path, err)
+		}
+		for i := range n {
+			all[done+i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		done += n
 	}
 	src := &mapSource{path: path, shapes: map[string][]int{}, data: map[string][]float32{}}
 	off := 0
@@ -142,18 +184,9 @@ func loadLlama2c(path string) (*Decoder, error) {
 		src.data[p.name] = all[off : off+n : off+n]
 		off += n
 	}
-	cfg := DecoderConfig{
-		Arch: "llama2c", Vocab: int(vocab), Dim: int(dim), Layers: int(layers), Heads: int(heads), KVHeads: int(kvHeads),
-		HeadDim: int(dh), Hidden: int(hidden), MaxSeq: int(seqLen), Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
-		RoPE:     attention.RoPE{Dim: int(dh), Theta: 10000, Layout: attention.RoPEInterleaved},
-		TiedHead: shared, BOS: 1, EOS: 2,
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("models: %s: %w", path, err)
-	}
 	m := &Decoder{Config: cfg, src: src}
 	ld := newLoader(src)
-	L, D, F, KV := cfg.Layers, cfg.Dim, cfg.Hidden, int(kvDim)
+	L, D, F, KV := cfg.Layers, cfg.Dim, cfg.Hidden, kvDim
 	m.embed = ld.take("tok_embeddings.weight", cfg.Vocab, D)
 	per := func(name string, rows, cols int) func(l int) []float32 {
 		all := ld.take(name, append([]int{L}, dims(rows, cols)...)...)
