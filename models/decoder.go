@@ -354,3 +354,17 @@ func (m *Decoder) norm(y, x []float32, rows int, n norm) {
 }
 
 func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }
+
+// Truncate forgets the positions from n on, so a sequence can be rewound
+// (e.g. to retry a continuation) without recomputing its prefix.
+func (s *State) Truncate(n int) error {
+	if n < 0 || n > s.Len() {
+		return fmt.Errorf("models: truncate state to %d positions, have %d", n, s.Len())
+	}
+	for _, c := range s.caches {
+		if err := c.Truncate(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}

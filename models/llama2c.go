@@ -41,7 +41,8 @@ func isLlama2c(head []byte) bool {
 	if uint32(v(0)) == llama2cMagic {
 		return true
 	}
-	return v(0) > 0 && v(1) > 0 && v(2) > 0 && v(3) > 0 && v(4) > 0 && v(5) != 0 && v(6) > 0
+	ok := func(x int32) bool { return x > 0 && x <= 1<<24 }
+	return ok(v(0)) && ok(v(1)) && ok(v(2)) && ok(v(3)) && ok(v(4)) && v(5) != 0 && ok(max(v(5), -v(5))) && ok(v(6))
 }
 
 // llama2cPart is one named array of a llama2.c checkpoint.

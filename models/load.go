@@ -86,6 +86,9 @@ func Detect(path string) (Format, string, error) {
 	if len(head) >= 9 && binary.LittleEndian.Uint64(head) < 1<<27 && head[8] == '{' {
 		return "", "", fmt.Errorf("models: %s: a safetensors file needs its config.json beside it (Hugging Face folder layout)", path)
 	}
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		return "", "", fmt.Errorf("models: %s: a PyTorch zip/pickle checkpoint; it is not read (pickle can run code): convert it to safetensors", path)
+	}
 	if bytes.HasPrefix(head, []byte("GGUF")) {
 		return "", "", fmt.Errorf("models: %s: GGUF files are not supported (use safetensors or a llama2.c checkpoint)", path)
 	}

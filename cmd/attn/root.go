@@ -22,5 +22,6 @@ Start with "attn demo", which walks the six steps of attention on a sentence.`,
 	root.SetErr(stderr)
 	root.AddCommand(newDemoCmd(), newMHACmd())
 	root.AddCommand(newBenchCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newGenerateCmd(), newEmbedCmd())
 	return root
 }

@@ -1,0 +1,91 @@
+package models
+
+import (
+	"math/rand/v2"
+)
+
+// GPT2Small is the shape of the 124M-parameter GPT-2 (random weights via
+// NewRandomDecoder make a stand-in of the same cost for benchmarks).
+func GPT2Small() DecoderConfig {
+	return DecoderConfig{
+		Arch: "gpt2", Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
+		MaxSeq: 1024, Norm: LayerNormKind, NormEps: 1e-5, MLP: MLPGELUTanh, Learned: true,
+		QKVBias: true, OutBias: true, MLPBias: true, TiedHead: true, BOS: 50256, EOS: 50256,
+	}
+}
+
+// NewRandomDecoder returns a model of the given configuration with weights
+// drawn from N(0, 0.02²) (GPT-2's initialisation), norms at 1 and biases at
+// 0, from a seeded generator. It is for benchmarks and tests: same shapes,
+// same cost as a real checkpoint.
+func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	normal := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * 0.02)
+		}
+		return v
+	}
+	ones := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = 1
+		}
+		return v
+	}
+	bias := func(on bool, n int) []float32 {
+		if on {
+			return make([]float32, n)
+		}
+		return nil
+	}
+	D, F, qw, kw := c.Dim, c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	lin := func(in, out int, b bool) linear {
+		return linear{w: normal(in * out), b: bias(b, out), in: in, out: out}
+	}
+	nrm := func() norm {
+		n := norm{w: ones(D)}
+		if c.Norm == LayerNormKind {
+			n.b = make([]float32, D)
+		}
+		return n
+	}
+	m := &Decoder{Config: c, embed: normal(c.Vocab * D), final: nrm()}
+	if c.Learned {
+		m.pos = normal(c.MaxSeq * D)
+	}
+	for range c.Layers {
+		ly := decoderLayer{
+			norm1: nrm(), norm2: nrm(),
+			q: lin(D, qw, c.QKVBias), k: lin(D, kw, c.QKVBias), v: lin(D, kw, c.QKVBias), o: lin(qw, D, c.OutBias),
+			up: lin(D, F, c.MLPBias), down: lin(F, D, c.MLPBias),
+		}
+		if c.MLP == MLPSwiGLU {
+			ly.gate = lin(D, F, c.MLPBias)
+		}
+		m.layers = append(m.layers, ly)
+	}
+	m.head = m.embed
+	if !c.TiedHead {
+		m.head = normal(c.Vocab * D)
+	}
+	return m, nil
+}
+
+// WeightBytes is the number of bytes of parameters one decoding step reads:
+// every matrix and vector once (the embedding row read is negligible, but a
+// tied head reads the whole embedding).
+func (m *Decoder) WeightBytes() int64 {
+	c := m.Config
+	D, F, qw, kw := int64(c.Dim), int64(c.Hidden), int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	per := D*qw + 2*D*kw + qw*D + 2*D*F + 4*D
+	if c.MLP == MLPSwiGLU {
+		per += D * F
+	}
+	total := int64(c.Layers)*per + int64(c.Vocab)*D + 2*D
+	return 4 * total
+}
