@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,60 @@ func TestGenerateIDs(t *testing.T) {
 	}
 	if n := strings.Count(strings.TrimSpace(out), ",") + 1; n != 5 {
 		t.Errorf("printed %q, want 5 comma-separated ids", out)
+	}
+}
+
+// embed on the golden BERT case with a small WordPiece vocabulary (ids
+// below the model's vocabulary): one unit-length JSON vector per text, and
+// the same text alone or in a padded batch gives the same vector.
+func TestEmbed(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(goldenModels + "bert/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	vocab, err := os.ReadFile("../../tokenizer/testdata/bert/vocab.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "vocab.txt"), vocab, 0o644)
+	embed := func(texts ...string) [][]float64 {
+		args := []string{"embed", "--model", dir, "--normalize"}
+		for _, s := range texts {
+			args = append(args, "--text", s)
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var vs [][]float64
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var v []float64
+			if err := json.Unmarshal([]byte(line), &v); err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, v)
+		}
+		return vs
+	}
+	batch := embed("the quick fox", "a much longer sentence than the first one here")
+	alone := embed("the quick fox")
+	if len(batch) != 2 || len(batch[0]) != 32 {
+		t.Fatalf("got %d vectors of %d, want 2 of 32", len(batch), len(batch[0]))
+	}
+	var norm, diff float64
+	for i, v := range batch[0] {
+		norm += v * v
+		diff = max(diff, math.Abs(v-alone[0][i]))
+	}
+	if math.Abs(norm-1) > 1e-5 {
+		t.Errorf("normalised embedding has squared norm %v", norm)
+	}
+	// Padding is masked out, so only rounding differs (1e-6 on unit vectors).
+	if diff > 1e-6 {
+		t.Errorf("embedding changes by %v when batched with a longer text", diff)
 	}
 }
