@@ -78,3 +78,100 @@ func SwiGLU(gate, up []float32) {
 		}
 	})
 }
+
+// Backward forms. Each takes the forward's pre-activation input (the
+// forward works in place, so training code keeps a copy of x before
+// calling it, or recomputes it) and ADDS dy·f'(x) into dx, evaluating the
+// derivative in float64 and rounding once per element. dx must not overlap
+// dy or x.
+
+// geluGrad is the derivative of GELU of the given kind at f.
+//
+// Exact form: d/dx x·Φ(x) = Φ(x) + x·φ(x), with Φ(x) = erfc(−x/√2)/2 so the
+// left tail keeps its relative accuracy. Tanh form: with u = √(2/π)·(x +
+// 0.044715x³), d/dx x/2·(1 + tanh u) = (1 + tanh u)/2 + x/2·sech²(u)·√(2/π)·(1
+// + 3·0.044715x²); sech is 1/cosh, which goes to 0 (never NaN) for large |u|.
+func geluGrad(f float64, kind GELUKind) float64 {
+	const (
+		sqrt2OverPi = 0.7978845608028654
+		invSqrt2Pi  = 0.3989422804014327 // 1/√(2π)
+	)
+	if kind == GELUTanh {
+		u := sqrt2OverPi * (f + 0.044715*f*f*f)
+		sech := 1 / math.Cosh(u)
+		return 0.5*(1+math.Tanh(u)) + 0.5*f*sech*sech*sqrt2OverPi*(1+3*0.044715*f*f)
+	}
+	return 0.5*math.Erfc(-f/math.Sqrt2) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
+}
+
+// GELUBackward adds dy·gelu'(x) into dx, where x is GELU's input.
+func GELUBackward(dx, dy, x []float32, kind GELUKind) {
+	if len(dx) == 0 {
+		return
+	}
+	_ = dy[len(dx)-1]
+	_ = x[len(dx)-1]
+	forRows(len(dx), 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			dx[i] = float32(float64(dx[i]) + float64(dy[i])*geluGrad(float64(x[i]), kind))
+		}
+	})
+}
+
+// ReLUBackward adds dy into dx where x > 0 (the derivative at 0 is taken as
+// 0, as PyTorch does).
+func ReLUBackward(dx, dy, x []float32) {
+	if len(dx) == 0 {
+		return
+	}
+	_ = dy[len(dx)-1]
+	_ = x[len(dx)-1]
+	for i := range dx {
+		if x[i] > 0 {
+			dx[i] += dy[i]
+		}
+	}
+}
+
+// siluGrad is the derivative of x·σ(x): σ(x)·(1 + x·(1 − σ(x))). σ is
+// 1/(1 + e^−x), which is 0 (not NaN) when e^−x overflows.
+func siluGrad(f float64) float64 {
+	s := 1 / (1 + math.Exp(-f))
+	return s * (1 + f*(1-s))
+}
+
+// SiLUBackward adds dy·silu'(x) into dx, where x is SiLU's input.
+func SiLUBackward(dx, dy, x []float32) {
+	if len(dx) == 0 {
+		return
+	}
+	_ = dy[len(dx)-1]
+	_ = x[len(dx)-1]
+	forRows(len(dx), 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			dx[i] = float32(float64(dx[i]) + float64(dy[i])*siluGrad(float64(x[i])))
+		}
+	})
+}
+
+// SwiGLUBackward adds the gradients of out = SiLU(gate)⊙up into dgate
+// (dy·up·silu'(gate)) and dup (dy·SiLU(gate)). gate and up are the
+// forward's inputs, before SwiGLU overwrote gate; all five slices have the
+// length of dy.
+func SwiGLUBackward(dgate, dup, dy, gate, up []float32) {
+	n := len(dy)
+	if n == 0 {
+		return
+	}
+	_ = dgate[n-1]
+	_ = dup[n-1]
+	_ = gate[n-1]
+	_ = up[n-1]
+	forRows(n, 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			g, u, d := float64(gate[i]), float64(up[i]), float64(dy[i])
+			dgate[i] = float32(float64(dgate[i]) + d*u*siluGrad(g))
+			dup[i] = float32(float64(dup[i]) + d*silu(g))
+		}
+	})
+}

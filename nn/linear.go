@@ -75,3 +75,115 @@ func (l *Linear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	kernel.Linear(y.Data(), out, x.Contiguous().Values(), in, l.Weight.Contiguous().Values(), in, bias, rows, out, in)
 	return y, nil
 }
+
+// Training form of the layer on flat row-major buffers. Shapes: x [m,in],
+// y and dy [m,out], w and dw [out,in] (PyTorch layout), b and db [out].
+// The forward saves nothing beyond its input: backward needs x and w.
+
+// LinearForward computes y = x·Wᵀ + b for m rows (b may be nil). y is
+// overwritten and must not overlap x or w.
+func LinearForward(y, x, w, b []float32, m, in, out int) {
+	if m == 0 || out == 0 {
+		return
+	}
+	_ = y[m*out-1]
+	if b != nil {
+		_ = b[out-1]
+	}
+	if in == 0 {
+		// An empty contraction: every row is the bias (or zero).
+		for r := 0; r < m; r++ {
+			yr := y[r*out : (r+1)*out]
+			if b != nil {
+				copy(yr, b[:out])
+			} else {
+				clear(yr)
+			}
+		}
+		return
+	}
+	kernel.Linear(y, out, x, in, w, in, b, m, out, in)
+}
+
+// LinearBackward adds the gradients of LinearForward into dx [m,in]
+// (dy·W), dw [out,in] (dyᵀ·x) and db [out] (the column sums of dy). Any of
+// dx, dw and db may be nil to skip that gradient. The products run on
+// kernel.Gemm with beta = 1; the bias sums are accumulated in float64.
+func LinearBackward(dx, dw, db, dy, x, w []float32, m, in, out int) {
+	if m == 0 || out == 0 {
+		return
+	}
+	_ = dy[m*out-1]
+	if in > 0 {
+		if dx != nil {
+			kernel.Gemm(false, false, m, in, out, 1, dy, out, w, in, 1, dx, in)
+		}
+		if dw != nil {
+			kernel.Gemm(true, false, out, in, m, 1, dy, out, x, in, 1, dw, in)
+		}
+	}
+	if db != nil {
+		colSums(db, dy, m, out)
+	}
+}
+
+// colSums adds the column sums of a [rows,cols] matrix into dst [cols],
+// accumulating each in float64. Blocks of columns are independent, so they
+// are the parallel items; each block walks every row.
+func colSums(dst, a []float32, rows, cols int) {
+	const block = 64
+	_ = dst[cols-1]
+	_ = a[rows*cols-1]
+	nb := (cols + block - 1) / block
+	forRows(nb, rows*block, func(b0, b1 int) {
+		for blk := b0; blk < b1; blk++ {
+			c0, c1 := blk*block, min(cols, (blk+1)*block)
+			var acc [block]float64
+			for r := 0; r < rows; r++ {
+				for j, v := range a[r*cols+c0 : r*cols+c1] {
+					acc[j] += float64(v)
+				}
+			}
+			for j := c0; j < c1; j++ {
+				dst[j] = float32(float64(dst[j]) + acc[j-c0])
+			}
+		}
+	})
+}
+
+// Backward adds the gradients of Forward(x) into dx (the shape of x),
+// dWeight [Out,In] and dBias [Out], from dy, the gradient of Forward's
+// output. Any gradient tensor may be nil to skip it; the others must be
+// contiguous. It is LinearBackward on tensors.
+func (l *Linear) Backward(dx, dWeight, dBias, dy, x *tensor.Tensor) error {
+	if l.Weight == nil || l.Weight.Rank() != 2 {
+		return fmt.Errorf("nn: linear weight must be [out in]")
+	}
+	out, in := l.Weight.Dim(0), l.Weight.Dim(1)
+	if x == nil || x.Rank() < 1 || x.Dim(x.Rank()-1) != in {
+		var got []int
+		if x != nil {
+			got = x.Shape()
+		}
+		return fmt.Errorf("nn: linear input has shape %v, want [... in=%d]", got, in)
+	}
+	yShape := x.Shape()
+	yShape[len(yShape)-1] = out
+	if err := sameShape("nn: linear output gradient", dy, yShape); err != nil {
+		return err
+	}
+	gx, err := gradData("nn: linear input gradient", dx, x.Shape())
+	if err != nil {
+		return err
+	}
+	gw, err := gradData("nn: linear weight gradient", dWeight, []int{out, in}, "out", "in")
+	if err != nil {
+		return err
+	}
+	gb, err := gradData("nn: linear bias gradient", dBias, []int{out}, "out")
+	if err != nil {
+		return err
+	}
+	LinearBackward(gx, gw, gb, dy.Contiguous().Values(), x.Contiguous().Values(), l.Weight.Contiguous().Values(), leadingRows(x), in, out)
+	return nil
+}

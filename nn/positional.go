@@ -97,3 +97,93 @@ func AddPositions(x, pe *tensor.Tensor) error {
 	}
 	return nil
 }
+
+// Gradients of the positional encodings. SinusoidalEncoding has no
+// parameters and is added to the input, so the gradient with respect to the
+// input is dy itself (the identity) and there is nothing to accumulate. A
+// learned table receives, for each position, the sum over the batch of the
+// gradient at that position: LearnedPositionsBackward below, or equivalently
+// EmbeddingBackward with ids = offset..offset+T-1 repeated for every batch.
+
+// LearnedPositionsForward adds rows offset..offset+T-1 of table [maxLen,d]
+// to every batch of x [batch,T,d], in place (AddPositions on flat buffers).
+// The input gradient is the identity: nothing is saved.
+func LearnedPositionsForward(x, table []float32, batch, T, offset, d int) {
+	n := T * d
+	if batch == 0 || n == 0 {
+		return
+	}
+	_ = x[batch*n-1]
+	pe := table[offset*d : offset*d+n]
+	for b := 0; b < batch; b++ {
+		row := x[b*n : (b+1)*n]
+		for i, v := range pe {
+			row[i] += v
+		}
+	}
+}
+
+// LearnedPositionsBackward adds Σ_b dy[b,t,:] into dtable[offset+t,:] for t
+// in [0,T), from dy [batch,T,d]. The sum over the batch is taken in float64
+// and added with one rounding.
+func LearnedPositionsBackward(dtable, dy []float32, batch, T, offset, d int) {
+	n := T * d
+	if batch == 0 || n == 0 {
+		return
+	}
+	_ = dy[batch*n-1]
+	dst := dtable[offset*d : offset*d+n]
+	forRows(n, batch, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			var s float64
+			for b := 0; b < batch; b++ {
+				s += float64(dy[b*n+i])
+			}
+			dst[i] = float32(float64(dst[i]) + s)
+		}
+	})
+}
+
+// Backward adds the gradient of Forward(T, offset) into dWeight [MaxLen,
+// D], from dpe [T, D], the gradient of Forward's output. dWeight must be
+// contiguous.
+func (p *LearnedPositionalEmbedding) Backward(dWeight, dpe *tensor.Tensor, offset int) error {
+	if p.Weight == nil || p.Weight.Rank() != 2 {
+		return fmt.Errorf("nn: positional embedding weight must be [max_len dim]")
+	}
+	maxLen, d := p.Weight.Dim(0), p.Weight.Dim(1)
+	if dWeight == nil {
+		return fmt.Errorf("nn: positional embedding gradient is missing")
+	}
+	gw, err := gradData("nn: positional embedding gradient", dWeight, []int{maxLen, d}, "max_len", "dim")
+	if err != nil {
+		return err
+	}
+	if err := tensor.CheckShape("nn: positions gradient", dpe, []int{-1, d}, "T", "D"); err != nil {
+		return err
+	}
+	T := dpe.Dim(0)
+	if offset < 0 || offset+T > maxLen {
+		return fmt.Errorf("nn: positions [%d, %d) exceed the %d learned positions", offset, offset+T, maxLen)
+	}
+	LearnedPositionsBackward(gw, dpe.Contiguous().Values(), 1, T, offset, d)
+	return nil
+}
+
+// AddPositionsBackward is the backward of AddPositions(x, pe): the gradient
+// with respect to x is dy itself, and Σ_b dy[b] is added into dpe [T,D]
+// (which must be contiguous), from dy [B,T,D].
+func AddPositionsBackward(dpe, dy *tensor.Tensor) error {
+	if err := tensor.CheckShape("nn: output gradient", dy, []int{-1, -1, -1}, "B", "T", "D"); err != nil {
+		return err
+	}
+	if dpe == nil {
+		return fmt.Errorf("nn: positional encoding gradient is missing")
+	}
+	g, err := gradData("nn: positional encoding gradient", dpe, []int{dy.Dim(1), dy.Dim(2)}, "T", "D")
+	if err != nil {
+		return err
+	}
+	LearnedPositionsBackward(g, dy.Contiguous().Values(), dy.Dim(0), dy.Dim(1), 0, dy.Dim(2))
+	return nil
+}
