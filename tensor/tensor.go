@@ -331,6 +331,37 @@ func (t *Tensor) FirstNonFinite() ([]int, bool) {
 		}
 		return nil, false
 	}
+	if t.RowContiguous() && len(t.shape) > 0 {
+		// Row by row: a strided view (a head of a packed buffer) is still
+		// contiguous along its last dimension.
+		r := len(t.shape) - 1
+		n := t.shape[r]
+		if t.Len() == 0 {
+			return nil, false
+		}
+		idx := make([]int, r)
+		for {
+			p := t.off
+			for k, i := range idx {
+				p += i * t.strides[k]
+			}
+			for j, v := range t.data[p : p+n] {
+				if v-v != 0 {
+					return append(idx, j), true
+				}
+			}
+			k := r - 1
+			for ; k >= 0; k-- {
+				if idx[k]++; idx[k] < t.shape[k] {
+					break
+				}
+				idx[k] = 0
+			}
+			if k < 0 {
+				return nil, false
+			}
+		}
+	}
 	k := 0
 	found := -1
 	t.forEach(func(i int) {

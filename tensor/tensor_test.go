@@ -156,6 +156,18 @@ func TestFirstNonFinite(t *testing.T) {
 	if idx, _ := p.FirstNonFinite(); !SameShape(idx, []int{0, 1}) {
 		t.Fatalf("view: got %v, want [0 1]", idx)
 	}
+	// A row-contiguous strided view (columns 1..2 of a [3,4] matrix) takes
+	// the row-by-row path; the index must be the view's, in row-major order.
+	data := make([]float32, 12)
+	data[2*4+2] = float32(math.Inf(1)) // view element (2, 1)
+	data[3] = float32(math.NaN())      // outside the view
+	v := Must(View(data, 1, []int{3, 2}, []int{4, 1}))
+	if idx, bad := v.FirstNonFinite(); !bad || !SameShape(idx, []int{2, 1}) {
+		t.Fatalf("strided view: got %v %v, want [2 1]", idx, bad)
+	}
+	if _, bad := Must(View(data, 0, []int{0, 2}, []int{4, 1})).FirstNonFinite(); bad {
+		t.Fatal("empty view reported non-finite")
+	}
 }
 
 func TestView(t *testing.T) {
