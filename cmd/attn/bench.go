@@ -4,7 +4,8 @@ package main
 //
 // Shape legend: gemm m,n,k (C[m,n] = A[m,k]·op(B)); attention B batch,
 // H query heads, Hkv key/value heads, T queries, S keys, Dh head dim;
-// mha B batch, T tokens, D model width, H heads.
+// mha B batch, T tokens, D model width, H heads; decode N context (prompt
+// length, and the positions the one-token step attends to).
 //
 // Method (the same in scripts/bench/torch_bench.py, so the two sides are
 // comparable): inputs are allocated once and filled from a seeded source;
@@ -30,6 +31,7 @@ import (
 	"github.com/attn-go/attn/attention"
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/kernel"
+	"github.com/attn-go/attn/models"
 	"github.com/attn-go/attn/tensor"
 	"github.com/spf13/cobra"
 )
@@ -87,8 +89,10 @@ func newBenchCmd() *cobra.Command {
 		Use:   "bench",
 		Short: "Time attn's kernels on one shape and print the result as JSON",
 		Long: `bench times one operation on one shape: a GEMM, scaled dot-product attention,
-or a multi-head attention module's forward pass. It prints one JSON object
-(--json) or a readable summary.
+a multi-head attention module's forward pass, or a decoder model's prompt and
+one-token decode step (decode); bandwidth measures the DRAM read bandwidth
+that bounds decoding. It prints one JSON object (--json) or a readable
+summary.
 
 Inputs are allocated once from a seeded source. Warm-up runs until both
 --warmup-reps runs and --warmup time have passed (one run is enough when it
@@ -105,10 +109,12 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 		Example: `  attn bench gemm --m 1024 --n 1024 --k 1024 --trans-b --threads 2 --json
   attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 2048 --causal --json
   attn bench attention --batch 1 --heads 12 --kv-heads 4 --head-dim 64 --seq 1 --kv-seq 4096
-  attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --json`,
+  attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --json
+  attn bench decode --model gpt2-small --context 1024 --bandwidth-gbs 17 --json
+  attn bench bandwidth --threads 2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("bench needs a subcommand: gemm, attention or mha (see attn bench --help)")
+			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode or bandwidth (see attn bench --help)")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -122,7 +128,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 	pf.DurationVar(&o.maxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
 	pf.IntVar(&o.minReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
 	pf.IntVar(&o.maxReps, "max-reps", 10000, "maximum timed runs")
-	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchPeakCmd(o))
+	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchBandwidthCmd(o), newBenchPeakCmd(o))
 	return cmd
 }
 
@@ -266,34 +272,46 @@ func kernelName() any {
 	return nil
 }
 
-// report prints the result: the JSON object, or a summary line.
-func report(w io.Writer, o *benchOpts, op string, shape object, label string, flops float64, workers int, t timing) error {
-	med := t.median()
+// msOf is d in milliseconds, rounded to the microsecond.
+func msOf(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/1e3) / 1e3 }
+
+// round3 rounds x to three decimals.
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// timingFields are t's JSON fields (runs, median, min, max), each name
+// prefixed with prefix.
+func timingFields(prefix string, t timing) object {
 	s := t.sorted()
-	ms := func(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/1e3) / 1e3 }
-	gflops := flops / med.Seconds() / 1e9
-	if med == 0 {
-		gflops = 0
+	return object{
+		{prefix + "reps", len(t.times)},
+		{prefix + "warmup_reps", t.warmupReps},
+		{prefix + "median_ms", msOf(t.median())},
+		{prefix + "min_ms", msOf(s[0])},
+		{prefix + "max_ms", msOf(s[len(s)-1])},
 	}
-	rss := peakRSS()
-	obj := object{{"impl", "attn"}, {"op", op}}
-	obj = append(obj, shape...)
-	obj = append(obj, object{
-		{"threads", o.threads},
-		{"workers", workers},
-		{"reps", len(t.times)},
-		{"warmup_reps", t.warmupReps},
-		{"median_ms", ms(med)},
-		{"min_ms", ms(s[0])},
-		{"max_ms", ms(s[len(s)-1])},
-		{"flops", flops},
-		{"gflops", math.Round(gflops*1000) / 1000},
+}
+
+// tailFields end every result: the process's peak RSS and what ran.
+func tailFields(o *benchOpts, rss int64) object {
+	return object{
 		{"peak_rss_bytes", rss},
 		{"go_version", runtime.Version()},
 		{"goarch", runtime.GOARCH},
 		{"kernel", kernelName()},
 		{"seed", o.seed},
-	}...)
+	}
+}
+
+// kernelLabel names the GEMM variant for a summary line.
+func kernelLabel() string {
+	if k := kernelName(); k != nil {
+		return "kernel " + k.(string)
+	}
+	return "kernel unknown"
+}
+
+// emit prints obj as one line of JSON with --json, else the summary line.
+func emit(w io.Writer, o *benchOpts, obj object, summary string) error {
 	if o.json {
 		b, err := json.Marshal(obj)
 		if err != nil {
@@ -302,13 +320,28 @@ func report(w io.Writer, o *benchOpts, op string, shape object, label string, fl
 		_, err = fmt.Fprintf(w, "%s\n", b)
 		return err
 	}
-	kern := "kernel unknown"
-	if k := kernelName(); k != nil {
-		kern = "kernel " + k.(string)
-	}
-	_, err := fmt.Fprintf(w, "%s %s: median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.2f GFLOP/s, %d threads, %s, peak RSS %.1f MiB, %s\n",
-		op, label, ms(med), ms(s[0]), ms(s[len(s)-1]), len(t.times), t.warmupReps, gflops, o.threads, kern, float64(rss)/(1<<20), runtime.Version())
+	_, err := fmt.Fprintln(w, summary)
 	return err
+}
+
+// report prints the result: the JSON object, or a summary line.
+func report(w io.Writer, o *benchOpts, op string, shape object, label string, flops float64, workers int, t timing) error {
+	med := t.median()
+	s := t.sorted()
+	gflops := flops / med.Seconds() / 1e9
+	if med == 0 {
+		gflops = 0
+	}
+	rss := peakRSS()
+	obj := object{{"impl", "attn"}, {"op", op}}
+	obj = append(obj, shape...)
+	obj = append(obj, object{{"threads", o.threads}, {"workers", workers}}...)
+	obj = append(obj, timingFields("", t)...)
+	obj = append(obj, object{{"flops", flops}, {"gflops", round3(gflops)}}...)
+	obj = append(obj, tailFields(o, rss)...)
+	summary := fmt.Sprintf("%s %s: median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.2f GFLOP/s, %d threads, %s, peak RSS %.1f MiB, %s",
+		op, label, msOf(med), msOf(s[0]), msOf(s[len(s)-1]), len(t.times), t.warmupReps, gflops, o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
+	return emit(w, o, obj, summary)
 }
 
 // randFill fills x with uniform values in [-1, 1).
@@ -651,20 +684,11 @@ func newBenchPeakCmd(o *benchOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.json {
-				b, err := json.Marshal(object{
-					{"impl", "attn"}, {"op", "peak"}, {"threads", o.threads},
-					{"duration_s", d.Seconds()}, {"gflops", math.Round(g*1000) / 1000},
-					{"go_version", runtime.Version()}, {"goarch", runtime.GOARCH},
-				})
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s\n", b)
-				return err
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "FMA peak: %.1f GFLOP/s on %d threads (%v)\n", g, o.threads, d)
-			return err
+			return emit(cmd.OutOrStdout(), o, object{
+				{"impl", "attn"}, {"op", "peak"}, {"threads", o.threads},
+				{"duration_s", d.Seconds()}, {"gflops", round3(g)},
+				{"go_version", runtime.Version()}, {"goarch", runtime.GOARCH},
+			}, fmt.Sprintf("FMA peak: %.1f GFLOP/s on %d threads (%v)", g, o.threads, d))
 		},
 	}
 	cmd.Flags().DurationVar(&d, "duration", time.Second, "how long to run the FMA loop")
@@ -685,4 +709,302 @@ func positiveFlags(flags ...intFlag) error {
 		}
 	}
 	return nil
+}
+
+// ---- decode --------------------------------------------------------------
+
+// gpt2SmallName is the --model value for the random GPT-2-small-shaped model.
+const gpt2SmallName = "gpt2-small"
+
+type decodeFlags struct {
+	model        string
+	context      int
+	bandwidthGBs float64
+	// Hidden, for tests: shrink the random gpt2-small model (0 keeps GPT-2's).
+	dim, layers, heads, vocab int
+}
+
+func newBenchDecodeCmd(o *benchOpts) *cobra.Command {
+	var f decodeFlags
+	cmd := &cobra.Command{
+		Use:   "decode --model gpt2-small|PATH --context N [--bandwidth-gbs G]",
+		Short: "Time a decoder's prompt (prefill) and one-token decode step at context N",
+		Long: `decode times a decoder model two ways at context N (--context):
+
+  prompt  one Forward of N tokens on an empty state (Reset, then Forward):
+          prompt_tokens_per_s = N / median time.
+  decode  one Forward of a single token at position N-1, so that it attends
+          to N positions (N-1 cached plus itself): the step that produces
+          token N+1 of a sequence. The cache is filled with the first N-1
+          tokens once; every run rewinds it to N-1 positions (State.Truncate,
+          which only moves the length) and appends the last token again, so
+          each run does exactly the same work. decode_median_ms is the time
+          per token; decode_tokens_per_s = 1000 / decode_median_ms.
+
+Both use the usual warm-up and repeat rules (see attn bench --help) and the
+same N token ids, drawn from a seeded source. --model gpt2-small builds a
+GPT-2-small-shaped model (D 768, 12 layers, 12 heads, vocabulary 50257,
+context 1024, tied head) with random weights from --seed: the same cost as
+the real checkpoint. Any other value is a checkpoint path for models.Load
+(a llama2.c .bin, or a GPT-2/Llama Hugging Face folder).
+
+Bandwidth floor: a decode step reads every weight once (weight_bytes, from
+Decoder.WeightBytes) and the whole KV cache (kv_cache_bytes = 2 (K and V)
+x 4 bytes x layers x N x kv_heads x head_dim). With --bandwidth-gbs G (the
+machine's DRAM read bandwidth, from attn bench bandwidth), floor_tokens_per_s
+= G·1e9 / (weight_bytes + kv_cache_bytes): the decode rate if memory
+traffic were the only cost. It is a bound only for models much larger than
+the caches.
+
+The usual fields (reps, median_ms, min_ms, max_ms, ...) repeat the decode
+step's, the headline number; prompt_* and decode_* hold each measurement.`,
+		Example: `  attn bench decode --model gpt2-small --context 1024 --threads 2 --bandwidth-gbs 20 --json
+  attn bench decode --model /work/shared/models/stories260K/stories260K.bin --context 512`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchDecode(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.model, "model", gpt2SmallName, "gpt2-small (random weights from --seed) or a checkpoint path")
+	fs.IntVar(&f.context, "context", 0, "context N: prompt length, and the positions the decode step attends to (required)")
+	fs.Float64Var(&f.bandwidthGBs, "bandwidth-gbs", 0, "DRAM read bandwidth in GB/s for floor_tokens_per_s (0: no floor)")
+	for _, h := range []struct {
+		p    *int
+		name string
+	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.vocab, "vocab"}} {
+		fs.IntVar(h.p, h.name, 0, "shrink the random gpt2-small model (tests)")
+		_ = fs.MarkHidden(h.name)
+	}
+	_ = cmd.MarkFlagRequired("context")
+	return cmd
+}
+
+// decodeModel builds or loads the model --model names. The caller closes it.
+func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
+	if f.model != gpt2SmallName {
+		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.vocab != 0 {
+			return nil, fmt.Errorf("--dim, --layers, --heads and --vocab reshape only --model %s", gpt2SmallName)
+		}
+		m, err := models.Load(f.model)
+		if err != nil {
+			return nil, err
+		}
+		d, ok := m.(*models.Decoder)
+		if !ok {
+			arch := m.Arch()
+			_ = m.Close()
+			return nil, fmt.Errorf("--model %s is a %s model, not a decoder", f.model, arch)
+		}
+		return d, nil
+	}
+	c := models.GPT2Small()
+	if f.dim != 0 || f.heads != 0 {
+		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 {
+			return nil, fmt.Errorf("--dim %d and --heads %d: want both >= 1, heads dividing dim", f.dim, f.heads)
+		}
+		c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden = f.dim, f.heads, f.heads, f.dim/f.heads, 4*f.dim
+	}
+	if f.layers != 0 {
+		c.Layers = f.layers
+	}
+	if f.vocab != 0 {
+		c.Vocab, c.BOS, c.EOS = f.vocab, f.vocab-1, f.vocab-1
+	}
+	return models.NewRandomDecoder(c, seed)
+}
+
+func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
+	if err := positiveFlags(intFlag{"context", f.context}); err != nil {
+		return err
+	}
+	if !(f.bandwidthGBs >= 0) || math.IsInf(f.bandwidthGBs, 0) {
+		return fmt.Errorf("--bandwidth-gbs is %v, want a finite number >= 0", f.bandwidthGBs)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	m, err := decodeModel(f, o.seed)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	c := m.Config
+	N := f.context
+	if N > c.MaxSeq {
+		return fmt.Errorf("--context %d exceeds the model's context length %d", N, c.MaxSeq)
+	}
+	s, err := m.NewState(N)
+	if err != nil {
+		return err
+	}
+	rng := seedRand(o.seed)
+	ids := make([]int, N)
+	for i := range ids {
+		ids[i] = rng.IntN(c.Vocab)
+	}
+	var fwd models.ForwardOptions
+	prompt, err := measure(o, func() error {
+		s.Reset()
+		_, err := m.Forward(s, ids, fwd)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.Reset()
+	if N > 1 {
+		if _, err := m.Forward(s, ids[:N-1], fwd); err != nil {
+			return err
+		}
+	}
+	dec, err := measure(o, func() error {
+		if err := s.Truncate(N - 1); err != nil {
+			return err
+		}
+		_, err := m.Forward(s, ids[N-1:], fwd)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	perS := func(tokens int, d time.Duration) float64 {
+		if d <= 0 {
+			return 0
+		}
+		return round3(float64(tokens) / d.Seconds())
+	}
+	promptRate, decRate := perS(N, prompt.median()), perS(1, dec.median())
+	weights := m.WeightBytes()
+	kvBytes := int64(2*4*c.Layers*c.KVHeads*c.HeadDim) * int64(N)
+	rss := peakRSS()
+	obj := object{{"impl", "attn"}, {"op", "decode"}, {"model", f.model}, {"arch", c.Arch},
+		{"vocab", c.Vocab}, {"dim", c.Dim}, {"layers", c.Layers}, {"heads", c.Heads}, {"kv_heads", c.KVHeads},
+		{"head_dim", c.HeadDim}, {"hidden", c.Hidden}, {"context", N},
+		{"threads", o.threads}, {"workers", workers}}
+	obj = append(obj, timingFields("", dec)...)
+	obj = append(obj, object{{"prompt_tokens", N}}...)
+	obj = append(obj, timingFields("prompt_", prompt)...)
+	obj = append(obj, object{{"prompt_tokens_per_s", promptRate}}...)
+	obj = append(obj, timingFields("decode_", dec)...)
+	obj = append(obj, object{{"decode_tokens_per_s", decRate},
+		{"weight_bytes", weights}, {"kv_cache_bytes", kvBytes}, {"bytes_per_token", weights + kvBytes}}...)
+	floor := ""
+	if f.bandwidthGBs > 0 {
+		ft := f.bandwidthGBs * 1e9 / float64(weights+kvBytes)
+		obj = append(obj, object{{"bandwidth_gbs", f.bandwidthGBs}, {"floor_tokens_per_s", round3(ft)},
+			{"decode_pct_of_floor", math.Round(1000*decRate/ft) / 10}}...)
+		floor = fmt.Sprintf(", bandwidth floor %.1f tokens/s at %.1f GB/s (decode at %.0f%%)", ft, f.bandwidthGBs, 100*decRate/ft)
+	}
+	obj = append(obj, tailFields(o, rss)...)
+	summary := fmt.Sprintf("decode %s (%s) at context %d: prompt %.3f ms median (%.1f tokens/s, %d reps), decode %.3f ms/token median (%.1f tokens/s, min %.3f, max %.3f, %d reps); reads %.1f MB weights + %.1f MB KV cache per token%s; %d threads, %s, peak RSS %.1f MiB, %s",
+		f.model, c.Arch, N, msOf(prompt.median()), promptRate, len(prompt.times), msOf(dec.median()), decRate,
+		msOf(dec.sorted()[0]), msOf(dec.sorted()[len(dec.times)-1]), len(dec.times),
+		float64(weights)/1e6, float64(kvBytes)/1e6, floor, o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
+	return emit(w, o, obj, summary)
+}
+
+// ---- bandwidth -----------------------------------------------------------
+
+// bandwidthChunk is the slice of the buffer one parallel item reads.
+const bandwidthChunk = 1 << 20
+
+// Bandwidth method: a float32 buffer of --mib MiB (default 1 GiB, far larger
+// than any L3) is allocated and written in full before timing, so every page
+// is resident and no page fault is timed. One pass reads the whole buffer:
+// parallel.Run hands out 1 MiB chunks in order to the --threads goroutines,
+// and each reduces its chunk with kernel.Dot(chunk, chunk) (the SIMD dot
+// product; its second operand is the same memory, so each byte comes from
+// DRAM once) into its own slot. Passes are warmed up and repeated under the
+// usual rules; bandwidth_gbs = buffer bytes / median pass time, with
+// GB = 1e9 bytes (best_gbs uses the fastest pass).
+
+// readTask sums x's chunks into sums.
+type readTask struct {
+	x, sums []float32
+}
+
+func (t *readTask) Run(i int) {
+	chunk := t.x[i*bandwidthChunk/4 : min((i+1)*bandwidthChunk/4, len(t.x))]
+	t.sums[i] = kernel.Dot(chunk, chunk)
+}
+
+// fillTask writes every element of x's chunks (pre-touching the pages).
+type fillTask struct{ x []float32 }
+
+func (t *fillTask) Run(i int) {
+	chunk := t.x[i*bandwidthChunk/4 : min((i+1)*bandwidthChunk/4, len(t.x))]
+	for j := range chunk {
+		chunk[j] = 1
+	}
+}
+
+func newBenchBandwidthCmd(o *benchOpts) *cobra.Command {
+	var mib int
+	cmd := &cobra.Command{
+		Use:   "bandwidth [--threads T] [--mib M]",
+		Short: "Measure sustained DRAM read bandwidth (GB/s) with a buffer far larger than the caches",
+		Long: `bandwidth measures how fast --threads goroutines read memory: a float32
+buffer of --mib MiB (default 1 GiB) is written once in full (so its pages are
+resident), then each timed pass reads all of it, 1 MiB chunks handed out over
+attn's worker pool, each reduced with kernel.Dot(chunk, chunk) (one DRAM read
+per byte). Passes follow the usual warm-up and repeat rules (see attn bench
+--help). bandwidth_gbs = buffer bytes / median pass time (GB = 1e9 bytes);
+best_gbs uses the fastest pass.
+
+It is the bandwidth that attn bench decode --bandwidth-gbs turns into a
+decode floor (tokens/s = bandwidth / bytes read per token).`,
+		Example: "  attn bench bandwidth --threads 2 --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchBandwidth(cmd.OutOrStdout(), o, mib)
+		},
+	}
+	cmd.Flags().IntVar(&mib, "mib", 1024, "buffer size in MiB (keep it far above the L3 size)")
+	return cmd
+}
+
+func runBenchBandwidth(w io.Writer, o *benchOpts, mib int) error {
+	if err := positiveFlags(intFlag{"mib", mib}); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	n := mib << 18 // float32s in mib MiB
+	if err := checkBytes("bandwidth", n); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	x := make([]float32, n)
+	chunks := (4*n + bandwidthChunk - 1) / bandwidthChunk
+	parallel.Run(chunks, &fillTask{x: x})
+	read := &readTask{x: x, sums: make([]float32, chunks)}
+	t, err := measure(o, func() error {
+		parallel.Run(chunks, read)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bytes := 4 * float64(n)
+	gbs := func(d time.Duration) float64 { return round3(bytes / d.Seconds() / 1e9) }
+	med, best := gbs(t.median()), gbs(t.sorted()[0])
+	rss := peakRSS()
+	obj := object{{"impl", "attn"}, {"op", "bandwidth"}, {"buffer_bytes", 4 * n}, {"chunk_bytes", bandwidthChunk},
+		{"threads", o.threads}, {"workers", workers}}
+	obj = append(obj, timingFields("", t)...)
+	obj = append(obj, object{{"bandwidth_gbs", med}, {"best_gbs", best}}...)
+	obj = append(obj, tailFields(o, rss)...)
+	summary := fmt.Sprintf("bandwidth: %.2f GB/s median (best %.2f) reading %d MiB, pass %.3f ms median (%d reps after %d warm-up), %d threads, peak RSS %.1f MiB, %s",
+		med, best, mib, msOf(t.median()), len(t.times), t.warmupReps, o.threads, float64(rss)/(1<<20), runtime.Version())
+	return emit(w, o, obj, summary)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -169,7 +171,7 @@ func TestBenchBadFlags(t *testing.T) {
 }
 
 func TestBenchHelp(t *testing.T) {
-	for _, args := range [][]string{{"bench", "--help"}, {"bench", "gemm", "--help"}, {"bench", "attention", "--help"}, {"bench", "mha", "--help"}, {"bench", "peak", "--help"}} {
+	for _, args := range [][]string{{"bench", "--help"}, {"bench", "gemm", "--help"}, {"bench", "attention", "--help"}, {"bench", "mha", "--help"}, {"bench", "peak", "--help"}, {"bench", "decode", "--help"}, {"bench", "bandwidth", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
@@ -261,6 +263,137 @@ func TestCausalPairs(t *testing.T) {
 	}{{4, 4, 0, 10}, {3, 5, 0, 6}, {1, 4096, 4095, 4096}, {2, 5, 3, 9}, {5, 3, 0, 12}, {3, 3, -5, 0}} {
 		if got := causalPairs(c.T, c.S, c.off); got != c.want {
 			t.Errorf("causalPairs(%d, %d, %d) = %v, want %v", c.T, c.S, c.off, got, c.want)
+		}
+	}
+}
+
+// stories260K is the real llama2.c checkpoint, when this machine has it.
+const stories260K = "/work/shared/models/stories260K/stories260K.bin"
+
+// tinyGPT2 shrinks bench decode's random gpt2-small model with the hidden flags.
+var tinyGPT2 = []string{"--dim", "16", "--heads", "2", "--layers", "2", "--vocab", "50"}
+
+func checkDecode(t *testing.T, m map[string]any, context float64) {
+	t.Helper()
+	if m["op"] != "decode" || m["impl"] != "attn" || m["context"] != context || m["prompt_tokens"] != context {
+		t.Errorf("decode JSON op %v impl %v context %v prompt_tokens %v, want decode attn %v", m["op"], m["impl"], m["context"], m["prompt_tokens"], context)
+	}
+	for _, k := range []string{"reps", "median_ms", "prompt_reps", "prompt_median_ms", "prompt_min_ms", "prompt_max_ms", "prompt_tokens_per_s",
+		"decode_reps", "decode_median_ms", "decode_min_ms", "decode_max_ms", "decode_tokens_per_s", "weight_bytes", "kv_cache_bytes", "bytes_per_token", "peak_rss_bytes"} {
+		if v, ok := m[k].(float64); !ok || v <= 0 {
+			t.Errorf("decode: field %s = %v, want a number > 0", k, m[k])
+		}
+	}
+	if m["reps"] != m["decode_reps"] || m["median_ms"] != m["decode_median_ms"] {
+		t.Errorf("the usual fields should repeat the decode step's: reps %v/%v median %v/%v", m["reps"], m["decode_reps"], m["median_ms"], m["decode_median_ms"])
+	}
+	if m["prompt_reps"].(float64) < 2 || m["decode_reps"].(float64) < 2 {
+		t.Errorf("prompt_reps %v decode_reps %v, want >= --min-reps 2", m["prompt_reps"], m["decode_reps"])
+	}
+	if m["bytes_per_token"] != m["weight_bytes"].(float64)+m["kv_cache_bytes"].(float64) {
+		t.Errorf("bytes_per_token %v != weight_bytes %v + kv_cache_bytes %v", m["bytes_per_token"], m["weight_bytes"], m["kv_cache_bytes"])
+	}
+	want := 2 * 4 * m["layers"].(float64) * context * m["kv_heads"].(float64) * m["head_dim"].(float64)
+	if m["kv_cache_bytes"] != want {
+		t.Errorf("kv_cache_bytes %v, want 2·4·L·N·Hkv·Dh = %v", m["kv_cache_bytes"], want)
+	}
+}
+
+func TestBenchDecodeRandom(t *testing.T) {
+	m := benchJSON(t, append([]string{"bench", "decode", "--context", "6"}, tinyGPT2...)...)
+	checkDecode(t, m, 6)
+	for k, want := range map[string]any{"model": "gpt2-small", "arch": "gpt2", "dim": 16.0, "heads": 2.0, "kv_heads": 2.0, "head_dim": 8.0, "layers": 2.0, "vocab": 50.0, "hidden": 64.0} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v", k, m[k], want)
+		}
+	}
+	if _, ok := m["floor_tokens_per_s"]; ok {
+		t.Errorf("floor_tokens_per_s without --bandwidth-gbs: %v", m["floor_tokens_per_s"])
+	}
+	// With a bandwidth: floor = bandwidth / bytes per token.
+	m = benchJSON(t, append([]string{"bench", "decode", "--context", "1", "--bandwidth-gbs", "10"}, tinyGPT2...)...)
+	checkDecode(t, m, 1)
+	floor, _ := m["floor_tokens_per_s"].(float64)
+	if want := 10e9 / m["bytes_per_token"].(float64); m["bandwidth_gbs"] != 10.0 || math.Abs(floor-want) > 1e-3*want {
+		t.Errorf("bandwidth_gbs %v floor_tokens_per_s %v, want 10 and %v", m["bandwidth_gbs"], floor, want)
+	}
+	if p, ok := m["decode_pct_of_floor"].(float64); !ok || p <= 0 {
+		t.Errorf("decode_pct_of_floor %v", m["decode_pct_of_floor"])
+	}
+	// The summary line.
+	code, out, errOut := runCLI(t, append(append([]string{"bench", "decode", "--context", "3", "--bandwidth-gbs", "5"}, tinyGPT2...), fast...)...)
+	if code != 0 || !strings.Contains(out, "tokens/s") || !strings.Contains(out, "floor") || strings.Contains(out, "{") {
+		t.Errorf("summary: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestBenchDecodeStories260K(t *testing.T) {
+	if _, err := os.Stat(stories260K); err != nil {
+		t.Skipf("no %s: %v", stories260K, err)
+	}
+	m := benchJSON(t, "bench", "decode", "--model", stories260K, "--context", "16")
+	checkDecode(t, m, 16)
+	if m["arch"] != "llama2c" || m["dim"] != 64.0 || m["kv_heads"] != 4.0 || m["vocab"] != 512.0 {
+		t.Errorf("stories260K: arch %v dim %v kv_heads %v vocab %v", m["arch"], m["dim"], m["kv_heads"], m["vocab"])
+	}
+}
+
+func TestBenchBandwidth(t *testing.T) {
+	m := benchJSON(t, "bench", "bandwidth", "--mib", "2")
+	if m["op"] != "bandwidth" || m["buffer_bytes"] != float64(2<<20) || m["chunk_bytes"] != float64(1<<20) {
+		t.Errorf("bandwidth JSON %v", m)
+	}
+	for _, k := range []string{"bandwidth_gbs", "best_gbs", "median_ms", "reps", "peak_rss_bytes"} {
+		if v, ok := m[k].(float64); !ok || v <= 0 {
+			t.Errorf("bandwidth: field %s = %v, want a number > 0", k, m[k])
+		}
+	}
+	if m["best_gbs"].(float64) < m["bandwidth_gbs"].(float64) {
+		t.Errorf("best_gbs %v below the median's %v", m["best_gbs"], m["bandwidth_gbs"])
+	}
+}
+
+func TestReadTaskSumsEveryChunk(t *testing.T) {
+	// 2.5 chunks: the last one is short.
+	x := make([]float32, 5*bandwidthChunk/8)
+	chunks := (4*len(x) + bandwidthChunk - 1) / bandwidthChunk
+	fill := &fillTask{x: x}
+	read := &readTask{x: x, sums: make([]float32, chunks)}
+	for i := range chunks {
+		fill.Run(i)
+		read.Run(i)
+	}
+	var total float32
+	for _, s := range read.sums {
+		total += s
+	}
+	if chunks != 3 || total != float32(len(x)) {
+		t.Errorf("%d chunks summing to %v, want 3 and %d", chunks, total, len(x))
+	}
+}
+
+func TestBenchDecodeBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "decode"}, `"context"`},
+		{[]string{"bench", "decode", "--context", "0"}, "--context is 0"},
+		{[]string{"bench", "decode", "--context", "2000"}, "exceeds the model's context length 1024"},
+		{[]string{"bench", "decode", "--context", "4", "--bandwidth-gbs", "-1"}, "--bandwidth-gbs"},
+		{[]string{"bench", "decode", "--context", "4", "--dim", "10", "--heads", "3"}, "--heads 3"},
+		{[]string{"bench", "decode", "--context", "4", "--model", "/nonexistent/model.bin"}, "nonexistent"},
+		{[]string{"bench", "decode", "--context", "4", "--model", "/nonexistent/model.bin", "--dim", "8"}, "reshape only"},
+		{[]string{"bench", "bandwidth", "--mib", "0"}, "--mib is 0"},
+		{[]string{"bench", "bandwidth", "--mib", "100000"}, "GB"},
+	} {
+		args := c.args
+		if len(args) > 2 && c.want == "exceeds the model's context length 1024" {
+			args = append(args, tinyGPT2...)
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line naming %q", args, code, out, errOut, c.want)
 		}
 	}
 }

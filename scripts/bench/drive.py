@@ -8,9 +8,22 @@ in the machine's load hits both. One JSON object per line is written:
 
   {"kind": "meta", ...}                      machine, versions, mode, limits
   {"kind": "peak", "threads": N, ...}        attn bench peak (the FMA ceiling)
+  {"kind": "bandwidth", "threads": N, ...}   attn bench bandwidth (DRAM read GB/s), measured
+                                             before the first generation row and after the rows
   {"kind": "row", "id", "table", "label", "attn": {...}, "torch": {...},
    "attn_cmd": "...", "torch_cmd": "..."}    one benchmark row
   {"kind": "end", "elapsed_s": ...}
+
+Generation rows (op decode) have a third side, "torch_mv": PyTorch with --matvec
+(one-token steps as torch.mv rather than the GEMM user code calls), and their attn
+command carries --bandwidth-gbs with the bandwidth measured just before (the
+report recomputes the floor from the best of the before and after measurements).
+
+With --only and --merge FILE, the rows run are merged into FILE's results: each
+rerun row replaces the row with the same table and label, every other row is kept
+(renumbered to its current place in rows()), FILE's meta, peak and end records
+are kept, a {"kind": "rerun", ...} record describes this run, and this run's
+bandwidth record replaces FILE's.
 
 A side that is not run carries {"skipped": "why"}; one that failed carries
 {"error": "..."} (PyTorch's memory guard and out-of-memory land here).
@@ -37,6 +50,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 OPENBLAS_DIR = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+# The llama2.c checkpoint of the stories260K generation rows (skipped when absent).
+STORIES260K = os.environ.get("ATTN_STORIES260K", "/work/shared/models/stories260K/stories260K.bin")
 
 MODES = {
     # skip: skip a side whose estimated time per run exceeds this (s)
@@ -81,6 +96,10 @@ def rows():
         for causal in (False, True):
             add("mha", f"T={T}" + (" causal" if causal else ""), "mha",
                 ["--batch", "1", "--seq", str(T), "--dim", "768", "--heads", "12"] + (["--causal"] if causal else []))
+    # Generation: prompt and decode tokens/s of whole models (attn bench decode).
+    for model, name, contexts in [(STORIES260K, "stories260K", (128, 512)), ("gpt2-small", "gpt2-small", (128, 1024))]:
+        for ctx in contexts:
+            add("generation", f"{name}, context {ctx}", "decode", ["--model", model, "--context", str(ctx)])
     # Last: the biggest rows, the first to go when the time budget runs out.
     for T in [8192, 16384, 32768, 65536]:
         add("scaling", f"T={T} causal", "attention", att + ["--seq", str(T), "--causal"])
@@ -89,6 +108,8 @@ def rows():
 
 def family(row):
     f = parse_flags(row["flags"])
+    if row["op"] == "decode":
+        return ("decode", f"{row['threads']}t", f["--model"], f["--context"])
     key = [row["op"], f"{row['threads']}t", "causal" if "--causal" in f else "full"]
     if row["op"] == "gemm":
         key.append("NT" if "--trans-b" in f else "NN")
@@ -111,7 +132,10 @@ def parse_flags(flags):
 
 
 def flops(row):
-    """Useful FLOPs of a row, counted as both sides count them (used for the estimates)."""
+    """Useful FLOPs of a row, counted as both sides count them (used for the estimates);
+    None for generation rows (no estimate: they run under the timeout)."""
+    if row["op"] == "decode":
+        return None
     f = parse_flags(row["flags"])
     num = lambda k, d=None: int(f.get(k, d))  # noqa: E731
     causal = "--causal" in f
@@ -207,6 +231,8 @@ def main():
     ap.add_argument("--out", required=True, help="JSONL file to write")
     ap.add_argument("--no-tcmalloc", dest="tcmalloc", action="store_false", help="do not preload tcmalloc for PyTorch")
     ap.add_argument("--only", default="", help="regexp: run only rows whose table/label match")
+    ap.add_argument("--merge", default="", help="with --only: merge the rows run into this earlier results file "
+                                                "(see the module docstring); the merged results go to --out")
     args = ap.parse_args()
     args.mode = "quick" if args.quick else "full"
     mode = MODES[args.mode]
@@ -248,7 +274,28 @@ def main():
 
     peak("start")
 
-    rates = {"attn": {}, "torch": {}}  # family -> GFLOP/s of the last row measured
+    bw = {}  # threads -> the bandwidth record, measured before the first generation row
+
+    def measure_bandwidth(threads, phase):
+        # Like the FMA peak, a ceiling: noise only lowers it, so keep the best
+        # of three runs' medians (the floor it gives is then the strictest).
+        cmd = [args.attn, "bench", "bandwidth", "--threads", str(threads), "--json"]
+        samples = [run_side(cmd, 120)[0] for _ in range(3)]
+        good = [x["bandwidth_gbs"] for x in samples if x.get("bandwidth_gbs")]
+        res = {"gbs": max(good), "samples": good, "buffer_bytes": samples[0].get("buffer_bytes")} if good else samples[-1]
+        rec = {"kind": "bandwidth", "phase": phase, "threads": threads, "cmd": sh(cmd), **res}
+        emit(rec)
+        print(f"bandwidth {threads} thread(s), {phase}: {res.get('gbs', res.get('error'))} GB/s (best of {good})",
+              file=sys.stderr)
+        return rec
+
+    def bandwidth(threads):
+        if threads not in bw:
+            bw[threads] = measure_bandwidth(threads, "start")
+        return bw[threads].get("gbs")
+
+    rates = {"attn": {}, "torch": {}, "torch_mv": {}}  # family -> GFLOP/s of the last row measured
+    names = {"attn": "attn", "torch": "PyTorch", "torch_mv": "PyTorch (--matvec)"}
     for i, row in enumerate(rows()):
         if args.only and not re.search(args.only, row["table"] + " " + row["label"]):
             continue
@@ -258,18 +305,32 @@ def main():
             "torch": env + [f"OPENBLAS_NUM_THREADS={row['threads']}", args.python,
                             "scripts/bench/torch_bench.py", row["op"]] + common,
         }
+        missing = None
+        if row["op"] == "decode":
+            cmds["torch_mv"] = cmds["torch"][:-1] + ["--matvec", "--json"]
+            gbs = bandwidth(row["threads"])
+            if gbs:
+                cmds["attn"] = cmds["attn"][:-1] + ["--bandwidth-gbs", f"{gbs:g}", "--json"]
+            model = parse_flags(row["flags"])["--model"]
+            if model != "gpt2-small" and not os.path.exists(model):
+                missing = f"{model} is not present on this machine"
         rec = {"kind": "row", "id": row["id"], "table": row["table"], "label": row["label"], "op": row["op"],
-               "threads": row["threads"], "flags": row["flags"], "flops": flops(row),
-               "attn_cmd": sh(cmds["attn"]), "torch_cmd": sh(cmds["torch"])}
-        order = ["attn", "torch"] if i % 2 == 0 else ["torch", "attn"]
+               "threads": row["threads"], "flags": row["flags"], "flops": flops(row)}
+        for side in cmds:
+            rec[side + "_cmd"] = sh(cmds[side])
+        order = list(cmds)
+        if i % 2:
+            order.reverse()
         rec["order"] = order
         fam = family(row)
         for side in order:
             rate = rates[side].get(fam)
-            est = rec["flops"] / (rate * 1e9) if rate else None
+            est = rec["flops"] / (rate * 1e9) if rate and rec["flops"] else None
             used = time.time() - start
-            name = "attn" if side == "attn" else "PyTorch"
-            if est is not None and est > mode["skip"]:
+            name = names[side]
+            if missing:
+                rec[side] = {"skipped": missing}
+            elif est is not None and est > mode["skip"]:
                 rec[side] = {"skipped": f"estimated {est:.0f} s per run (from the previous {'/'.join(fam)} row) "
                                         f"exceeds the {mode['skip']:.0f} s limit of the {args.mode} mode: {name} too slow for it",
                              "estimated_s": round(est, 1)}
@@ -291,13 +352,60 @@ def main():
                 if res.get("gflops"):
                     rates[side][fam] = res["gflops"]
         emit(rec)
-        a, t = rec["attn"], rec["torch"]
         show = lambda r: f"{r['median_ms']:.2f} ms" if "median_ms" in r else (r.get("error") or r.get("skipped"))  # noqa: E731
-        print(f"[{time.time() - start:6.0f}s] #{row['id']} {row['table']} {row['label']}: attn {show(a)} | torch {show(t)}",
-              file=sys.stderr)
+        print(f"[{time.time() - start:6.0f}s] #{row['id']} {row['table']} {row['label']}: "
+              + " | ".join(f"{side} {show(rec[side])}" for side in cmds), file=sys.stderr)
+    for threads in bw:  # again after the rows: the report keeps the best
+        measure_bandwidth(threads, "end")
     peak("end")
     emit({"kind": "end", "elapsed_s": round(time.time() - start, 1), "loadavg_at_end": list(os.getloadavg())})
     out.close()
+    if args.merge:
+        merge(args.merge, args.out, args.only)
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(ln) for ln in f if ln.strip()]
+
+
+def merge(old_path, new_path, only):
+    """Rewrite new_path (a --only run) as old_path's results with the rerun rows replaced."""
+    if not os.path.exists(old_path):
+        return  # nothing to merge into: the run's own file stands
+    old, new = read_jsonl(old_path), read_jsonl(new_path)
+    key = lambda r: (r["table"], r["label"])  # noqa: E731
+    new_rows = {key(r): r for r in new if r.get("kind") == "row"}
+    old_rows = {key(r): r for r in old if r.get("kind") == "row"}
+    new_bw = [r for r in new if r.get("kind") == "bandwidth"]
+    meta = next((r for r in new if r.get("kind") == "meta"), {})
+    end = next((r for r in new if r.get("kind") == "end"), {})
+    rerun = {"kind": "rerun", "only": only, "date": meta.get("date"), "git_commit": meta.get("git_commit"),
+             "mode": meta.get("mode"), "loadavg_at_start": meta.get("loadavg_at_start"),
+             "loadavg_at_end": end.get("loadavg_at_end"), "elapsed_s": end.get("elapsed_s"),
+             "rows": [r["id"] for r in new_rows.values()],
+             "peaks": [r for r in new if r.get("kind") == "peak"]}
+    merged = [r for r in old if r.get("kind") in ("meta", "peak")]
+    for r in old:  # earlier reruns, less the rows this one supersedes
+        if r.get("kind") == "rerun":
+            left = [i for i in r.get("rows", []) if i not in rerun["rows"]]
+            if left:
+                merged.append(dict(r, rows=left))
+    merged.append(rerun)
+    merged += new_bw or [r for r in old if r.get("kind") == "bandwidth"]
+    dropped = set(old_rows) - set(new_rows)
+    for row in rows():
+        r = new_rows.get(key(row)) or old_rows.get(key(row))
+        if r is not None:
+            dropped.discard(key(row))
+            merged.append(dict(r, id=row["id"]))
+    merged += [r for r in old if r.get("kind") == "end"]
+    for k in sorted(dropped):
+        print(f"merge: dropping {k[0]} {k[1]!r} from {old_path}: no longer a row", file=sys.stderr)
+    with open(new_path, "w") as f:
+        for r in merged:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"merge: {len(new_rows)} row(s) rerun, {len(merged)} records written", file=sys.stderr)
 
 
 if __name__ == "__main__":

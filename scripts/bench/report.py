@@ -26,6 +26,26 @@ TABLES = [
     ("decode", "Decode: one query against a cache (B=1, H=12, Dh=64, T=1, S=4096)",
      "No mask: the new token attends to every cached key. GQA: 12 query heads share 4 key/value heads "
      "(PyTorch repeats k and v with `repeat_interleave` per call, as Llama-style 1.13 code does)."),
+    ("generation", "Generation: prompt and decode tokens/s",
+     "Whole models, one sequence, 2 threads. attn: `attn bench decode` (`models.Decoder.Forward` with its KV cache). "
+     "PyTorch 1.13 eager: `scripts/bench/torch_models.py` under `torch.inference_mode()`, float32, a KV cache "
+     "preallocated for the context. **gpt2-small** is GPT-2-small-shaped (D 768, 12 layers, 12 heads, vocabulary "
+     "50257, tied head) with random weights (same cost as the real checkpoint), written on the PyTorch side as "
+     "Hugging Face's GPT2LMHeadModel runs it (Conv1D `addmm` projections, `F.linear` head). **stories260K** is "
+     "llama2.c's checkpoint, loaded from the .bin on both sides (dim 64, 5 layers, 8 heads, 4 key/value heads, "
+     "vocabulary 512; RMSNorm, interleaved RoPE, SwiGLU).\n\n"
+     "- **prompt** = one forward of N = context tokens on an empty cache; tok/s = N / median time.\n"
+     "- **decode** = one forward of a single token at position N−1, attending to N positions (N−1 cached): the cache "
+     "is filled with N−1 tokens once, and every timed run rewinds it to N−1 (attn: `State.Truncate`; PyTorch: "
+     "rewrites slot N−1) and appends the same token, so each run is the same step; tok/s = 1 / median time.\n"
+     "- **PyTorch mv** is the same PyTorch model with `--matvec`: one-token steps call `torch.mv`/`addmv` instead of "
+     "the one-row GEMM user code calls (OpenBLAS 0.3.21 does not turn a one-row GEMM into a GEMV, and is much slower "
+     "at it): the faster PyTorch a hand-tuned decode loop gets.\n"
+     "- **floor** = measured DRAM read bandwidth / bytes one decode step must read: every weight once "
+     "(`Decoder.WeightBytes`) plus the KV cache at that context (K and V, float32: 2·4·layers·N·Hkv·Dh bytes). "
+     "It is the decode rate if memory traffic were the only cost; stories260K (about 1 MB of weights) lives in the "
+     "caches, so its floor is not a bound there.\n"
+     "- ratios are attn / PyTorch tokens/s (= PyTorch time / attn time): above 1 (bold) attn is faster."),
     ("mha", "Multi-head attention forward (D=768, H=12, B=1)",
      "attn: `MultiHeadAttention.Forward` (biases, no weights returned). PyTorch: "
      "`nn.MultiheadAttention(768, 12, batch_first=True).eval()` under `torch.inference_mode()`, "
@@ -34,7 +54,7 @@ TABLES = [
 
 
 def load(path):
-    meta, peaks, rows, end = {}, {}, [], {}
+    meta, peaks, rows, end = {}, {}, [], {"bandwidth": {}, "reruns": []}
     with open(path) as f:
         for ln in f:
             ln = ln.strip()
@@ -55,8 +75,20 @@ def load(path):
                     p["error"] = r["error"]
             elif kind == "row":
                 rows.append(r)
+            elif kind == "bandwidth":
+                # Before and after the generation rows: keep the best, like the peak.
+                b = end["bandwidth"].setdefault(r["threads"], {"cmd": r.get("cmd"), "samples": [], "phases": [],
+                                                               "buffer_bytes": r.get("buffer_bytes")})
+                b["phases"].append(r.get("phase", "start"))
+                b["samples"] += r.get("samples", [])
+                if r.get("gbs") and r["gbs"] > b.get("gbs", 0):
+                    b["gbs"] = r["gbs"]
+                elif "error" in r and not b.get("gbs"):
+                    b["error"] = r["error"]
+            elif kind == "rerun":
+                end["reruns"].append(r)
             elif kind == "end":
-                end = r
+                end.update(r)
     return meta, peaks, rows, end
 
 
@@ -99,6 +131,8 @@ def cell(side):
             return f"skipped: too slow (est. {side['estimated_s']:,.0f} s/run)"
         if "budget" in side["skipped"]:
             return "skipped: time budget"
+        if "not present" in side["skipped"]:
+            return "skipped: no checkpoint"
         return "skipped: too slow"
     return "–"
 
@@ -126,10 +160,15 @@ def rss(side):
     return fmt_bytes(side.get("peak_rss_bytes")) if ok(side) else "–"
 
 
+SIDES = (("attn", "attn"), ("torch", "PyTorch"), ("torch_mv", "PyTorch mv"))
+
+
 def notes_for(rows):
     out = []
     for r in rows:
-        for side, name in (("attn", "attn"), ("torch", "PyTorch")):
+        for side, name in SIDES:
+            if side not in r:
+                continue
             s = r[side]
             why = s.get("skipped") or (s.get("error") if not ok(s) else None)
             if why:
@@ -144,6 +183,8 @@ def commands(rows):
     for r in rows:
         out.append(f"- #{r['id']} attn: `{r['attn_cmd']}`")
         out.append(f"  PyTorch: `{r['torch_cmd']}`")
+        if r.get("torch_mv_cmd"):
+            out.append(f"  PyTorch mv: `{r['torch_mv_cmd']}`")
     out += ["", "</details>"]
     return out
 
@@ -167,6 +208,88 @@ def main_table(rows, peaks):
         a, t = r["attn"], r["torch"]
         out.append(f"| {r['id']} | {r['label']} | {r['threads']} | {cell(a)} | {cell(t)} | {ratio(r)} | {gf(a)} | "
                    f"{pct_peak(a, peaks, r['threads'])} | {gf(t)} | {rss(a)} | {rss(t)} |")
+    return out
+
+
+def fmt_rate(x):
+    if x is None:
+        return "–"
+    if x >= 1000:
+        return f"{x:,.0f}"
+    if x >= 100:
+        return f"{x:.0f}"
+    return f"{x:.1f}"
+
+
+def rate_cell(side, field):
+    if ok(side) and side.get(field) is not None:
+        return fmt_rate(side[field])
+    return cell(side) if isinstance(side, dict) and not ok(side) else "–"
+
+
+def rate_ratio(a, t, field):
+    if ok(a) and ok(t) and a.get(field) and t.get(field):
+        x = a[field] / t[field]
+        return f"**{x:.2f}×**" if x >= 1 else f"{x:.2f}×"
+    return "–"
+
+
+def floor_of(a, end, threads):
+    """Decode floor tokens/s from the run's best bandwidth (else attn's own figure) and bytes per token."""
+    b = end.get("bandwidth", {}).get(threads, {}).get("gbs") or (a.get("bandwidth_gbs") if ok(a) else None)
+    if ok(a) and b and a.get("bytes_per_token"):
+        return b * 1e9 / a["bytes_per_token"]
+    return None
+
+
+def generation_table(rows, end):
+    out = ["| # | model | context | attn prompt tok/s | PyTorch prompt tok/s | ratio | attn decode tok/s | "
+           "PyTorch decode tok/s | ratio | PyTorch mv decode tok/s | ratio | floor tok/s | attn decode % of floor | "
+           "attn peak RSS | PyTorch peak RSS |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        a, t, m = r["attn"], r["torch"], r.get("torch_mv", {})
+        model, _, ctx = r["label"].rpartition(", context ")
+        fl = floor_of(a, end, r["threads"])
+        floor = fmt_rate(fl)
+        pct = f"{100 * a['decode_tokens_per_s'] / fl:.0f}%" if fl and a.get("decode_tokens_per_s") else "–"
+        out.append(f"| {r['id']} | {model} | {ctx} | {rate_cell(a, 'prompt_tokens_per_s')} | "
+                   f"{rate_cell(t, 'prompt_tokens_per_s')} | {rate_ratio(a, t, 'prompt_tokens_per_s')} | "
+                   f"{rate_cell(a, 'decode_tokens_per_s')} | {rate_cell(t, 'decode_tokens_per_s')} | "
+                   f"{rate_ratio(a, t, 'decode_tokens_per_s')} | {rate_cell(m, 'decode_tokens_per_s')} | "
+                   f"{rate_ratio(a, m, 'decode_tokens_per_s')} | {floor} | {pct} | {rss(a)} | {rss(t)} |")
+    return out
+
+
+def bandwidth_lines(end, rows):
+    out = []
+    for th, b in sorted(end.get("bandwidth", {}).items()):
+        if b.get("gbs"):
+            samp = ", ".join(f"{x:.1f}" for x in b.get("samples", []))
+            when = " before and after the rows" if "end" in b.get("phases", []) else ""
+            out.append(f"Measured DRAM read bandwidth ({th} thread{'s' if th > 1 else ''}): **{b['gbs']:.1f} GB/s** "
+                       f"(best of the medians {samp}{when}; the floor column uses it), `{b['cmd']}`: a {fmt_bytes(b.get('buffer_bytes'))} float32 buffer "
+                       "(far above the L3), written once before timing, is read in 1 MiB chunks spread over the threads, "
+                       "each reduced with `kernel.Dot(chunk, chunk)` (one DRAM read per byte); GB/s = bytes / median pass "
+                       "time. The attn commands below pass the figure measured just before the rows as `--bandwidth-gbs` "
+                       "(their JSON's `floor_tokens_per_s`); the shared machine's other work only lowers a sample, "
+                       "so the best is the strictest floor.")
+        else:
+            out.append(f"DRAM bandwidth ({th} threads): not measured: {b.get('error', '?')}.")
+    over = [r["id"] for r in rows if ok(r["attn"]) and floor_of(r["attn"], end, r["threads"])
+            and r["attn"].get("weight_bytes", 0) > 64e6
+            and r["attn"]["decode_tokens_per_s"] > floor_of(r["attn"], end, r["threads"])]
+    if over:
+        out.append("")
+        out.append("> " + ", ".join(f"#{i}" for i in over) + ": decode above the bandwidth floor means the bandwidth "
+                   "samples were depressed by other work on the shared machine (the floor is then too low); rerun "
+                   "`bash scripts/bench/run.sh --only '^generation'` on a quiet machine.")
+    ga = [r["attn"] for r in rows if ok(r["attn"]) and r["attn"].get("weight_bytes")]
+    if ga:
+        out.append("")
+        out.append("Bytes one decode step reads (attn's count): " + "; ".join(
+            f"{a['model'].rsplit('/', 1)[-1]} at context {a['context']}: {a['weight_bytes'] / 1e6:,.1f} MB weights + "
+            f"{a['kv_cache_bytes'] / 1e6:,.1f} MB KV cache" for a in ga) + ".")
     return out
 
 
@@ -207,6 +330,24 @@ def render(meta, peaks, rows, end):
     w("")
     took = f", took {end['elapsed_s'] / 60:.1f} min" if end.get("elapsed_s") else " (incomplete run)"
     w(f"**Run:** {meta.get('mode', '?')} mode, {meta.get('date', '?')}, attn commit {meta.get('git_commit') or '?'}{took}.")
+    for rr in end.get("reruns", []):
+        ids = ", ".join(f"#{i}" for i in rr.get("rows", []))
+        la = [x[0] for x in (rr.get("loadavg_at_start"), rr.get("loadavg_at_end")) if x]
+        w(f"Rows {ids} were re-run on their own (`bash scripts/bench/run.sh --only '{rr.get('only')}'`) on "
+          f"{rr.get('date', '?')}, attn commit {rr.get('git_commit') or '?'}"
+          + (f", load average {' / '.join(f'{x:.2f}' for x in la)}" if la else "")
+          + ": compare them within their rows, not with the other rows.")
+        ph = {}  # threads -> [(phase, best GFLOP/s)]
+        for p in rr.get("peaks", []):
+            if p.get("gflops"):
+                ph.setdefault(p["threads"], []).append((p.get("phase", "?"), p["gflops"]))
+        if ph.get(1) and ph.get(2):
+            p1 = max(g for _, g in ph[1])
+            low2 = min(g for _, g in ph[2])
+            w("  FMA peak around that re-run: " + "; ".join(
+                f"{th} thread{'s' if th > 1 else ''} " + ", ".join(f"{g:.0f} at {p}" for p, g in ph[th]) for th in (1, 2))
+              + " GFLOP/s" + (" (**contended**: a 2-thread sample under 1.5× the 1-thread peak, so other work held a "
+                              "core for part of the re-run)" if low2 < 1.5 * p1 else "") + ".")
     if meta.get("mode") == "quick":
         lim = meta.get("limits", {})
         w("")
@@ -290,6 +431,9 @@ def render(meta, peaks, rows, end):
     for key, title, blurb in TABLES:
         if key == "scaling":
             body, trows = scaling_table(rows, peaks)
+        elif key == "generation":
+            trows = [r for r in rows if r["table"] == key]
+            body = generation_table(trows, end) + [""] + bandwidth_lines(end, trows)
         else:
             trows = [r for r in rows if r["table"] == key]
             body = main_table(trows, peaks)

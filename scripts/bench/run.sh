@@ -3,12 +3,17 @@
 #
 #   bash scripts/bench/run.sh            # every row (aim: under ~20 minutes)
 #   bash scripts/bench/run.sh --quick    # tight per-row limits: slow rows are skipped
-#   bash scripts/bench/run.sh --only 'gemm'   # a subset (regexp on table and label); still rewrites BENCHMARKS.md
+#   bash scripts/bench/run.sh --only 'gemm'   # a subset (regexp on table and label): reruns those rows and
+#                                             # merges them into results.jsonl (the other rows are kept),
+#                                             # then rewrites BENCHMARKS.md
+#   bash scripts/bench/run.sh --only '^generation'   # the Generation rows (attn bench decode; ~4 minutes)
 #   bash scripts/bench/run.sh --report-only   # rewrite BENCHMARKS.md from the last results
 #
 # Steps: build attn once (go build -o /tmp/attn-bench ./cmd/attn); measure the FMA
-# peak (attn bench peak, 1 and 2 threads); run each row's attn and PyTorch commands
-# back to back (scripts/bench/drive.py), writing scripts/bench/results.jsonl; then
+# peak (attn bench peak, 1 and 2 threads), and before the generation rows the DRAM
+# read bandwidth (attn bench bandwidth); run each row's attn and PyTorch commands
+# back to back (scripts/bench/drive.py), writing scripts/bench/results.jsonl (with
+# --only, merging the rerun rows into it); then
 # scripts/bench/report.py turns that file into BENCHMARKS.md. Never edit
 # BENCHMARKS.md by hand.
 #
@@ -27,11 +32,12 @@ BIN=${ATTN_BENCH_BIN:-/tmp/attn-bench}
 RESULTS=scripts/bench/results.jsonl
 args=()
 report_only=0
+only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) args+=(--quick) ;;
     --no-tcmalloc) args+=(--no-tcmalloc) ;;
-    --only) args+=(--only "$2"); shift ;;
+    --only) args+=(--only "$2"); only=1; shift ;;
     --report-only) report_only=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -52,6 +58,9 @@ if [ "$report_only" = 0 ]; then
   start=$(date +%s)
   tmp=$(mktemp "${RESULTS}.XXXXXX")
   trap 'rm -f "$tmp"' EXIT
+  if [ "$only" = 1 ] && [ -s "$RESULTS" ]; then
+    args+=(--merge "$RESULTS")
+  fi
   "$PY" scripts/bench/drive.py --attn "$BIN" --python "$PY" --out "$tmp" "${args[@]}"
   mv "$tmp" "$RESULTS"
   echo "== rows done in $(( $(date +%s) - start )) s" >&2

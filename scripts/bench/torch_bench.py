@@ -5,6 +5,7 @@
     torch_bench.py attention --batch B --heads H [--kv-heads G] --head-dim Dh --seq T
                              [--kv-seq S] [--causal [--align top-left|bottom-right]]
     torch_bench.py mha       --batch B --seq T --dim D --heads H [--causal]
+    torch_bench.py decode    --model gpt2-small|PATH.bin --context N
     common: [--threads N] [--json] [--seed S] [--warmup 0.5s] [--warmup-reps 2]
             [--min-time 1s] [--min-reps 5] [--max-time 60s] [--max-reps 10000] [--max-mem-gb 16]
 
@@ -23,6 +24,16 @@ The ops are written as a PyTorch 1.13 user writes them:
              torch.inference_mode(), need_weights=False; --causal passes a bool
              [T,T] attn_mask (True = masked). The JSON says which path PyTorch took
              (the native fast path runs only without a mask).
+  decode     a decoder model (scripts/bench/torch_models.py: GPT-2-small-shaped with
+             random weights, or a llama2.c .bin checkpoint) with a preallocated KV
+             cache, timed as `attn bench decode` times it: prompt = one forward of
+             N tokens from position 0; decode = one forward of the single token at
+             position N-1 (the cache filled with the first N-1 tokens once, each
+             run rewriting position N-1). --matvec runs one-token projections as
+             torch.mv/addmv rather than the GEMM that user code (HF's Conv1D,
+             nn.Linear) calls. Reports prompt_* and decode_* timings,
+             prompt_tokens_per_s and decode_tokens_per_s; the usual fields (reps,
+             median_ms, ...) repeat the decode step's.
 
 Timing method (the same as attn bench): inputs allocated once (seeded); warm-up until
 both --warmup-reps runs and --warmup time have passed (one run suffices if it alone
@@ -120,6 +131,11 @@ def parse_args(argv):
     m.add_argument("--heads", type=positive, required=True)
     m.add_argument("--causal", action="store_true")
 
+    d = sub.add_parser("decode", parents=[common], help="decoder prompt and one-token decode step")
+    d.add_argument("--model", default="gpt2-small", help="gpt2-small (random weights) or a llama2.c .bin file")
+    d.add_argument("--context", type=positive, required=True, help="prompt length N; the decode step is at position N-1")
+    d.add_argument("--matvec", action="store_true", help="one-token steps use torch.mv/addmv, not GEMM (see torch_models.py)")
+
     args = p.parse_args(argv)
     if args.max_reps < args.min_reps:
         p.error(f"--max-reps {args.max_reps} is below --min-reps {args.min_reps}")
@@ -214,6 +230,18 @@ def measure(f):
         if len(times) >= args.min_reps and elapsed >= args.min_time:
             break
     return warm, times
+
+
+def median(times):
+    t = sorted(times)
+    return t[len(t) // 2] if len(t) % 2 else (t[len(t) // 2 - 1] + t[len(t) // 2]) / 2
+
+
+def timing_fields(prefix, warm, times):
+    """attn bench's timing fields (runs, median, min, max in ms), names prefixed."""
+    return {prefix + "reps": len(times), prefix + "warmup_reps": warm,
+            prefix + "median_ms": round(median(times) * 1e3, 3),
+            prefix + "min_ms": round(min(times) * 1e3, 3), prefix + "max_ms": round(max(times) * 1e3, 3)}
 
 
 class Refused(Exception):
@@ -321,6 +349,8 @@ def main():
         "seed": args.seed,
     }
     gen = torch.Generator().manual_seed(args.seed)
+    if args.op == "decode":
+        return main_decode(base, info, gen)
     setup = {"gemm": setup_gemm, "attention": setup_attention, "mha": setup_mha}[args.op]
     shape = {}
     try:
@@ -339,26 +369,13 @@ def main():
             return fail(base, shape or shape_of(), info, "out of memory", detail=msg.splitlines()[0] if msg else "")
         raise
     info["blas"] = blas_info()
-    times.sort()
-    med = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+    med = median(times)
     out = dict(base)
     out.update(shape)
-    out.update({
-        "threads": args.threads,
-        "torch_threads": torch.get_num_threads(),
-        "reps": len(times),
-        "warmup_reps": warm,
-        "median_ms": round(med * 1e3, 3),
-        "min_ms": round(times[0] * 1e3, 3),
-        "max_ms": round(times[-1] * 1e3, 3),
-        "flops": flops,
-        "gflops": round(flops / med / 1e9, 3),
-        "peak_rss_bytes": peak_rss(),
-        # attn bench's schema: the GEMM kernel in use, and no Go here.
-        "kernel": " ".join(str(x) for x in (info["blas"].get("library"), info["blas"].get("kernel")) if x),
-        "go_version": None,
-    })
-    out.update({k: v for k, v in info.items() if k not in out})
+    out.update({"threads": args.threads, "torch_threads": torch.get_num_threads()})
+    out.update(timing_fields("", warm, times))
+    out.update({"flops": flops, "gflops": round(flops / med / 1e9, 3)})
+    out.update(tail_fields(info))
     out.update(extra)
     if args.json:
         print(json.dumps(out))
@@ -371,10 +388,70 @@ def main():
     return 0
 
 
+def tail_fields(info):
+    """The fields every result ends with, in attn bench's schema."""
+    out = {"peak_rss_bytes": peak_rss(),
+           # the GEMM kernel in use, and no Go here.
+           "kernel": " ".join(str(x) for x in (info["blas"].get("library"), info["blas"].get("kernel")) if x),
+           "go_version": None}
+    out.update({k: v for k, v in info.items() if k not in out})
+    return out
+
+
+def main_decode(base, info, gen):
+    """The decode op: two timings (prompt and one decode step), as attn bench decode."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the repository
+    import torch_models
+
+    N = args.context
+    if args.dry_run:
+        out = dict(base, **shape_of(), dry_run="no memory guard for decode: the model's weights and cache only")
+        print(json.dumps(out) if args.json else f"decode: dry run: {out['dry_run']}")
+        return 0
+    try:
+        model = torch_models.load(args.model, gen, args.matvec)
+    except (OSError, ValueError) as e:
+        return fail(base, {"model": args.model, "context": N}, info, str(e))
+    c = model.cfg
+    shape = {"model": args.model, "arch": c["arch"], "vocab": c["vocab"], "dim": c["dim"], "layers": c["layers"],
+             "heads": c["heads"], "kv_heads": c["kv_heads"], "head_dim": c["head_dim"], "hidden": c["hidden"],
+             "context": N, "matvec": args.matvec}
+    if N > c["max_seq"]:
+        return fail(base, shape, info, f"--context {N} exceeds the model's context length {c['max_seq']}")
+    ids = torch.randint(0, c["vocab"], (N,), generator=gen)
+    with torch.inference_mode():
+        cache = model.new_cache(N)
+        pwarm, ptimes = measure(lambda: model.forward(ids, 0, cache))
+        if N > 1:
+            model.forward(ids[:N - 1], 0, cache)
+        last = ids[N - 1:]
+        dwarm, dtimes = measure(lambda: model.forward(last, N - 1, cache))
+    info["blas"] = blas_info()
+    out = dict(base)
+    out.update(shape)
+    out.update({"threads": args.threads, "torch_threads": torch.get_num_threads()})
+    out.update(timing_fields("", dwarm, dtimes))
+    out["prompt_tokens"] = N
+    out.update(timing_fields("prompt_", pwarm, ptimes))
+    out["prompt_tokens_per_s"] = round(N / median(ptimes), 3)
+    out.update(timing_fields("decode_", dwarm, dtimes))
+    out["decode_tokens_per_s"] = round(1 / median(dtimes), 3)
+    out.update(tail_fields(info))
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"decode {args.model} ({c['arch']}) at context {N}: prompt {out['prompt_median_ms']:.3f} ms median "
+              f"({out['prompt_tokens_per_s']:.1f} tokens/s, {len(ptimes)} reps), decode {out['decode_median_ms']:.3f} "
+              f"ms/token median ({out['decode_tokens_per_s']:.1f} tokens/s, {len(dtimes)} reps), {args.threads} threads, "
+              f"torch {torch.__version__}, {out['kernel']}, {info['allocator']}, peak RSS {out['peak_rss_bytes'] / 2**20:.1f} MiB")
+    return 0
+
+
 def shape_of():
     keys = {"gemm": ["m", "n", "k", "trans_b"],
             "attention": ["batch", "heads", "kv_heads", "head_dim", "seq", "kv_seq", "causal", "align"],
-            "mha": ["batch", "seq", "dim", "heads", "causal"]}[args.op]
+            "mha": ["batch", "seq", "dim", "heads", "causal"],
+            "decode": ["model", "context"]}[args.op]
     return {k: getattr(args, k) for k in keys}
 
 

@@ -1,0 +1,192 @@
+"""Decoder models in PyTorch 1.13 eager, for torch_bench.py's `decode` op.
+
+Written from the architectures, the way a 1.13 user writes them (no fused
+attention: 1.13 has no F.scaled_dot_product_attention), float32, with a KV
+cache preallocated for the whole context: keys and values [L, Hkv, max_len, Dh],
+each call writes its T new positions in place and attends to positions
+0..pos0+T-1. Forward returns the last position's logits, like attn's
+Decoder.Forward.
+
+  gpt2      GPT-2 as Hugging Face's GPT2LMHeadModel runs it: learned positions,
+            LayerNorm (eps 1e-5), Conv1D projections (weights [in, out],
+            torch.addmm(bias, x, w)) with a fused q/k/v, tanh GELU MLP (4·D),
+            and the head an nn.Linear tied to the token embedding
+            (F.linear(x, wte)).
+
+matvec=True (torch_bench.py decode --matvec) runs every projection and the head
+of a one-token step as a matrix-vector product (torch.addmv / torch.mv) instead:
+PyTorch 1.13's OpenBLAS (0.3.21) does not turn a 1-row GEMM into a GEMV, and its
+GEMM is several times slower for one row, so this is the faster PyTorch a
+hand-tuned decode loop gets; the default is the code users run.
+  llama2c   llama2.c (Llama): RMSNorm (eps 1e-5), interleaved RoPE
+            (theta 10000, complex multiply as in llama2.c's model.py),
+            grouped-query attention with k/v repeated per call
+            (repeat_interleave, as Llama's repeat_kv), SwiGLU MLP, no biases,
+            classifier shared with the embedding when the file says so.
+"""
+
+import math
+import struct
+
+import torch
+import torch.nn.functional as F
+
+
+def gpt2_small():
+    return {"arch": "gpt2", "vocab": 50257, "dim": 768, "layers": 12, "heads": 12, "kv_heads": 12,
+            "head_dim": 64, "hidden": 3072, "max_seq": 1024}
+
+
+class GPT2:
+    """GPT-2 with random weights (N(0, 0.02²), norms at 1, biases at 0: GPT-2's init)."""
+
+    def __init__(self, cfg, gen, matvec=False):
+        self.cfg, self.matvec = cfg, matvec
+        D, F_, V, S = cfg["dim"], cfg["hidden"], cfg["vocab"], cfg["max_seq"]
+        normal = lambda *shape: torch.randn(*shape, generator=gen) * 0.02  # noqa: E731
+        self.wte, self.wpe = normal(V, D), normal(S, D)
+        self.layers = []
+        for _ in range(cfg["layers"]):
+            self.layers.append({
+                "ln1_w": torch.ones(D), "ln1_b": torch.zeros(D),
+                "qkv_w": normal(D, 3 * D), "qkv_b": torch.zeros(3 * D),
+                "o_w": normal(D, D), "o_b": torch.zeros(D),
+                "ln2_w": torch.ones(D), "ln2_b": torch.zeros(D),
+                "fc_w": normal(D, F_), "fc_b": torch.zeros(F_),
+                "proj_w": normal(F_, D), "proj_b": torch.zeros(D),
+            })
+        self.lnf_w, self.lnf_b = torch.ones(D), torch.zeros(D)
+
+    def new_cache(self, max_len):
+        c = self.cfg
+        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
+        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
+
+    def conv1d(self, x, w, b):
+        """HF's Conv1D: x [T, in] · w [in, out] + b."""
+        if self.matvec and x.shape[0] == 1:
+            return torch.addmv(b, w.t(), x[0]).unsqueeze(0)
+        return torch.addmm(b, x, w)
+
+    def forward(self, ids, pos0, cache):
+        c = self.cfg
+        D, H, Dh = c["dim"], c["heads"], c["head_dim"]
+        kc, vc, mask = cache
+        T = ids.shape[0]
+        S = pos0 + T
+        lin = self.conv1d
+        x = self.wte[ids] + self.wpe[pos0:S]
+        scale = 1.0 / math.sqrt(Dh)
+        for i, ly in enumerate(self.layers):
+            h = F.layer_norm(x, (D,), ly["ln1_w"], ly["ln1_b"], 1e-5)
+            q, k, v = lin(h, ly["qkv_w"], ly["qkv_b"]).split(D, dim=1)
+            q = q.view(T, H, Dh).transpose(0, 1)
+            kc[i, :, pos0:S] = k.view(T, H, Dh).transpose(0, 1)
+            vc[i, :, pos0:S] = v.view(T, H, Dh).transpose(0, 1)
+            att = (q @ kc[i, :, :S].transpose(-2, -1)) * scale
+            if T > 1:
+                att = att.masked_fill(mask[pos0:S, :S], float("-inf"))
+            y = (att.softmax(dim=-1) @ vc[i, :, :S]).transpose(0, 1).reshape(T, D)
+            x = x + lin(y, ly["o_w"], ly["o_b"])
+            h = F.layer_norm(x, (D,), ly["ln2_w"], ly["ln2_b"], 1e-5)
+            x = x + lin(F.gelu(lin(h, ly["fc_w"], ly["fc_b"]), approximate="tanh"), ly["proj_w"], ly["proj_b"])
+        x = F.layer_norm(x[-1:], (D,), self.lnf_w, self.lnf_b, 1e-5)
+        if self.matvec:
+            return torch.mv(self.wte, x[0]).unsqueeze(0)
+        return F.linear(x, self.wte)
+
+
+def rmsnorm(x, w, eps=1e-5):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+class Llama2c:
+    """A llama2.c checkpoint (legacy .bin: 7 int32 header, then float32 weights)."""
+
+    def __init__(self, path, matvec=False):
+        self.matvec = matvec
+        with open(path, "rb") as f:
+            raw = f.read()
+        dim, hidden, layers, heads, kv_heads, vocab, seq = struct.unpack("7i", raw[:28])
+        shared = vocab > 0
+        vocab = abs(vocab)
+        Dh = dim // heads
+        self.cfg = {"arch": "llama2c", "vocab": vocab, "dim": dim, "layers": layers, "heads": heads,
+                    "kv_heads": kv_heads, "head_dim": Dh, "hidden": hidden, "max_seq": seq}
+        w = torch.frombuffer(bytearray(raw[28:]), dtype=torch.float32)
+        off = 0
+
+        def take(*shape):
+            nonlocal off
+            n = math.prod(shape)
+            t = w[off:off + n].view(*shape)
+            off += n
+            return t
+
+        kvd = kv_heads * Dh
+        self.emb = take(vocab, dim)
+        rms_att = take(layers, dim)
+        wq, wk, wv, wo = take(layers, dim, dim), take(layers, kvd, dim), take(layers, kvd, dim), take(layers, dim, dim)
+        rms_ffn = take(layers, dim)
+        w1, w2, w3 = take(layers, hidden, dim), take(layers, dim, hidden), take(layers, hidden, dim)
+        self.rms_final = take(dim)
+        take(seq, Dh // 2)  # legacy freq_cis_real, freq_cis_imag: RoPE is recomputed
+        take(seq, Dh // 2)
+        self.head = self.emb if shared else take(vocab, dim)
+        if off != w.numel():
+            raise ValueError(f"{path}: {w.numel() - off} floats left over after the weights")
+        self.layers = [{"rms_att": rms_att[i], "wq": wq[i], "wk": wk[i], "wv": wv[i], "wo": wo[i],
+                        "rms_ffn": rms_ffn[i], "w1": w1[i], "w2": w2[i], "w3": w3[i]} for i in range(layers)]
+        freqs = 1.0 / (10000.0 ** (torch.arange(0, Dh, 2).float() / Dh))
+        self.freqs_cis = torch.polar(torch.ones(seq, Dh // 2), torch.outer(torch.arange(seq).float(), freqs))
+
+    def new_cache(self, max_len):
+        c = self.cfg
+        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
+        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
+
+    def forward(self, ids, pos0, cache):
+        c = self.cfg
+        D, H, G, Dh = c["dim"], c["heads"], c["kv_heads"], c["head_dim"]
+        kc, vc, mask = cache
+        T = ids.shape[0]
+        S = pos0 + T
+        fc = self.freqs_cis[pos0:S].view(T, 1, Dh // 2)
+
+        def rope(t, heads):
+            tc = torch.view_as_complex(t.view(T, heads, Dh // 2, 2))
+            return torch.view_as_real(tc * fc).view(T, heads, Dh)
+
+        def lin(x, w):
+            if self.matvec and T == 1:
+                return torch.mv(w, x[0]).unsqueeze(0)
+            return F.linear(x, w)
+
+        x = self.emb[ids]
+        scale = 1.0 / math.sqrt(Dh)
+        rep = H // G
+        for i, ly in enumerate(self.layers):
+            h = rmsnorm(x, ly["rms_att"])
+            q = rope(lin(h, ly["wq"]), H).transpose(0, 1)
+            kc[i, :, pos0:S] = rope(lin(h, ly["wk"]), G).transpose(0, 1)
+            vc[i, :, pos0:S] = lin(h, ly["wv"]).view(T, G, Dh).transpose(0, 1)
+            k, v = kc[i, :, :S], vc[i, :, :S]
+            if rep > 1:
+                k, v = k.repeat_interleave(rep, dim=0), v.repeat_interleave(rep, dim=0)
+            att = (q @ k.transpose(-2, -1)) * scale
+            if T > 1:
+                att = att.masked_fill(mask[pos0:S, :S], float("-inf"))
+            y = (att.softmax(dim=-1) @ v).transpose(0, 1).reshape(T, D)
+            x = x + lin(y, ly["wo"])
+            h = rmsnorm(x, ly["rms_ffn"])
+            x = x + lin(F.silu(lin(h, ly["w1"])) * lin(h, ly["w3"]), ly["w2"])
+        return lin(rmsnorm(x[-1:], self.rms_final), self.head)
+
+
+def load(model, gen, matvec=False):
+    """gpt2-small (random weights from gen) or a llama2.c .bin path."""
+    if model == "gpt2-small":
+        return GPT2(gpt2_small(), gen, matvec)
+    if model.endswith(".bin"):
+        return Llama2c(model, matvec)
+    raise ValueError(f"--model {model!r}: the PyTorch side knows gpt2-small and llama2.c .bin files")
