@@ -203,6 +203,13 @@ type ForwardOptions struct {
 	// layer's output, the last one after the final norm (Hugging Face's
 	// output_hidden_states convention).
 	Hidden bool
+	// OnAttention, if set, receives each layer's and head's attention
+	// weights w [T, S] (row i: how query position pos0+i weighs the S cached
+	// positions), one head at a time in a reused buffer, so a long input
+	// never holds more than one head's matrix. The weights are recomputed by
+	// the same kernel from the same inputs; the model's outputs are the same
+	// numbers whether or not they are asked for. An error stops Forward.
+	OnAttention func(layer, head int, w *tensor.Tensor) error
 }
 
 // Output is what Forward returns.
@@ -295,6 +302,11 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 		if err := attention.ScaledDotProduct(ctxView, qView, kv, vv, attention.Options{Masks: []attention.Mask{mask}}); err != nil {
 			return nil, fmt.Errorf("models: layer %d: %w", l, err)
 		}
+		if opt.OnAttention != nil {
+			if err := m.headWeights(l, q, kv, vv, T, S, mask, opt.OnAttention); err != nil {
+				return nil, err
+			}
+		}
 		ly.o.apply(h, D, ctx, qw, T)
 		kernel.Axpy(1, h, x)
 
@@ -363,6 +375,33 @@ func (s *State) Truncate(n int) error {
 	}
 	for _, c := range s.caches {
 		if err := c.Truncate(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// headWeights recomputes layer l's attention weights head by head and
+// hands each [T, S] matrix to f. q is the rotated [T, H·Dh] query buffer;
+// k and v are the cache views [1, Hkv, S, Dh].
+func (m *Decoder) headWeights(l int, q []float32, k, v *tensor.Tensor, T, S int, mask attention.Mask, f func(layer, head int, w *tensor.Tensor) error) error {
+	c := m.Config
+	H, Dh, qw := c.Heads, c.HeadDim, c.Heads*c.HeadDim
+	w, err := tensor.New(1, 1, T, S)
+	if err != nil {
+		return fmt.Errorf("models: attention weights [T=%d S=%d]: %w", T, S, err)
+	}
+	out := tensor.Must(tensor.New(1, 1, T, Dh))
+	w2 := tensor.Must(w.Reshape(T, S))
+	group := H / c.KVHeads
+	for h := range H {
+		qh := tensor.Must(tensor.View(q, h*Dh, []int{1, 1, T, Dh}, []int{T * qw, Dh, qw, 1}))
+		kh := tensor.Must(k.Narrow(1, h/group, 1))
+		vh := tensor.Must(v.Narrow(1, h/group, 1))
+		if err := attention.ScaledDotProduct(out, qh, kh, vh, attention.Options{Masks: []attention.Mask{mask}, Weights: w}); err != nil {
+			return fmt.Errorf("models: layer %d head %d weights: %w", l, h, err)
+		}
+		if err := f(l, h, w2); err != nil {
 			return err
 		}
 	}

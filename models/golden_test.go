@@ -209,3 +209,52 @@ func checkBertGolden(t *testing.T, m *Bert, exp *safetensors.File) {
 		t.Errorf("sentence embedding relative error %.3g > %.0e", e.rel, goldenRel)
 	}
 }
+
+// Attention weights asked for through OnAttention are rows of the softmax
+// the model used: non-negative, summing to 1, zero above the causal
+// diagonal; and asking for them changes no output bit.
+func TestAttentionWeightsHook(t *testing.T) {
+	m, err := Load(filepath.Join(goldenDir, "llama"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	d := m.(*Decoder)
+	ids := []int{1, 5, 9, 2, 7, 3}
+	s, _ := d.NewState(0)
+	plain, err := d.Forward(s, ids, ForwardOptions{AllLogits: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Reset()
+	calls := 0
+	with, err := d.Forward(s, ids, ForwardOptions{AllLogits: true, OnAttention: func(layer, head int, w *tensor.Tensor) error {
+		calls++
+		T, S := w.Dim(0), w.Dim(1)
+		for i := range T {
+			var sum float64
+			for j := range S {
+				v := w.At(i, j)
+				if v < 0 || (j > i && v != 0) {
+					t.Fatalf("layer %d head %d: w[%d,%d] = %v", layer, head, i, j, v)
+				}
+				sum += float64(v)
+			}
+			if math.Abs(sum-1) > 1e-5 {
+				t.Fatalf("layer %d head %d row %d sums to %v", layer, head, i, sum)
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != d.Config.Layers*d.Config.Heads {
+		t.Errorf("%d calls, want %d", calls, d.Config.Layers*d.Config.Heads)
+	}
+	for i, v := range plain.Logits.Data() {
+		if math.Float32bits(v) != math.Float32bits(with.Logits.Data()[i]) {
+			t.Fatalf("logit %d differs when weights are asked for: %v vs %v", i, v, with.Logits.Data()[i])
+		}
+	}
+}
