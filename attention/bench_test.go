@@ -92,3 +92,55 @@ func BenchmarkMHA(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttentionBackward times ScaledDotProductBackward. GFLOP/s counts
+// 2.5× the forward's useful operations (five T×S×Dh products of 2 flops per
+// multiply-add instead of two; causal counts only the allowed pairs), as
+// FlashAttention's papers do, whatever schedule recomputes on top.
+func BenchmarkAttentionBackward(b *testing.B) {
+	benchBackward(b, ScaledDotProductBackward, []int{1024, 4096})
+}
+
+// BenchmarkAttentionBackwardRef is the same for the reference twin (one row
+// at a time, scalar loops), at T = 1024 only: it is slow.
+func BenchmarkAttentionBackwardRef(b *testing.B) {
+	benchBackward(b, ScaledDotProductBackwardRef, []int{1024})
+}
+
+func benchBackward(b *testing.B, fn func(dq, dk, dv, dout, q, k, v, out, lse *tensor.Tensor, opt Options) error, lengths []int) {
+	const B, H, Dh = 1, 12, 64
+	for _, T := range lengths {
+		for _, causal := range []bool{false, true} {
+			name := fmt.Sprintf("B=%d,H=%d,T=%d,Dh=%d", B, H, T, Dh)
+			if causal {
+				name += ",causal"
+			}
+			b.Run(name, func(b *testing.B) {
+				rng := rand.New(rand.NewPCG(3, 3))
+				q := randTensor(rng, 1, B, H, T, Dh)
+				k := randTensor(rng, 1, B, H, T, Dh)
+				v := randTensor(rng, 1, B, H, T, Dh)
+				dout := randTensor(rng, 1, B, H, T, Dh)
+				out := tensor.Must(tensor.New(B, H, T, Dh))
+				lse := tensor.Must(tensor.New(B, H, T))
+				opt := Options{LSE: lse}
+				if causal {
+					opt.Masks = []Mask{Causal{}}
+				}
+				if err := ScaledDotProduct(out, q, k, v, opt); err != nil {
+					b.Fatal(err)
+				}
+				dq := tensor.Must(tensor.New(B, H, T, Dh))
+				dk := tensor.Must(tensor.New(B, H, T, Dh))
+				dv := tensor.Must(tensor.New(B, H, T, Dh))
+				b.ResetTimer()
+				for b.Loop() {
+					if err := fn(dq, dk, dv, dout, q, k, v, out, lse, opt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2.5*attentionFLOPs(B, H, T, T, Dh, causal)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -36,12 +36,24 @@
 //
 // Inputs holding NaN or ±Inf are rejected with an error naming the tensor
 // and the index; a result that overflows float32 is an error too, never a
-// silent NaN. Dropout is off unless asked for, and then needs an explicit
-// seeded source.
+// silent NaN. Dropout is off unless asked for, and then takes an explicit
+// Seed: the mask is a pure function of the seed and the weight's index, so
+// the fused and reference paths, forward and backward, agree without
+// storing it.
+//
+// # Training
+//
+// ScaledDotProductBackward (fused, FlashAttention-2's backward; see
+// docs/flash-backward.md) and its reference twin add the gradients of q, k
+// and v into caller tensors, recomputing the weights from the row
+// log-sum-exp the forward returns in Options.LSE. MultiHeadAttention's
+// ForwardTrain keeps what Backward needs; Backward adds the gradients of
+// every parameter into a map keyed by PyTorch name and returns those of the
+// inputs. A fully masked row has zero gradient; additive masks get none.
 //
 // # Numerics
 //
-// Everything is float32. ScaledDotProduct is the readable reference path;
+// Everything is float32. ScaledDotProductRef is the readable reference path;
 // its code is shared with a float64 instantiation that the tests use to
 // measure rounding error. Against PyTorch, the golden tests (package
 // internal/mhacase) require attn's relative error versus a float64

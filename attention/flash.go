@@ -42,7 +42,9 @@ type flashPlan struct {
 	q, k, v operand[float32]
 	out     operand[float32]
 	masks   []Mask
+	drop    Dropout
 	lse     []float32 // [B,H,T] row log-sum-exp, when asked for
+	lseLo   []float32 // [B,H,T] its float32 rounding residual, when asked for
 	// row max and sum [B,H,T], kept when weights are wanted: exp(s−m)/l
 	// is as accurate as the reference, while exp(s−lse) loses the digits
 	// of log(l) that do not fit beside a large m in one float32.
@@ -66,7 +68,10 @@ type flashWork struct {
 	lo, hi []int     // [tileQ] open key range per row
 	bad    []bool    // [tileQ] row saw a NaN or +Inf score
 	rows   []maskRow // [tileQ·len(masks)] per-element masks per row
+	nm     int       // masks per row in rows
 	elem   bool      // some mask has per-element values
+	// backward only
+	dp, pd []float32 // [bwdTileQ, bwdTileK] dP and the weights after dropout
 }
 
 var (
@@ -82,18 +87,21 @@ func grow[T any](s []T, n int) []T {
 }
 
 // flashForward runs the fused kernel. lse, if not nil, receives the row
-// log-sum-exp [B,H,T] (-Inf for fully masked rows). w, if its data is not
-// nil, receives the weights [B,H,T,S].
-func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operand[float32], masks []Mask, lse []float32) {
+// log-sum-exp [B,H,T] (-Inf for fully masked rows), and lseLo, if not nil,
+// its rounding residual (see Options.lseLo). w, if its data is not
+// nil, receives the weights [B,H,T,S]. Dropout, when on, is applied to each
+// probability tile after its row sums are taken (the softmax normaliser
+// counts every weight) and before P·V.
+func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operand[float32], masks []Mask, lse, lseLo []float32, drop Dropout) {
 	p := planPool.Get()
 	defer func() {
 		p.masks, p.q.data, p.k.data, p.v.data, p.out.data, p.weights.data = nil, nil, nil, nil, nil, nil
 		planPool.Put(p)
 	}()
 	p.d, p.hkv, p.dh, p.dv, p.scale = d, hkv, dh, dv, scale
-	p.q, p.k, p.v, p.out, p.masks = q, k, v, out, masks
+	p.q, p.k, p.v, p.out, p.masks, p.drop = q, k, v, out, masks, drop
 	p.nq = (d.T + tileQ - 1) / tileQ
-	p.lse = lse
+	p.lse, p.lseLo = lse, lseLo
 	p.rowM, p.rowL = p.rowM[:0], p.rowL[:0]
 	if w.data != nil {
 		p.rowM = grow(p.rowM, d.B*d.H*d.T)
@@ -116,7 +124,7 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		p.weights, p.weightsPass = w, true
 		parallel.Run(base, p)
 	}
-	p.lse = nil
+	p.lse, p.lseLo = nil, nil
 }
 
 // planSplits returns into how many chunks each task's key range is split:
@@ -149,7 +157,8 @@ func (p *flashPlan) Run(task int) {
 
 	w := workPool.Get()
 	defer workPool.Put(w)
-	jStart, jEnd := w.prepare(p, b, h, i0, br)
+	w.size(tileQ, tileK, p.dv, len(p.masks))
+	jStart, jEnd := w.gather(p.masks, p.d, b, h, i0, br)
 	if p.weightsPass {
 		p.weightsTile(w, b, h, kh, i0, br, jStart, jEnd)
 		return
@@ -171,7 +180,7 @@ func (p *flashPlan) Run(task int) {
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
 		p.scoreTile(w, b, kh, qoff, br, j0, bc)
-		w.maskTile(br, j0, bc)
+		w.maskTile(w.s, tileK, br, j0, bc)
 		// Online softmax: fold this tile into the running max and sum.
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]
@@ -196,6 +205,9 @@ func (p *flashPlan) Run(task int) {
 			}
 			w.l[r] += sum
 			w.m[r] = mNew
+			if p.drop.P > 0 {
+				dropRow(p.drop, row, rowIndex(p.d, b, h, i0+r, j0))
+			}
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
 		kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
@@ -228,7 +240,7 @@ func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
 	dv := p.dv
 	for r := 0; r < br; r++ {
 		dst := p.out.row(b, h, i0+r, dv)
-		lse := float32(math.Inf(-1))
+		lse, lo := float32(math.Inf(-1)), float32(0)
 		if l[r] != l[r] { // poisoned: NaN out, for the caller's check to explain
 			for c := range dst {
 				dst[c] = l[r]
@@ -239,13 +251,16 @@ func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
 			for c, x := range o[r*dv : (r+1)*dv] {
 				dst[c] = x / inv
 			}
-			lse = m[r] + float32(math.Log(float64(l[r])))
+			lse, lo = splitLSE(float64(m[r]) + math.Log(float64(l[r])))
 		} else {
 			clear(dst)
 		}
 		at := (b*p.d.H+h)*p.d.T + i0 + r
 		if p.lse != nil {
 			p.lse[at] = lse
+		}
+		if p.lseLo != nil {
+			p.lseLo[at] = lo
 		}
 		if len(p.rowM) > 0 {
 			p.rowM[at], p.rowL[at] = m[r], l[r]
@@ -313,7 +328,7 @@ func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
 		p.scoreTile(w, b, kh, qoff, br, j0, bc)
-		w.maskTile(br, j0, bc)
+		w.maskTile(w.s, tileK, br, j0, bc)
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]
 			at := (b*p.d.H+h)*p.d.T + i0 + r
@@ -321,6 +336,9 @@ func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int
 				kernel.ExpShift(row, p.rowM[at])
 				for j := range row {
 					row[j] /= l
+				}
+				if p.drop.P > 0 {
+					dropRow(p.drop, row, rowIndex(p.d, b, h, i0+r, j0))
 				}
 			} else {
 				clear(row)
@@ -330,26 +348,32 @@ func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int
 	}
 }
 
-// prepare sizes the scratch for this call and gathers, for each of the br
-// rows starting at query i0, the open key range and the per-element mask
-// rows. It returns the union of the open ranges.
-func (w *flashWork) prepare(p *flashPlan, b, h, i0, br int) (jStart, jEnd int) {
-	nm := len(p.masks)
-	w.s = grow(w.s, tileQ*tileK)
-	w.o = grow(w.o, tileQ*p.dv)
-	w.m = grow(w.m, tileQ)
-	w.l = grow(w.l, tileQ)
-	w.lo = grow(w.lo, tileQ)
-	w.hi = grow(w.hi, tileQ)
-	w.bad = grow(w.bad, tileQ)
+// size makes the scratch fit tiles of br×bc scores, an output accumulator
+// of br×dv and nm masks.
+func (w *flashWork) size(br, bc, dv, nm int) {
+	w.s = grow(w.s, br*bc)
+	w.o = grow(w.o, br*dv)
+	w.m = grow(w.m, br)
+	w.l = grow(w.l, br)
+	w.lo = grow(w.lo, br)
+	w.hi = grow(w.hi, br)
+	w.bad = grow(w.bad, br)
 	clear(w.bad)
-	w.rows = grow(w.rows, tileQ*nm)
+	w.rows = grow(w.rows, br*nm)
+	w.nm = nm
+}
+
+// gather collects, for each of the br rows starting at query i0, the open
+// key range and the per-element mask rows. It returns the union of the open
+// ranges (0, 0 when every row is fully masked).
+func (w *flashWork) gather(masks []Mask, d Dims, b, h, i0, br int) (jStart, jEnd int) {
+	nm := len(masks)
 	w.elem = false
-	jStart, jEnd = p.d.S, 0
+	jStart, jEnd = d.S, 0
 	for r := 0; r < br; r++ {
-		lo, hi := 0, p.d.S
-		for k, m := range p.masks {
-			mr := m.row(p.d, b, h, i0+r)
+		lo, hi := 0, d.S
+		for k, m := range masks {
+			mr := m.row(d, b, h, i0+r)
 			w.rows[r*nm+k] = mr
 			lo, hi = max(lo, mr.lo), min(hi, mr.hi)
 			w.elem = w.elem || mr.allowed != nil || mr.bias != nil
@@ -368,20 +392,20 @@ func (w *flashWork) prepare(p *flashPlan, b, h, i0, br int) (jStart, jEnd int) {
 	return jStart, jEnd
 }
 
-// maskTile applies the masks to the scores of key tile [j0, j0+bc): keys
-// outside a row's open range become -Inf, per-element masks are applied.
-// Tiles entirely inside every row's range with no per-element mask are
-// left alone.
-func (w *flashWork) maskTile(br, j0, bc int) {
+// maskTile applies the masks to the scores s (row stride ld) of key tile
+// [j0, j0+bc): keys outside a row's open range become -Inf, per-element
+// masks are applied. Tiles entirely inside every row's range with no
+// per-element mask are left alone.
+func (w *flashWork) maskTile(s []float32, ld, br, j0, bc int) {
 	j1 := j0 + bc
 	negInf := float32(math.Inf(-1))
-	nm := len(w.rows) / tileQ
+	nm := w.nm
 	for r := 0; r < br; r++ {
 		lo, hi := w.lo[r], w.hi[r]
 		if !w.elem && lo <= j0 && j1 <= hi {
 			continue
 		}
-		row := w.s[r*tileK : r*tileK+bc]
+		row := s[r*ld : r*ld+bc]
 		for j := j0; j < min(lo, j1); j++ {
 			row[j-j0] = negInf
 		}
@@ -405,5 +429,275 @@ func (w *flashWork) maskTile(br, j0, bc int) {
 				}
 			}
 		}
+	}
+}
+
+// Fused backward (FlashAttention-2's). See docs/flash-backward.md.
+//
+// Shape legend as above, plus dO = dout [B,H,T,Dv], the gradients dQ, dK,
+// dV shaped like Q, K, V, lse [B,H,T] from the forward, and D [B,H,T] with
+// D_i = dO_i·O_i. Tiles are bwdTileQ query rows by bwdTileK keys.
+//
+// For one (query tile, key tile) pair, five small GEMMs:
+//
+//	S   = scale·Q·Kᵀ (+ masks)        P = exp(S − lse)      P' = P∘Z/(1−p)
+//	dV += P'ᵀ·dO                      dP = (dO·Vᵀ)∘Z/(1−p)
+//	dS  = P∘(dP − D)
+//	dK += scale·dSᵀ·Q                 dQ += scale·dS·K
+//
+// dK and dV rows belong to one key tile of one key/value head, so tasks
+// that own (batch, kv head, key tile) write them without races, summing
+// over every query head of the group (GQA). dQ rows of one query tile
+// receive a contribution from every key tile; two schedules avoid atomics:
+//
+//   - owner (the default when there are enough (batch, kv head) pairs to
+//     keep every worker busy): a task owns a whole (batch, kv head) and
+//     walks all its key tiles, adding dQ directly: five GEMMs per pair;
+//   - two passes (few heads, e.g. one sequence with few kv heads): pass 1
+//     is parallel over (batch, kv head, key tile) and computes dK and dV;
+//     pass 2 is parallel over (batch, head, query tile) and recomputes S, P
+//     and dP to add dQ: seven GEMMs per pair, but every worker busy.
+//
+// Neither keeps a T×S matrix or a per-worker copy of dQ: beyond the tiles,
+// memory is D and the per-query-tile key ranges, O(B·H·T).
+
+const (
+	bwdTileQ = 64 // query rows per backward tile
+	bwdTileK = 64 // keys per backward tile (128 measured slower: see docs/flash-backward.md)
+)
+
+// Backward schedules (flashBwdPlan.mode).
+const (
+	bwdPrep    = iota // per (b, h): D and the key range of every query tile
+	bwdOwner          // per (b, kv head): every key tile, dQ included
+	bwdKeys           // per (b, kv head, key tile): dK and dV
+	bwdQueries        // per (b, h, query tile): dQ
+)
+
+// bwdSchedule forces a schedule when not zero (tests run both): bwdOwner
+// or bwdKeys (the two-pass schedule).
+var bwdSchedule int
+
+// flashBwdPlan holds one fused backward call; it is the parallel.Task.
+type flashBwdPlan struct {
+	d                  Dims
+	hkv, dh, dv, group int
+	scale              float32
+	dq, dk, dvv, dout  operand[float32]
+	q, k, v, out       operand[float32]
+	lse                []float32 // [B,H,T]
+	lseLo              []float32 // [B,H,T] rounding residual of lse, or nil
+	delta              []float32 // [B,H,T]: D_i = dO_i·O_i
+	qlo, qhi           []int     // [B,H,nq]: union of the open key ranges of each query tile
+	masks              []Mask
+	drop               Dropout
+	nq, nk             int
+	mode               int
+}
+
+var bwdPlanPool = parallel.NewCache(func() *flashBwdPlan { return new(flashBwdPlan) })
+
+// flashBackward adds the gradients into dq, dk, dvv.
+func flashBackward(d Dims, hkv, dh, dv int, scale float32, dq, dk, dvv, dout, q, k, v, out operand[float32], lse, lseLo []float32, masks []Mask, drop Dropout) {
+	p := bwdPlanPool.Get()
+	defer func() {
+		p.dq.data, p.dk.data, p.dvv.data, p.dout.data = nil, nil, nil, nil
+		p.q.data, p.k.data, p.v.data, p.out.data = nil, nil, nil, nil
+		p.lse, p.lseLo, p.masks = nil, nil, nil
+		bwdPlanPool.Put(p)
+	}()
+	p.d, p.hkv, p.dh, p.dv, p.group, p.scale = d, hkv, dh, dv, d.H/hkv, scale
+	p.dq, p.dk, p.dvv, p.dout = dq, dk, dvv, dout
+	p.q, p.k, p.v, p.out = q, k, v, out
+	p.lse, p.lseLo, p.masks, p.drop = lse, lseLo, masks, drop
+	p.nq = (d.T + bwdTileQ - 1) / bwdTileQ
+	p.nk = (d.S + bwdTileK - 1) / bwdTileK
+	p.delta = grow(p.delta, d.B*d.H*d.T)
+	p.qlo = grow(p.qlo, d.B*d.H*p.nq)
+	p.qhi = grow(p.qhi, d.B*d.H*p.nq)
+	p.mode = bwdPrep
+	parallel.Run(d.B*d.H, p)
+	if p.twoPass() {
+		p.mode = bwdKeys
+		parallel.Run(d.B*hkv*p.nk, p)
+		p.mode = bwdQueries
+		parallel.Run(d.B*d.H*p.nq, p)
+		return
+	}
+	p.mode = bwdOwner
+	parallel.Run(d.B*hkv, p)
+}
+
+// twoPass chooses the schedule: owner tasks do 5/7 of the two-pass work,
+// so they win unless fewer than 3/4 of the workers would be busy on
+// average (n tasks on w workers keep n/(w·⌈n/w⌉) of them busy).
+func (p *flashBwdPlan) twoPass() bool {
+	switch bwdSchedule {
+	case bwdOwner:
+		return false
+	case bwdKeys:
+		return true
+	}
+	if p.nk == 1 {
+		return false // one key tile: the owner schedule is the two-pass one
+	}
+	n, w := p.d.B*p.hkv, parallel.Workers()
+	rounds := (n + w - 1) / w
+	return 4*n < 3*w*rounds
+}
+
+// Run processes one task of the current mode.
+func (p *flashBwdPlan) Run(task int) {
+	w := workPool.Get()
+	defer workPool.Put(w)
+	w.size(bwdTileQ, bwdTileK, p.dv, len(p.masks))
+	w.dp = grow(w.dp, bwdTileQ*bwdTileK)
+	if p.drop.P > 0 {
+		w.pd = grow(w.pd, bwdTileQ*bwdTileK)
+	}
+	d := p.d
+	switch p.mode {
+	case bwdPrep:
+		b, h := task/d.H, task%d.H
+		// D_i = dO_i·O_i, summed in float64: dS = P∘(dP − D) cancels when a
+		// row's weight sits on few keys, so D's own rounding matters.
+		for i := 0; i < d.T; i++ {
+			var sum float64
+			o := p.out.row(b, h, i, p.dv)
+			for c, x := range p.dout.row(b, h, i, p.dv) {
+				sum += float64(x) * float64(o[c])
+			}
+			p.delta[task*d.T+i] = float32(sum)
+		}
+		for qt := 0; qt < p.nq; qt++ {
+			i0 := qt * bwdTileQ
+			p.qlo[task*p.nq+qt], p.qhi[task*p.nq+qt] = w.gather(p.masks, d, b, h, i0, min(bwdTileQ, d.T-i0))
+		}
+	case bwdOwner:
+		b, kh := task/p.hkv, task%p.hkv
+		for kt := 0; kt < p.nk; kt++ {
+			p.keyTile(w, b, kh, kt, true)
+		}
+	case bwdKeys:
+		kt := task % p.nk
+		task /= p.nk
+		p.keyTile(w, task/p.hkv, task%p.hkv, kt, false)
+	case bwdQueries:
+		// Causal work grows with the query tile: hand out the heavy ones first.
+		qt := p.nq - 1 - task%p.nq
+		bh := task / p.nq
+		b, h := bh/d.H, bh%d.H
+		i0 := qt * bwdTileQ
+		br := min(bwdTileQ, d.T-i0)
+		jStart, jEnd := p.qlo[bh*p.nq+qt], p.qhi[bh*p.nq+qt]
+		if jStart >= jEnd {
+			return
+		}
+		w.gather(p.masks, d, b, h, i0, br)
+		for j0 := jStart; j0 < jEnd; j0 += bwdTileK {
+			p.tilePair(w, b, h, h/p.group, i0, br, j0, min(bwdTileK, jEnd-j0), true, false)
+		}
+	}
+}
+
+// keyTile adds the contributions of key tile kt of kv head kh, batch b, to
+// dK and dV (and to dQ when withDQ), over every query head of the group and
+// every query tile whose open key range meets the tile.
+func (p *flashBwdPlan) keyTile(w *flashWork, b, kh, kt int, withDQ bool) {
+	d := p.d
+	j0, j1 := kt*bwdTileK, min((kt+1)*bwdTileK, d.S)
+	for h := kh * p.group; h < (kh+1)*p.group; h++ {
+		bh := b*d.H + h
+		for qt := 0; qt < p.nq; qt++ {
+			lo, hi := max(j0, p.qlo[bh*p.nq+qt]), min(j1, p.qhi[bh*p.nq+qt])
+			if lo >= hi {
+				continue
+			}
+			i0 := qt * bwdTileQ
+			br := min(bwdTileQ, d.T-i0)
+			w.gather(p.masks, d, b, h, i0, br)
+			p.tilePair(w, b, h, kh, i0, br, lo, hi-lo, withDQ, true)
+		}
+	}
+}
+
+// tilePair processes query rows [i0, i0+br) of head h against keys [j0,
+// j0+bc) of kv head kh; w holds the rows' masks (gather). It adds to dQ
+// when doDQ and to dK and dV when doDKV.
+func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc int, doDQ, doDKV bool) {
+	const ld = bwdTileK
+	d := p.d
+	s, dp := w.s[:br*ld], w.dp[:br*ld]
+	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
+	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
+	voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
+	dooff := p.dout.off + b*p.dout.sb + h*p.dout.sh + i0*p.dout.st
+	bh := b*d.H + h
+
+	// P = exp(scale·Q·Kᵀ + masks − lse); fully masked rows (lse = -Inf) are
+	// 0. With the residual lo of lse, P = exp(S − lse)·exp(−lo).
+	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, s, ld)
+	w.maskTile(s, ld, br, j0, bc)
+	for r := 0; r < br; r++ {
+		row := s[r*ld : r*ld+bc]
+		at := bh*d.T + i0 + r
+		if l := p.lse[at]; math.IsInf(float64(l), -1) {
+			clear(row)
+		} else {
+			kernel.ExpShift(row, l)
+			if p.lseLo != nil && p.lseLo[at] != 0 {
+				kernel.ScaleInPlace(float32(math.Exp(-float64(p.lseLo[at]))), row)
+			}
+		}
+	}
+	// P' = P∘Z/(1−p), the weights the forward multiplied V by.
+	pd := s
+	if p.drop.P > 0 {
+		pd = w.pd[:br*ld]
+		for r := 0; r < br; r++ {
+			row := pd[r*ld : r*ld+bc]
+			copy(row, s[r*ld:r*ld+bc])
+			dropRow(p.drop, row, rowIndex(d, b, h, i0+r, j0))
+		}
+	}
+	if doDKV {
+		dvoff := p.dvv.off + b*p.dvv.sb + kh*p.dvv.sh + j0*p.dvv.st
+		kernel.GemmSerial(true, false, bc, p.dv, br, 1, pd, ld, p.dout.data[dooff:], p.dout.st, 1, p.dvv.data[dvoff:], p.dvv.st)
+	}
+	// dP' = dO·Vᵀ, then dS = P∘(dP'∘Z/(1−p) − D) in place of P. Where P is
+	// 0 (masked) dS is set to 0, not computed, so a NaN in a masked value
+	// row cannot leak in.
+	kernel.GemmSerial(false, true, br, bc, p.dv, 1, p.dout.data[dooff:], p.dout.st, p.v.data[voff:], p.v.st, 0, dp, ld)
+	keep := float32(1 / (1 - p.drop.P))
+	for r := 0; r < br; r++ {
+		D := p.delta[bh*d.T+i0+r]
+		prow, dprow := s[r*ld:r*ld+bc], dp[r*ld:r*ld+bc]
+		if p.drop.P > 0 {
+			pdrow := pd[r*ld : r*ld+bc]
+			for j, pj := range prow {
+				if pj == 0 {
+					continue
+				}
+				g := float32(0)
+				if pdrow[j] != 0 {
+					g = dprow[j] * keep
+				}
+				prow[j] = pj * (g - D)
+			}
+			continue
+		}
+		for j, pj := range prow {
+			if pj != 0 {
+				prow[j] = pj * (dprow[j] - D)
+			}
+		}
+	}
+	if doDKV {
+		dkoff := p.dk.off + b*p.dk.sb + kh*p.dk.sh + j0*p.dk.st
+		kernel.GemmSerial(true, false, bc, p.dh, br, p.scale, s, ld, p.q.data[qoff:], p.q.st, 1, p.dk.data[dkoff:], p.dk.st)
+	}
+	if doDQ {
+		dqoff := p.dq.off + b*p.dq.sb + h*p.dq.sh + i0*p.dq.st
+		kernel.GemmSerial(false, false, br, p.dh, bc, p.scale, s, ld, p.k.data[koff:], p.k.st, 1, p.dq.data[dqoff:], p.dq.st)
 	}
 }

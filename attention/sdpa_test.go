@@ -45,7 +45,7 @@ func sdpa64(q, k, v *tensor.Tensor, scale float64, masks []Mask) (out, w []float
 	w = make([]float64, B*H*T*S)
 	o := operand[float64]{data: out, sb: H * T * Dv, sh: T * Dv, st: Dv}
 	wo := operand[float64]{data: w, sb: H * T * S, sh: T * S, st: S}
-	sdpaCore(Dims{B, H, T, S}, Hkv, Dh, Dv, scale, widen(q), widen(k), widen(v), o, wo, masks, Dropout{})
+	sdpaCore(Dims{B, H, T, S}, Hkv, Dh, Dv, scale, widen(q), widen(k), widen(v), o, wo, nil, nil, masks, Dropout{})
 	return out, w
 }
 
@@ -346,31 +346,45 @@ func TestSDPAScaleOverride(t *testing.T) {
 	}
 }
 
+// Dropout is counter-based: the same seed drops the same weights in both
+// paths, another seed drops others, the kept weights are scaled by
+// 1/(1-p), the drop rate is p, and Kept tells which weights survive.
 func TestDropoutSeeded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	B, H, T, S, Dh := 1, 2, 16, 16, 4
+	d := Dims{B, H, T, S}
 	q := randTensor(rng, 1, B, H, T, Dh)
 	k := randTensor(rng, 1, B, H, S, Dh)
 	v := randTensor(rng, 1, B, H, S, Dh)
-	run := func(seed uint64, p float64) *tensor.Tensor {
+	run := func(fn func(out, q, k, v *tensor.Tensor, opt Options) error, seed uint64, p float64) (*tensor.Tensor, *tensor.Tensor) {
 		out := tensor.Must(tensor.New(B, H, T, Dh))
 		w := tensor.Must(tensor.New(B, H, T, S))
-		err := ScaledDotProduct(out, q, k, v, Options{Weights: w, Dropout: Dropout{P: p, Rand: rand.New(rand.NewPCG(seed, 0))}})
-		if err != nil {
+		if err := fn(out, q, k, v, Options{Weights: w, Dropout: Dropout{P: p, Seed: seed}}); err != nil {
 			t.Fatal(err)
 		}
-		return w
+		return out, w
 	}
 	plain := tensor.Must(tensor.New(B, H, T, Dh))
 	pw := tensor.Must(tensor.New(B, H, T, S))
 	if err := ScaledDotProduct(plain, q, k, v, Options{Weights: pw}); err != nil {
 		t.Fatal(err)
 	}
-	a, b, c := run(1, 0.25), run(1, 0.25), run(2, 0.25)
+	drop := Dropout{P: 0.25, Seed: 1}
+	oa, a := run(ScaledDotProduct, 1, 0.25)
+	_, b := run(ScaledDotProduct, 1, 0.25)
+	or, r := run(ScaledDotProductRef, 1, 0.25)
+	_, c := run(ScaledDotProduct, 2, 0.25)
 	same, differ, zeros := true, false, 0
 	for i, x := range a.Data() {
 		same = same && x == b.Data()[i]
 		differ = differ || x != c.Data()[i]
+		idx := tensor.Unravel(i, a.Shape())
+		if kept := drop.Kept(d, idx[0], idx[1], idx[2], idx[3]); kept != (x != 0) {
+			t.Fatalf("weight %v = %v but Kept says %v", idx, x, kept)
+		}
+		if (r.Data()[i] == 0) != (x == 0) || math.Abs(float64(r.Data()[i]-x)) > 1e-6 {
+			t.Fatalf("weight %v: fused %v, reference %v", idx, x, r.Data()[i])
+		}
 		if x == 0 {
 			zeros++
 		} else if want := pw.Data()[i] / 0.75; math.Abs(float64(x-want)) > 1e-6*math.Abs(float64(want)) {
@@ -384,8 +398,20 @@ func TestDropoutSeeded(t *testing.T) {
 	if zeros < 79 || zeros > 177 {
 		t.Fatalf("%d of 512 weights dropped at p=0.25", zeros)
 	}
-	if err := ScaledDotProduct(plain, q, k, v, Options{Dropout: Dropout{P: 0.1}}); err == nil || !strings.Contains(err.Error(), "seeded") {
-		t.Fatalf("dropout without a source: err = %v", err)
+	// The fused output is the dropped weights times V, as the reference's.
+	if rel, mx := relErr(oa.Data(), widen(or).data); rel > 2e-6 {
+		t.Fatalf("fused vs reference output with dropout: rel err %.3g (max abs %.3g)", rel, mx)
+	}
+	// A large sample for the rate: 10^6 indices at p = 0.3, sd ≈ 458.
+	p3 := Dropout{P: 0.3, Seed: 99}
+	n := 0
+	for j := 0; j < 1000000; j++ {
+		if !p3.Kept(Dims{1, 1, 1, 1000000}, 0, 0, 0, j) {
+			n++
+		}
+	}
+	if n < 300000-5*458 || n > 300000+5*458 {
+		t.Fatalf("%d of 10^6 dropped at p=0.3", n)
 	}
 }
 
@@ -423,7 +449,8 @@ func TestSDPABadInput(t *testing.T) {
 		{"key lengths range", out, q, k, v, Options{Masks: []Mask{KeyLengths{1, 6}}}, "outside [0, S=5]"},
 		{"window zero", out, q, k, v, Options{Masks: []Mask{SlidingWindow{}}}, "window size is 0"},
 		{"nil mask", out, q, k, v, Options{Masks: []Mask{nil}}, "mask 0 is nil"},
-		{"dropout 1", out, q, k, v, Options{Dropout: Dropout{P: 1, Rand: rng}}, "outside [0, 1)"},
+		{"dropout 1", out, q, k, v, Options{Dropout: Dropout{P: 1, Seed: 1}}, "outside [0, 1)"},
+		{"lse shape", out, q, k, v, Options{LSE: tensor.Must(tensor.New(2, 4, 4))}, "lse has shape [2 4 4], want [B=2 H=4 T=3]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

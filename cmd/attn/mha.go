@@ -8,6 +8,7 @@ import (
 
 	"github.com/attn-go/attn/internal/mhacase"
 	"github.com/attn-go/attn/safetensors"
+	"github.com/attn-go/attn/tensor"
 	"github.com/spf13/cobra"
 )
 
@@ -38,6 +39,21 @@ attn_output is present, mha prints how far attn's answer is from it.
 
 Output: attn_output [B,T,D] and, with --need-weights, attn_output_weights
 [B,T,S] (mean over heads) or [B,H,T,S] (--per-head-weights).
+
+Backward: when the input holds grad.attn_output [B,T,D] (the gradient of a
+loss with respect to attn_output) and, with --need-weights, optionally
+grad.attn_output_weights (shaped as the weights), the output also holds the
+gradients of L = sum(attn_output*grad.attn_output) (+ the weights' term):
+  grad.query        [B,T,D]   for self-attention, the sum over query, key and value
+  grad.key          [B,S,kdim]   cross-attention only
+  grad.value        [B,S,vdim]   cross-attention only
+  grad.<parameter>  for every parameter: grad.in_proj_weight (or
+                    grad.q_proj_weight, grad.k_proj_weight, grad.v_proj_weight),
+                    grad.in_proj_bias, grad.out_proj.weight, grad.out_proj.bias
+Tensors grad.query, grad.<parameter>, ... already in the input (e.g. PyTorch's)
+are ignored, and mha prints how far attn's gradients are from them. Fully
+masked query rows get zero gradients (PyTorch: NaN). Additive masks are
+constants (no gradient).
 
 A query row whose keys are all masked gets a zero context (output =
 out_proj.bias); PyTorch 1.13 returns NaN there.
@@ -91,7 +107,13 @@ func runMHA(cmd *cobra.Command, f mhaFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.in, err)
 	}
-	out, w, err := c.Run()
+	var out, w *tensor.Tensor
+	var grads map[string]*tensor.Tensor
+	if c.DOut != nil {
+		out, w, grads, err = c.RunBackward()
+	} else {
+		out, w, err = c.Run()
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.in, err)
 	}
@@ -102,7 +124,8 @@ func runMHA(cmd *cobra.Command, f mhaFlags) error {
 		"average_attn_weights": fmt.Sprint(!f.fl.PerHeadWeights),
 		"source":               filepath.Base(f.in),
 	}
-	if err := safetensors.WriteFile(f.out, mhacase.Entries(out, w), meta); err != nil {
+	entries := append(mhacase.Entries(out, w), mhacase.GradEntries(grads)...)
+	if err := safetensors.WriteFile(f.out, entries, meta); err != nil {
 		return err
 	}
 	p := cmd.OutOrStdout()
@@ -112,7 +135,29 @@ func runMHA(cmd *cobra.Command, f mhaFlags) error {
 	if w != nil {
 		fmt.Fprintf(p, " and attn_output_weights %v", w.Shape())
 	}
+	if grads != nil {
+		fmt.Fprintf(p, " and %d gradients", len(grads))
+	}
 	fmt.Fprintf(p, " to %s\n", f.out)
+	for _, e := range mhacase.GradEntries(grads) {
+		if !in.Has(e.Name) {
+			continue
+		}
+		theirs, shape, err := in.Float64s(e.Name)
+		if err != nil {
+			return err
+		}
+		g := grads[e.Name]
+		if len(theirs) != g.Len() {
+			return fmt.Errorf("%s: %s in the input has shape %v, attn computed %v", f.in, e.Name, shape, g.Shape())
+		}
+		rel, maxAbs, nan := diff(g.Values(), theirs)
+		fmt.Fprintf(p, "vs the input's %s: relative error %.3g, max abs error %.3g", e.Name, rel, maxAbs)
+		if nan > 0 {
+			fmt.Fprintf(p, " (%d NaN values skipped)", nan)
+		}
+		fmt.Fprintln(p)
+	}
 	if in.Has(mhacase.Output) {
 		theirs, shape, err := in.Float64s(mhacase.Output)
 		if err != nil {

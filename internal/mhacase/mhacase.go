@@ -19,6 +19,10 @@ const (
 	KeyPaddingMask = "key_padding_mask"
 	Output         = "attn_output"
 	OutputWeights  = "attn_output_weights"
+	// GradPrefix starts the name of a gradient: grad.attn_output and
+	// grad.attn_output_weights are upstream gradients (inputs of the
+	// backward door); grad.query, grad.in_proj_weight, ... are its outputs.
+	GradPrefix = "grad."
 )
 
 var paramNames = []string{
@@ -42,6 +46,10 @@ type Case struct {
 	Key, Value *tensor.Tensor // nil for self-attention
 	Masks      []attention.Mask
 	Flags      Flags
+	// DOut is grad.attn_output [B,T,D] when the input holds it (the
+	// backward door), else nil; DWeights is grad.attn_output_weights,
+	// shaped as the weights the flags ask for, or nil.
+	DOut, DWeights *tensor.Tensor
 }
 
 // Load reads a case from in. Parameters come from weights when it is not
@@ -120,6 +128,22 @@ func Load(in, weights *safetensors.File, fl Flags) (*Case, error) {
 		}
 		c.Masks = append(c.Masks, m)
 	}
+	if in.Has(GradPrefix + Output) {
+		if c.DOut, err = in.Tensor(GradPrefix + Output); err != nil {
+			return nil, err
+		}
+	}
+	if in.Has(GradPrefix + OutputWeights) {
+		if c.DOut == nil {
+			return nil, fmt.Errorf("the input has grad.attn_output_weights but no grad.attn_output; give both (a zero grad.attn_output if the loss uses only the weights)")
+		}
+		if !fl.NeedWeights {
+			return nil, fmt.Errorf("the input has grad.attn_output_weights but the weights are not asked for (--need-weights)")
+		}
+		if c.DWeights, err = in.Tensor(GradPrefix + OutputWeights); err != nil {
+			return nil, err
+		}
+	}
 	if in.Has(KeyPaddingMask) {
 		info, _ := in.Info(KeyPaddingMask)
 		if info.DType != safetensors.BOOL && info.DType != safetensors.U8 {
@@ -195,6 +219,9 @@ func isParam(name string) bool {
 // name is an error instead of being silently ignored.
 func checkNames(in *safetensors.File, separateWeights bool) error {
 	known := map[string]bool{Query: true, Key: true, Value: true, AttnMask: true, KeyPaddingMask: true, Output: true, OutputWeights: true}
+	for _, n := range append([]string{Query, Key, Value, Output, OutputWeights}, paramNames...) {
+		known[GradPrefix+n] = true // upstream gradients, or gradients (outputs) ignored
+	}
 	var unknown []string
 	for _, n := range in.Names() {
 		switch {
@@ -209,7 +236,7 @@ func checkNames(in *safetensors.File, separateWeights bool) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("unknown tensor(s) %s in the input; expected query, key, value, attn_mask, key_padding_mask and %s", strings.Join(quoteAll(unknown), ", "), strings.Join(paramNames, ", "))
+		return fmt.Errorf("unknown tensor(s) %s in the input; expected query, key, value, attn_mask, key_padding_mask, %s, and grad.attn_output, grad.attn_output_weights", strings.Join(quoteAll(unknown), ", "), strings.Join(paramNames, ", "))
 	}
 	return nil
 }
@@ -232,11 +259,57 @@ func (c *Case) Run() (out, weights *tensor.Tensor, err error) {
 	})
 }
 
+// RunBackward computes the case and its backward: attn_output, the weights
+// when asked for, and the gradients of L = Σ attn_output∘DOut (+ Σ
+// weights∘DWeights) by name: grad.query (for self-attention the sum over
+// its three uses), grad.key and grad.value (cross-attention), and
+// grad.<parameter> for every parameter, PyTorch's names. DOut must be set.
+func (c *Case) RunBackward() (out, weights *tensor.Tensor, grads map[string]*tensor.Tensor, err error) {
+	if c.DOut == nil {
+		return nil, nil, nil, fmt.Errorf("no grad.attn_output in the input: nothing to differentiate")
+	}
+	out, weights, saved, err := c.Module.ForwardTrain(c.Query, c.Key, c.Value, attention.ForwardOptions{
+		Masks:          c.Masks,
+		NeedWeights:    c.Flags.NeedWeights,
+		PerHeadWeights: c.Flags.PerHeadWeights,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pg := map[string]*tensor.Tensor{}
+	dq, dk, dv, err := c.Module.Backward(saved, c.DOut, c.DWeights, pg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	grads = map[string]*tensor.Tensor{GradPrefix + Query: dq}
+	if dk != nil {
+		grads[GradPrefix+Key], grads[GradPrefix+Value] = dk, dv
+	}
+	for n, g := range pg {
+		grads[GradPrefix+n] = g
+	}
+	return out, weights, grads, nil
+}
+
 // Entries packages the results under PyTorch's output names.
 func Entries(out, weights *tensor.Tensor) []safetensors.Entry {
 	e := []safetensors.Entry{safetensors.TensorEntry(Output, out)}
 	if weights != nil {
 		e = append(e, safetensors.TensorEntry(OutputWeights, weights))
+	}
+	return e
+}
+
+// GradEntries packages RunBackward's gradients, in name order.
+func GradEntries(grads map[string]*tensor.Tensor) []safetensors.Entry {
+	names := make([]string, 0, len(grads))
+	for n := range grads {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	e := make([]safetensors.Entry, len(names))
+	for i, n := range names {
+		e[i] = safetensors.TensorEntry(n, grads[n])
 	}
 	return e
 }
