@@ -17,7 +17,7 @@ import (
 
 const defaultSentence = "the cat sat on the mat because it was tired"
 
-type demoFlags struct {
+type explainFlags struct {
 	sentence   string
 	dim, heads int
 	head       int
@@ -25,19 +25,19 @@ type demoFlags struct {
 	causal     bool
 }
 
-func newDemoCmd() *cobra.Command {
-	var f demoFlags
+func newExplainCmd() *cobra.Command {
+	var f explainFlags
 	cmd := &cobra.Command{
-		Use:   "demo",
+		Use:   "explain",
 		Short: "Walk the six steps of multi-head self-attention on a sentence",
-		Long: `demo runs multi-head self-attention on a short sentence and prints what each
+		Long: `explain runs multi-head self-attention on a short sentence and prints what each
 of the paper's six steps produces: token vectors, per-head queries, keys and
 values, scaled scores, softmax weights, the weighted sum of values, and the
 concatenated heads after the output projection. Weights are random (seeded),
 so the pattern shows the mechanism, not a trained model's knowledge.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDemo(cmd.OutOrStdout(), f)
+			return runExplain(cmd.OutOrStdout(), f)
 		},
 	}
 	fs := cmd.Flags()
@@ -50,13 +50,13 @@ so the pattern shows the mechanism, not a trained model's knowledge.`,
 	return cmd
 }
 
-func runDemo(w io.Writer, f demoFlags) error {
+func runExplain(w io.Writer, f explainFlags) error {
 	words := strings.Fields(f.sentence)
 	switch {
 	case len(words) == 0:
 		return fmt.Errorf("--sentence has no words")
 	case len(words) > 32:
-		return fmt.Errorf("--sentence has %d words; the demo prints T×T tables, keep it to 32", len(words))
+		return fmt.Errorf("--sentence has %d words; explain prints T×T tables, keep it to 32", len(words))
 	case f.dim < 1 || f.dim > 1024:
 		return fmt.Errorf("--dim is %d, want 1..1024", f.dim)
 	case f.heads < 1 || f.dim%f.heads != 0:

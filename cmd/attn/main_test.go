@@ -20,8 +20,8 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, o.String(), e.String()
 }
 
-func TestDemo(t *testing.T) {
-	code, out, errOut := runCLI(t, "demo")
+func TestExplain(t *testing.T) {
+	code, out, errOut := runCLI(t, "explain")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -30,14 +30,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	code, out, _ = runCLI(t, "demo", "--causal", "--heads", "4", "--show-head", "3", "--sentence", "a b c")
+	code, out, _ = runCLI(t, "explain", "--causal", "--heads", "4", "--show-head", "3", "--sentence", "a b c")
 	if code != 0 || !strings.Contains(out, "-inf") {
 		t.Fatalf("causal demo: exit %d, output:\n%s", code, out)
 	}
 }
 
 func TestHelpOnEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"demo", "--help"}, {"mha", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"explain", "--help"}, {"demo", "--help"}, {"train", "--help"}, {"generate", "--help"}, {"mha", "--help"}} {
 		code, out, _ := runCLI(t, args...)
 		if code != 0 || !strings.Contains(out, "Usage:") {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
@@ -136,5 +136,32 @@ func TestMHACommandErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Fatal("a failed run left an output file")
+	}
+}
+
+// The training demo is seeded: two runs print the same numbers (the
+// elapsed time aside), and it shows every part it promises.
+func TestDemoTrainsAndIsSeeded(t *testing.T) {
+	run1 := func() string {
+		code, out, errOut := runCLI(t, "demo", "--steps", "15", "--quiet")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var keep []string
+		for _, l := range strings.Split(out, "\n") {
+			if !strings.HasPrefix(l, "Trained in") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	a, b := run1(), run1()
+	for _, want := range []string{"Held-out exact match", "Predictions:", "31415926", "Cross-attention of the last decoder layer", "EOS"} {
+		if !strings.Contains(a, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, a)
+		}
+	}
+	if a != b {
+		t.Errorf("two seeded demo runs differ:\n%s\n---\n%s", a, b)
 	}
 }

@@ -1,0 +1,134 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func tinyRun(t *testing.T, task string, steps int) RunConfig {
+	t.Helper()
+	rc, err := DefaultRunConfig(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Steps, rc.BatchSize, rc.EvalEvery, rc.SaveEvery, rc.EvalSize = steps, 8, 0, 5, 16
+	rc.Model.DModel, rc.Model.Heads, rc.Model.DFF, rc.Model.EncLayers, rc.Model.DecLayers = 16, 2, 32, 1, 1
+	rc.Model.Dropout = 0.1 // dropout masks must be reproduced on resume too
+	rc.Warmup = 3
+	return rc
+}
+
+// A run stopped after a checkpoint and resumed computes bit for bit the
+// losses of the same run done in one go: examples, dropout masks and
+// optimizer state all continue exactly.
+func TestResumeIsExact(t *testing.T) {
+	rc := tinyRun(t, "reverse", 17)
+	whole, err := Train(context.Background(), rc, t.TempDir(), false, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := Train(ctx, rc, dir, false, Hooks{OnStep: func(s StepInfo) {
+		if s.Step == 10 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatal(err)
+	}
+	b, err := Train(context.Background(), rc, dir, true, Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.FirstStep != 11 {
+		t.Fatalf("resumed at step %d, want 11", b.FirstStep)
+	}
+	got := append(a.Losses, b.Losses...)
+	for i := range whole.Losses {
+		if math.Float64bits(got[i]) != math.Float64bits(whole.Losses[i]) {
+			t.Fatalf("step %d: loss %v after resuming, %v uninterrupted", i+1, got[i], whole.Losses[i])
+		}
+	}
+	log, err := os.ReadFile(filepath.Join(dir, LossLogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "\n"); n != 17 {
+		t.Errorf("loss log has %d lines, want 17", n)
+	}
+}
+
+// Cancelling saves the last finished step, and resuming continues from it.
+func TestInterruptSavesCheckpoint(t *testing.T) {
+	rc := tinyRun(t, "copy", 12)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := Train(ctx, rc, dir, false, Hooks{OnStep: func(s StepInfo) {
+		if s.Step == 7 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error %v, want ErrInterrupted", err)
+	}
+	_, _, step, err := LoadModel(dir)
+	if err != nil || step != 7 {
+		t.Fatalf("checkpoint at step %d (%v), want 7", step, err)
+	}
+}
+
+func TestBadRuns(t *testing.T) {
+	if _, err := DefaultRunConfig("unscramble"); err == nil || !strings.Contains(err.Error(), "unknown task") {
+		t.Errorf("unknown task: %v", err)
+	}
+	rc := tinyRun(t, "sort", 3)
+	for _, c := range []struct {
+		name string
+		mod  func(*RunConfig)
+		sub  string
+	}{
+		{"heads", func(r *RunConfig) { r.Model.Heads = 3 }, "does not divide"},
+		{"layers", func(r *RunConfig) { r.Model.EncLayers = 0 }, "layers"},
+		{"lr", func(r *RunConfig) { r.LR = math.NaN() }, "learning rate"},
+		{"vocab", func(r *RunConfig) { r.Model.Vocab = 40 }, "vocab"},
+		{"schedule", func(r *RunConfig) { r.Schedule = "linear" }, "schedule"},
+	} {
+		r := rc
+		c.mod(&r)
+		if _, err := Train(context.Background(), r, t.TempDir(), false, Hooks{}); err == nil || !strings.Contains(err.Error(), c.sub) {
+			t.Errorf("%s: %v, want an error containing %q", c.name, err, c.sub)
+		}
+	}
+	// A checkpoint of another model is refused, naming the tensor.
+	dir := t.TempDir()
+	if _, err := Train(context.Background(), rc, dir, false, Hooks{}); err != nil {
+		t.Fatal(err)
+	}
+	other := rc
+	other.Model.DFF = 48
+	m, err := newModel(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadCheckpoint(dir, m.Params(), nil); err == nil || !strings.Contains(err.Error(), "another model") {
+		t.Errorf("loading a checkpoint into another model: %v", err)
+	}
+	// Divergence stops with a clear message and keeps the last checkpoint.
+	div := rc
+	div.LR = 1e30
+	div.Steps, div.SaveEvery = 6, 1
+	ddir := t.TempDir()
+	_, err = Train(context.Background(), div, ddir, false, Hooks{})
+	if err == nil || !strings.Contains(err.Error(), "last good checkpoint") {
+		t.Fatalf("diverging run: %v", err)
+	}
+	if _, _, _, err := LoadModel(ddir); err != nil {
+		t.Errorf("the last checkpoint does not load after divergence: %v", err)
+	}
+}
