@@ -427,6 +427,7 @@ func (a *attnState) backward(dout, dmem []float32) []float32 {
 type ffnState struct {
 	f           *ffn
 	n, d, ff    int
+	gelu        bool // tanh GELU (GPT-2) instead of ReLU (the paper)
 	in, hpre, h []float32
 }
 
@@ -435,7 +436,11 @@ func (s *ffnState) forward(in []float32) []float32 {
 	s.hpre = make([]float32, s.n*s.ff)
 	LinearForward(s.hpre, in, s.f.w1.W, s.f.b1.W, s.n, s.d, s.ff)
 	s.h = append([]float32(nil), s.hpre...)
-	ReLU(s.h)
+	if s.gelu {
+		GELU(s.h, GELUTanh)
+	} else {
+		ReLU(s.h)
+	}
 	out := make([]float32, s.n*s.d)
 	LinearForward(out, s.h, s.f.w2.W, s.f.b2.W, s.n, s.ff, s.d)
 	return out
@@ -445,7 +450,11 @@ func (s *ffnState) backward(dout []float32) []float32 {
 	dh := make([]float32, s.n*s.ff)
 	LinearBackward(dh, s.f.w2.G, s.f.b2.G, dout, s.h, s.f.w2.W, s.n, s.ff, s.d)
 	dhpre := make([]float32, s.n*s.ff)
-	ReLUBackward(dhpre, dh, s.hpre)
+	if s.gelu {
+		GELUBackward(dhpre, dh, s.hpre, GELUTanh)
+	} else {
+		ReLUBackward(dhpre, dh, s.hpre)
+	}
 	din := make([]float32, s.n*s.d)
 	LinearBackward(din, s.f.w1.G, s.f.b1.G, dhpre, s.in, s.f.w1.W, s.n, s.d, s.ff)
 	return din

@@ -1,0 +1,234 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/attn-go/attn/attention"
+)
+
+// Shape legend: B sequences of T tokens, D width, H heads, F = 4D
+// feed-forward width, V vocabulary, N = B·T rows.
+
+// GPTConfig describes a decoder-only Transformer in GPT-2's arrangement
+// (pre-LN blocks, learned positions, tanh GELU, final LayerNorm, head tied
+// to the token embedding). Names follow nanoGPT.
+type GPTConfig struct {
+	Vocab   int     `json:"vocab_size"`
+	Context int     `json:"block_size"`
+	Layers  int     `json:"n_layer"`
+	Heads   int     `json:"n_head"`
+	DModel  int     `json:"n_embd"`
+	Dropout float32 `json:"dropout"`
+	Eps     float32 `json:"layer_norm_eps"`
+}
+
+// GPTPreset returns "gpt2" (the 124M shape), or "small" (a model that
+// trains on the synthetic tasks in minutes).
+func GPTPreset(name string, vocab int) (GPTConfig, error) {
+	c := GPTConfig{Vocab: vocab, Eps: 1e-5}
+	switch name {
+	case "gpt2":
+		c.Context, c.Layers, c.Heads, c.DModel = 1024, 12, 12, 768
+	case "small":
+		c.Context, c.Layers, c.Heads, c.DModel = 64, 2, 4, 64
+	default:
+		return c, fmt.Errorf("nn: unknown GPT preset %q (gpt2, small)", name)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks the configuration.
+func (c GPTConfig) Validate() error {
+	switch {
+	case c.Vocab < 2 || c.Context < 1 || c.Layers < 1 || c.Heads < 1 || c.DModel < 1:
+		return fmt.Errorf("nn: gpt vocab_size=%d block_size=%d n_layer=%d n_head=%d n_embd=%d, want vocab >= 2 and the rest >= 1", c.Vocab, c.Context, c.Layers, c.Heads, c.DModel)
+	case c.DModel%c.Heads != 0:
+		return fmt.Errorf("nn: gpt n_head %d does not divide n_embd %d", c.Heads, c.DModel)
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return fmt.Errorf("nn: gpt dropout %v, want [0, 1)", c.Dropout)
+	case !(c.Eps > 0):
+		return fmt.Errorf("nn: gpt layer_norm_eps %v, want > 0", c.Eps)
+	}
+	for _, n := range []int{c.Vocab, c.Context, c.Layers, c.DModel} {
+		if n > 1<<20 {
+			return fmt.Errorf("nn: gpt size %d is beyond what this implementation trains (2^20)", n)
+		}
+	}
+	return nil
+}
+
+type gptBlock struct {
+	ln1, ln2 layerNorm
+	attn     attnBlock
+	mlp      ffn
+}
+
+// GPT is a trainable decoder-only model. Parameter names are nanoGPT's
+// (transformer.wte.weight, transformer.h.0.attn.c_attn.weight [3D, D] in
+// nn.Linear layout, …, transformer.ln_f.bias); lm_head is tied to wte.
+type GPT struct {
+	Config GPTConfig
+	wte    *Param
+	wpe    *Param
+	blocks []gptBlock
+	lnf    layerNorm
+	params []*Param
+}
+
+// NewGPT builds a model with GPT-2's initialisation: N(0, 0.02) weights,
+// the residual projections scaled by 1/sqrt(2·layers), zero biases, unit
+// LayerNorm gains, from a seeded source.
+func NewGPT(c GPTConfig, rng *rand.Rand) (*GPT, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if rng == nil {
+		return nil, fmt.Errorf("nn: NewGPT needs a seeded rand source")
+	}
+	D := c.DModel
+	m := &GPT{Config: c}
+	add := func(name string, noDecay bool, std float64, shape ...int) *Param {
+		p := NewParam(name, noDecay, shape...)
+		for i := range p.W {
+			p.W[i] = float32(rng.NormFloat64() * std)
+		}
+		m.params = append(m.params, p)
+		return p
+	}
+	ln := func(name string) layerNorm {
+		n := layerNorm{add(name+".weight", true, 0, D), add(name+".bias", true, 0, D)}
+		for i := range n.w.W {
+			n.w.W[i] = 1
+		}
+		return n
+	}
+	proj := 0.02 / math.Sqrt(float64(2*c.Layers))
+	m.wte = add("transformer.wte.weight", true, 0.02, c.Vocab, D)
+	m.wpe = add("transformer.wpe.weight", true, 0.02, c.Context, D)
+	for l := range c.Layers {
+		p := fmt.Sprintf("transformer.h.%d.", l)
+		b := gptBlock{ln1: ln(p + "ln_1")}
+		b.attn = attnBlock{
+			inW: add(p+"attn.c_attn.weight", false, 0.02, 3*D, D), inB: add(p+"attn.c_attn.bias", true, 0, 3*D),
+			outW: add(p+"attn.c_proj.weight", false, proj, D, D), outB: add(p+"attn.c_proj.bias", true, 0, D),
+		}
+		b.ln2 = ln(p + "ln_2")
+		b.mlp = ffn{add(p+"mlp.c_fc.weight", false, 0.02, 4*D, D), add(p+"mlp.c_fc.bias", true, 0, 4*D),
+			add(p+"mlp.c_proj.weight", false, proj, D, 4*D), add(p+"mlp.c_proj.bias", true, 0, D)}
+		m.blocks = append(m.blocks, b)
+	}
+	m.lnf = ln("transformer.ln_f")
+	return m, nil
+}
+
+// Params returns the learnable tensors in a fixed order.
+func (m *GPT) Params() []*Param { return m.params }
+
+// LMBatch is B sequences of T tokens with next-token labels (Ignore where
+// a position does not count).
+type LMBatch struct {
+	B, T   int
+	IDs    []int // [B·T]
+	Labels []int // [B·T]
+	Ignore int
+}
+
+type gptPass struct {
+	rn    run
+	ids   []int
+	off   uint64
+	subs  [][2]sublayer
+	attn  []attnState
+	mlp   []ffnState
+	final normState
+	out   []float32
+}
+
+// Loss runs the model on a batch and returns the cross-entropy (with label
+// smoothing) over counted labels; with Backward it adds the gradients of
+// the mean loss into the parameters.
+func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
+	defer catchNumeric(&err)
+	c := m.Config
+	B, T, D, V := bt.B, bt.T, c.DModel, c.Vocab
+	switch {
+	case B < 1 || T < 1 || T > c.Context:
+		return st, fmt.Errorf("nn: gpt batch B=%d T=%d, want B >= 1 and T in 1..%d", B, T, c.Context)
+	case len(bt.IDs) != B*T || len(bt.Labels) != B*T:
+		return st, fmt.Errorf("nn: gpt batch buffers do not match B=%d T=%d", B, T)
+	}
+	for i, id := range bt.IDs {
+		if id < 0 || id >= V {
+			return st, fmt.Errorf("nn: token %d at index %d is outside the vocabulary [0, %d)", id, i, V)
+		}
+		if l := bt.Labels[i]; l != bt.Ignore && (l < 0 || l >= V) {
+			return st, fmt.Errorf("nn: label %d at index %d is outside the vocabulary [0, %d)", l, i, V)
+		}
+	}
+	n := B * T
+	p := &gptPass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}, ids: bt.IDs}
+	x := make([]float32, n*D)
+	EmbeddingForward(x, m.wte.W, bt.IDs, D)
+	LearnedPositionsForward(x, m.wpe.W, B, T, 0, D)
+	p.off = p.rn.nextSite()
+	h := make([]float32, n*D)
+	p.rn.dropout(h, x, p.off)
+	p.subs = make([][2]sublayer, c.Layers)
+	p.attn = make([]attnState, c.Layers)
+	p.mlp = make([]ffnState, c.Layers)
+	causal := []attention.Mask{attention.Causal{}}
+	for l := range m.blocks {
+		b := &m.blocks[l]
+		p.subs[l] = [2]sublayer{{norm: b.ln1, pre: true, d: D, eps: c.Eps}, {norm: b.ln2, pre: true, d: D, eps: c.Eps}}
+		p.attn[l] = attnState{blk: &b.attn, self: true, b: B, tq: T, tk: T, d: D, h: c.Heads, masks: causal}
+		p.mlp[l] = ffnState{f: &b.mlp, n: n, d: D, ff: 4 * D, gelu: true}
+		h = p.subs[l][0].forward(&p.rn, h, n, p.attn[l].forward)
+		h = p.subs[l][1].forward(&p.rn, h, n, p.mlp[l].forward)
+	}
+	p.final = normState{x: h, mean: make([]float32, n), rstd: make([]float32, n)}
+	p.out = make([]float32, n*D)
+	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
+	logits := make([]float32, n*V)
+	LinearForward(logits, p.out, m.wte.W, nil, n, D, V)
+	count := 0
+	for i, l := range bt.Labels {
+		if l == bt.Ignore {
+			continue
+		}
+		count++
+		row := logits[i*V : (i+1)*V]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		if best == l {
+			st.Correct++
+		}
+	}
+	dlogits := make([]float32, n*V)
+	st.Sum, st.Count = CrossEntropy(dlogits, logits, bt.Labels, n, V, opt.Smoothing, bt.Ignore, float32(max(count, 1)))
+	if math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0) {
+		return st, fmt.Errorf("nn: loss is %v (diverged: lower the learning rate)", st.Sum)
+	}
+	if !opt.Backward {
+		return st, nil
+	}
+	dout := make([]float32, n*D)
+	LinearBackward(dout, m.wte.G, nil, dlogits, p.out, m.wte.W, n, D, V)
+	dh := make([]float32, n*D)
+	LayerNormBackward(dh, m.lnf.w.G, m.lnf.b.G, dout, p.final.x, m.lnf.w.W, p.final.mean, p.final.rstd, n, D)
+	for l := len(m.blocks) - 1; l >= 0; l-- {
+		dh = p.subs[l][1].backward(&p.rn, dh, n, p.mlp[l].backward)
+		at := &p.attn[l]
+		dh = p.subs[l][0].backward(&p.rn, dh, n, func(d []float32) []float32 { return at.backward(d, nil) })
+	}
+	dx := make([]float32, n*D)
+	p.rn.dropoutBack(dx, dh, p.off)
+	EmbeddingBackward(m.wte.G, dx, bt.IDs, D)
+	LearnedPositionsBackward(m.wpe.G, dx, B, T, 0, D)
+	return st, nil
+}
