@@ -1,8 +1,9 @@
 package nn
 
 import (
-	"math"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -40,22 +41,7 @@ func TestGPTGradientsFiniteDifferences(t *testing.T) {
 		}
 		return st.Sum / float64(st.Count)
 	}
-	for _, p := range m.Params() {
-		for range 3 {
-			i := rng.IntN(len(p.W))
-			w := p.W[i]
-			const h = 1e-2
-			p.W[i] = w + h
-			lp := loss()
-			p.W[i] = w - h
-			lm := loss()
-			p.W[i] = w
-			fd := (lp - lm) / (2 * h)
-			if an := float64(p.G[i]); math.Abs(fd-an) > 2e-3+0.03*math.Abs(fd) {
-				t.Errorf("d loss / d %s[%d]: analytic %.6g, finite difference %.6g", p.Name, i, an, fd)
-			}
-		}
-	}
+	checkModelGradients(t, "gpt", m.Params(), rng, loss)
 }
 
 func TestGPTRejects(t *testing.T) {
@@ -71,6 +57,53 @@ func TestGPTRejects(t *testing.T) {
 	} {
 		if _, err := m.Loss(b, TrainOptions{}); err == nil {
 			t.Errorf("batch %+v accepted", b)
+		}
+	}
+}
+
+// The encoder-only model: its backward against central differences (the
+// same check and bound as the other models), and no decoder parameters.
+func TestEncoderGradientsFiniteDifferences(t *testing.T) {
+	for _, pre := range []bool{false, true} {
+		c := EncoderConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, Layers: 2, Dropout: 0.1, MaxLen: 16, NormFirst: pre, Eps: 1e-5}
+		rng := rand.New(rand.NewPCG(4, 4))
+		m, err := NewEncoder(c, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m.Params() {
+			if strings.HasPrefix(p.Name, "decoder.") {
+				t.Fatalf("encoder-only model has %s", p.Name)
+			}
+			for i := range p.W {
+				p.W[i] += float32(rng.NormFloat64() * 0.3)
+			}
+		}
+		b := &TaggingBatch{B: 2, S: 5, Lens: []int{5, 3}, Ignore: -1}
+		for i := range b.B * b.S {
+			b.IDs = append(b.IDs, 3+rng.IntN(6))
+			if i%b.S < b.Lens[i/b.S] {
+				b.Labels = append(b.Labels, rng.IntN(9))
+			} else {
+				b.Labels = append(b.Labels, -1)
+			}
+		}
+		opt := TrainOptions{Dropout: true, Seed: 3, Smoothing: 0.1}
+		bw := opt
+		bw.Backward = true
+		if _, err := m.Loss(b, bw); err != nil {
+			t.Fatal(err)
+		}
+		loss := func() float64 {
+			st, err := m.Loss(b, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Sum / float64(st.Count)
+		}
+		checkModelGradients(t, fmt.Sprintf("encoder pre-LN %v", pre), m.Params(), rng, loss)
+		if _, err := m.Predict([][]int{{3, 4, 5}, {6}}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

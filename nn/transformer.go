@@ -120,6 +120,12 @@ func NewTransformer(c TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	return newTransformer(c, rng)
+}
+
+// newTransformer builds the layers c asks for; an encoder-only model has
+// DecLayers 0 (and then no decoder norm).
+func newTransformer(c TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 	if rng == nil {
 		return nil, fmt.Errorf("nn: NewTransformer needs a seeded rand source")
 	}
@@ -172,7 +178,10 @@ func NewTransformer(c TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 			n1: ln(p + ".norm1"), n2: ln(p + ".norm2"), n3: ln(p + ".norm3")})
 	}
 	if c.NormFirst {
-		m.encN, m.decN = ln("encoder.norm"), ln("decoder.norm")
+		m.encN = ln("encoder.norm")
+		if c.DecLayers > 0 {
+			m.decN = ln("decoder.norm")
+		}
 	}
 	pe, err := SinusoidalEncoding(c.MaxLen, D, 0)
 	if err != nil {
@@ -614,6 +623,12 @@ func (m *Transformer) backward(p *pass, dout []float32) {
 		dy = p.decSub[l][0].backward(&p.rn, dy, nt, func(d []float32) []float32 { return self.backward(d, nil) })
 	}
 	m.embedBackward(&p.rn, &p.tgtEmb, dy)
+	m.encodeBackward(p, dmem)
+}
+
+// encodeBackward takes the gradient of the encoder output [B·S, D].
+func (m *Transformer) encodeBackward(p *pass, dmem []float32) {
+	ns := p.b * p.s
 	dx := m.finalNormBack(&p.encNorm, m.encN, dmem, ns)
 	for l := len(m.enc) - 1; l >= 0; l-- {
 		dx = p.encSub[l][1].backward(&p.rn, dx, ns, p.encFF[l].backward)

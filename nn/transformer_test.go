@@ -1,7 +1,7 @@
 package nn
 
 import (
-	"math"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -25,12 +25,7 @@ func tinyBatch(rng *rand.Rand, V int) *Seq2SeqBatch {
 }
 
 // The Transformer's backward is checked end to end against central
-// differences of its float32 loss. Float32 forward noise (about 1e-7 of a
-// loss near 2) over h = 1e-2 and the O(h²) truncation bound the difference
-// quotient's error to about 1e-4, so the analytic gradient must agree
-// within 2e-3 absolute plus 3% relative; a missing term, a wrong sign or a
-// misplaced norm shows up as an error of order the gradient itself. The
-// PyTorch autograd golden test pins the gradients to float32 rounding.
+// differences of its float32 loss (see checkModelGradients for the bound).
 func TestTransformerGradientsFiniteDifferences(t *testing.T) {
 	for _, pre := range []bool{false, true} {
 		c := TransformerConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, EncLayers: 2, DecLayers: 1, MaxLen: 16, Eps: 1e-5, NormFirst: pre}
@@ -57,27 +52,6 @@ func TestTransformerGradientsFiniteDifferences(t *testing.T) {
 			}
 			return st.Sum / float64(st.Count)
 		}
-		checked := 0
-		for _, p := range m.Params() {
-			for k := 0; k < 3; k++ {
-				i := rng.IntN(len(p.W))
-				w := p.W[i]
-				const h = 1e-2
-				p.W[i] = w + h
-				lp := loss()
-				p.W[i] = w - h
-				lm := loss()
-				p.W[i] = w
-				fd := (lp - lm) / (2 * h)
-				an := float64(p.G[i])
-				if math.Abs(fd-an) > 2e-3+0.03*math.Abs(fd) {
-					t.Errorf("pre-LN %v: d loss / d %s[%d]: analytic %.6g, finite difference %.6g", pre, p.Name, i, an, fd)
-				}
-				checked++
-			}
-		}
-		if checked < 3*len(m.Params()) {
-			t.Fatalf("checked %d entries", checked)
-		}
+		checkModelGradients(t, fmt.Sprintf("transformer pre-LN %v", pre), m.Params(), rng, loss)
 	}
 }
