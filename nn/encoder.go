@@ -21,11 +21,13 @@ type EncoderConfig struct {
 	MaxLen    int     `json:"max_len"`
 	NormFirst bool    `json:"norm_first"`
 	Eps       float32 `json:"layer_norm_eps"`
+	// SeparateOutput unties the output projection from the embedding.
+	SeparateOutput bool `json:"separate_output,omitempty"`
 }
 
 func (c EncoderConfig) transformer() TransformerConfig {
 	return TransformerConfig{Vocab: c.Vocab, DModel: c.DModel, Heads: c.Heads, DFF: c.DFF, EncLayers: c.Layers,
-		DecLayers: 1, Dropout: c.Dropout, MaxLen: c.MaxLen, NormFirst: c.NormFirst, Eps: c.Eps}
+		DecLayers: 1, Dropout: c.Dropout, MaxLen: c.MaxLen, NormFirst: c.NormFirst, Eps: c.Eps, SeparateOutput: c.SeparateOutput}
 }
 
 // Validate checks the configuration.
@@ -91,7 +93,7 @@ func (e *Encoder) Loss(bt *TaggingBatch, opt TrainOptions) (st LossStats, err er
 	m.encode(p, sb)
 	n, V, D := bt.B*bt.S, c.Vocab, c.DModel
 	logits := make([]float32, n*V)
-	LinearForward(logits, p.memory, m.embed.W, nil, n, D, V)
+	LinearForward(logits, p.memory, m.out.W, nil, n, D, V)
 	count := 0
 	for i, l := range bt.Labels {
 		if l == bt.Ignore {
@@ -118,7 +120,7 @@ func (e *Encoder) Loss(bt *TaggingBatch, opt TrainOptions) (st LossStats, err er
 		return st, nil
 	}
 	dmem := make([]float32, n*D)
-	LinearBackward(dmem, m.embed.G, nil, dlogits, p.memory, m.embed.W, n, D, V)
+	LinearBackward(dmem, m.out.G, nil, dlogits, p.memory, m.out.W, n, D, V)
 	m.encodeBackward(p, dmem)
 	return st, nil
 }
@@ -150,7 +152,7 @@ func (e *Encoder) Predict(seqs [][]int) (_ [][]int, err error) {
 	row := make([]float32, V)
 	for i, s := range seqs {
 		for j := range s {
-			LinearForward(row, p.memory[(i*S+j)*D:(i*S+j+1)*D], m.embed.W, nil, 1, D, V)
+			LinearForward(row, p.memory[(i*S+j)*D:(i*S+j+1)*D], m.out.W, nil, 1, D, V)
 			best := 0
 			for k, v := range row {
 				if v > row[best] {

@@ -22,6 +22,9 @@ type GPTConfig struct {
 	DModel  int     `json:"n_embd"`
 	Dropout float32 `json:"dropout"`
 	Eps     float32 `json:"layer_norm_eps"`
+	// UntiedHead gives the output its own weight ("lm_head.weight"
+	// [V, D]) instead of sharing wte, as GPT-2 does.
+	UntiedHead bool `json:"untied_head,omitempty"`
 }
 
 // GPTPreset returns "gpt2" (the 124M shape), or "small" (a model that
@@ -72,6 +75,7 @@ type GPT struct {
 	Config GPTConfig
 	wte    *Param
 	wpe    *Param
+	head   *Param // wte, or lm_head.weight
 	blocks []gptBlock
 	lnf    layerNorm
 	params []*Param
@@ -120,6 +124,10 @@ func NewGPT(c GPTConfig, rng *rand.Rand) (*GPT, error) {
 		m.blocks = append(m.blocks, b)
 	}
 	m.lnf = ln("transformer.ln_f")
+	m.head = m.wte
+	if c.UntiedHead {
+		m.head = add("lm_head.weight", false, 0.02, c.Vocab, D)
+	}
 	return m, nil
 }
 
@@ -191,7 +199,7 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 	p.out = make([]float32, n*D)
 	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
 	logits := make([]float32, n*V)
-	LinearForward(logits, p.out, m.wte.W, nil, n, D, V)
+	LinearForward(logits, p.out, m.head.W, nil, n, D, V)
 	count := 0
 	for i, l := range bt.Labels {
 		if l == bt.Ignore {
@@ -218,7 +226,7 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 		return st, nil
 	}
 	dout := make([]float32, n*D)
-	LinearBackward(dout, m.wte.G, nil, dlogits, p.out, m.wte.W, n, D, V)
+	LinearBackward(dout, m.head.G, nil, dlogits, p.out, m.head.W, n, D, V)
 	dh := make([]float32, n*D)
 	LayerNormBackward(dh, m.lnf.w.G, m.lnf.b.G, dout, p.final.x, m.lnf.w.W, p.final.mean, p.final.rstd, n, D)
 	for l := len(m.blocks) - 1; l >= 0; l-- {

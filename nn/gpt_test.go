@@ -11,7 +11,12 @@ import (
 // for the decoder-only model (with dropout on: the masks are regenerated
 // from the seed, so the loss is a deterministic function of the weights).
 func TestGPTGradientsFiniteDifferences(t *testing.T) {
-	c := GPTConfig{Vocab: 11, Context: 8, Layers: 2, Heads: 2, DModel: 8, Dropout: 0.1, Eps: 1e-5}
+	for _, untied := range []bool{false, true} {
+		testGPTGradients(t, GPTConfig{Vocab: 11, Context: 8, Layers: 2, Heads: 2, DModel: 8, Dropout: 0.1, Eps: 1e-5, UntiedHead: untied})
+	}
+}
+
+func testGPTGradients(t *testing.T, c GPTConfig) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	m, err := NewGPT(c, rng)
 	if err != nil {
@@ -41,7 +46,7 @@ func TestGPTGradientsFiniteDifferences(t *testing.T) {
 		}
 		return st.Sum / float64(st.Count)
 	}
-	checkModelGradients(t, "gpt", m.Params(), rng, loss)
+	checkModelGradients(t, fmt.Sprintf("gpt untied %v", c.UntiedHead), m.Params(), rng, loss)
 }
 
 func TestGPTRejects(t *testing.T) {
@@ -65,7 +70,7 @@ func TestGPTRejects(t *testing.T) {
 // same check and bound as the other models), and no decoder parameters.
 func TestEncoderGradientsFiniteDifferences(t *testing.T) {
 	for _, pre := range []bool{false, true} {
-		c := EncoderConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, Layers: 2, Dropout: 0.1, MaxLen: 16, NormFirst: pre, Eps: 1e-5}
+		c := EncoderConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, Layers: 2, Dropout: 0.1, MaxLen: 16, NormFirst: pre, Eps: 1e-5, SeparateOutput: pre}
 		rng := rand.New(rand.NewPCG(4, 4))
 		m, err := NewEncoder(c, rng)
 		if err != nil {

@@ -30,6 +30,10 @@ type TransformerConfig struct {
 	// (LN(x + f(x))); pre-LN stacks end with a final LayerNorm.
 	NormFirst bool    `json:"norm_first"`
 	Eps       float32 `json:"layer_norm_eps"`
+	// SeparateOutput gives the output projection its own weight
+	// ("generator.weight" [V, D]) instead of tying it to the embedding as
+	// the paper does (section 3.4).
+	SeparateOutput bool `json:"separate_output,omitempty"`
 }
 
 // TransformerPreset returns a named configuration: "base" and "big" are
@@ -104,6 +108,7 @@ type decLayer struct {
 type Transformer struct {
 	Config TransformerConfig
 	embed  *Param
+	out    *Param // the output projection: embed, or generator.weight
 	enc    []encLayer
 	dec    []decLayer
 	encN   layerNorm // pre-LN only
@@ -182,6 +187,11 @@ func newTransformer(c TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 		if c.DecLayers > 0 {
 			m.decN = ln("decoder.norm")
 		}
+	}
+	m.out = m.embed
+	if c.SeparateOutput {
+		m.out = add("generator.weight", false, c.Vocab, D)
+		xavier(m.out)
 	}
 	pe, err := SinusoidalEncoding(c.MaxLen, D, 0)
 	if err != nil {
@@ -669,7 +679,7 @@ func (m *Transformer) Loss(bt *Seq2SeqBatch, opt TrainOptions) (st LossStats, er
 	m.forward(p, bt, nil)
 	nt, V, D := bt.B*bt.T, c.Vocab, c.DModel
 	logits := make([]float32, nt*V)
-	LinearForward(logits, p.out, m.embed.W, nil, nt, D, V)
+	LinearForward(logits, p.out, m.out.W, nil, nt, D, V)
 	for i := range nt {
 		if bt.TgtOut[i] == bt.Ignore {
 			continue
@@ -700,7 +710,7 @@ func (m *Transformer) Loss(bt *Seq2SeqBatch, opt TrainOptions) (st LossStats, er
 		return st, nil
 	}
 	dout := make([]float32, nt*D)
-	LinearBackward(dout, m.embed.G, nil, dlogits, p.out, m.embed.W, nt, D, V)
+	LinearBackward(dout, m.out.G, nil, dlogits, p.out, m.out.W, nt, D, V)
 	m.backward(p, dout)
 	return st, nil
 }
@@ -778,7 +788,7 @@ func (m *Transformer) greedy(srcs [][]int, bos, eos, maxLen int, wantCross bool)
 				continue
 			}
 			row := make([]float32, V)
-			LinearForward(row, p.out[(i*t+t-1)*D:(i*t+t)*D], m.embed.W, nil, 1, D, V)
+			LinearForward(row, p.out[(i*t+t-1)*D:(i*t+t)*D], m.out.W, nil, 1, D, V)
 			best := 0
 			for j, v := range row {
 				if v > row[best] {
