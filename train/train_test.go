@@ -6,8 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/attn-go/attn/internal/parallel"
 )
 
 func tinyRun(t *testing.T, task string, steps int) RunConfig {
@@ -130,5 +133,30 @@ func TestBadRuns(t *testing.T) {
 	}
 	if _, _, _, err := LoadModel(ddir); err != nil {
 		t.Errorf("the last checkpoint does not load after divergence: %v", err)
+	}
+}
+
+// Training losses do not depend on how many threads run them: the kernels
+// on the training path split their outputs among workers, never a sum.
+func TestLossesIndependentOfGOMAXPROCS(t *testing.T) {
+	rc := tinyRun(t, "sort", 6)
+	rc.Model.DModel, rc.Model.Heads, rc.Model.DFF = 64, 4, 128 // enough work to split
+	rc.BatchSize = 32
+	var runs [][]float64
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 4} {
+		parallel.Shutdown()
+		runtime.GOMAXPROCS(procs)
+		res, err := Train(context.Background(), rc, t.TempDir(), false, Hooks{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, res.Losses)
+	}
+	parallel.Shutdown()
+	for i := range runs[0] {
+		if math.Float64bits(runs[0][i]) != math.Float64bits(runs[1][i]) {
+			t.Fatalf("step %d: loss %v with 1 thread, %v with 4", i+1, runs[0][i], runs[1][i])
+		}
 	}
 }
