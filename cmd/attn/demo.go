@@ -6,19 +6,22 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/attn-go/attn/tensor"
 	"github.com/attn-go/attn/train"
+	"github.com/attn-go/attn/viz"
 	"github.com/spf13/cobra"
 )
 
 type demoFlags struct {
-	steps int
-	seed  uint64
-	out   string
-	quiet bool
+	steps    int
+	seed     uint64
+	out      string
+	pictures string
+	quiet    bool
 }
 
 func newDemoCmd() *cobra.Command {
@@ -43,6 +46,7 @@ attention itself.`,
 	fs.IntVar(&f.steps, "steps", 500, "training steps")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for initialisation, data and dropout")
 	fs.StringVar(&f.out, "out", "", "keep the checkpoint in this folder (default: a temporary one, removed)")
+	fs.StringVar(&f.pictures, "pictures", ".", "folder for attention.png and attention.html (\"\" for none)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	return cmd
 }
@@ -121,7 +125,58 @@ func runDemo(cmd *cobra.Command, f demoFlags) error {
 	}
 	fmt.Fprintf(w, "\nCross-attention of the last decoder layer for %s (mean over heads; rows: output\ndigits, columns: input digits; darker = more weight):\n\n", examples[0])
 	printHeatmap(w, cross[0], examples[0], task.Format(outs[0]))
+	if f.pictures == "" {
+		return nil
+	}
+	rows := make([]string, cross[0].Dim(1))
+	for q := range rows {
+		rows[q] = "EOS"
+		if q < len(outs[0]) {
+			if rows[q] = task.Format(outs[0][q : q+1]); rows[q] == "" {
+				rows[q] = fmt.Sprintf("<%d>", outs[0][q])
+			}
+		}
+	}
+	png, html, err := demoPictures(f.pictures, cross[0], examples[0], rows)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nPictures: %s (the heads' mean) and %s (every head; open it in a browser).\n", png, html)
 	return nil
+}
+
+// demoPictures writes the cross-attention weights [H, T, S] of one example
+// (rows labelled by the output tokens) as a heatmap of the heads' mean and
+// as an interactive page.
+func demoPictures(dir string, cross *tensor.Tensor, src string, rows []string) (string, string, error) {
+	H, T, S := cross.Dim(0), cross.Dim(1), cross.Dim(2)
+	cols := strings.Split(src, "")
+	mean := tensor.Must(tensor.New(T, S))
+	for h := range H {
+		for q := range T {
+			for k := range S {
+				mean.Data()[q*S+k] += cross.At(h, q, k) / float32(H)
+			}
+		}
+	}
+	png := filepath.Join(dir, "attention.png")
+	if err := viz.WriteHeatmap(png, mean, viz.HeatmapOptions{Title: "Cross-attention, last decoder layer (mean of heads): reversing " + src, Rows: rows, Cols: cols}); err != nil {
+		return "", "", err
+	}
+	page, err := viz.NewPage(rows, cols, viz.PageOptions{Title: "attn demo: reversing " + src, LayerNames: map[int]string{0: "decoder cross-attention (last layer)"}})
+	if err != nil {
+		return "", "", err
+	}
+	for h := range H {
+		if err := page.Add(0, h, tensor.Must(cross.Select(0, h))); err != nil {
+			return "", "", err
+		}
+	}
+	html := filepath.Join(dir, "attention.html")
+	if err := page.WriteFile(html); err != nil {
+		return "", "", err
+	}
+	return png, html, nil
 }
 
 func reverseString(s string) string {

@@ -143,13 +143,19 @@ func TestMHACommandErrors(t *testing.T) {
 // elapsed time aside), and it shows every part it promises.
 func TestDemoTrainsAndIsSeeded(t *testing.T) {
 	run1 := func() string {
-		code, out, errOut := runCLI(t, "demo", "--steps", "15", "--quiet")
+		dir := t.TempDir()
+		code, out, errOut := runCLI(t, "demo", "--steps", "15", "--quiet", "--pictures", dir)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
+		for _, name := range []string{"attention.png", "attention.html"} {
+			if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() < 1000 {
+				t.Errorf("demo picture %s: %v", name, err)
+			}
+		}
 		var keep []string
 		for _, l := range strings.Split(out, "\n") {
-			if !strings.HasPrefix(l, "Trained in") {
+			if !strings.HasPrefix(l, "Trained in") && !strings.HasPrefix(l, "Pictures:") {
 				keep = append(keep, l)
 			}
 		}

@@ -25,5 +25,6 @@ where it looks, or "attn explain", which walks the six steps of attention.`,
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newInspectCmd(), newRunCmd(), newGenerateCmd(), newEmbedCmd())
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newPredictCmd())
+	root.AddCommand(newVizCmd())
 	return root
 }
