@@ -32,7 +32,9 @@ import (
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/kernel"
 	"github.com/attn-go/attn/models"
+	"github.com/attn-go/attn/nn"
 	"github.com/attn-go/attn/tensor"
+	"github.com/attn-go/attn/train"
 	"github.com/spf13/cobra"
 )
 
@@ -88,11 +90,12 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time attn's kernels on one shape and print the result as JSON",
-		Long: `bench times one operation on one shape: a GEMM, scaled dot-product attention,
-a multi-head attention module's forward pass, or a decoder model's prompt and
-one-token decode step (decode); bandwidth measures the DRAM read bandwidth
-that bounds decoding. It prints one JSON object (--json) or a readable
-summary.
+		Long: `bench times one operation on one shape: a GEMM, scaled dot-product attention
+(forward, or forward+backward with --backward), a multi-head attention
+module's forward pass, a decoder model's prompt and one-token decode step
+(decode), or one training step of a whole model (train); bandwidth measures
+the DRAM read bandwidth that bounds decoding. It prints one JSON object
+(--json) or a readable summary.
 
 Inputs are allocated once from a seeded source. Warm-up runs until both
 --warmup-reps runs and --warmup time have passed (one run is enough when it
@@ -102,8 +105,9 @@ before a run that would end after --max-time. The median is reported.
 
 GFLOP/s counts useful work: 2mnk for a GEMM; 4·Dh per allowed (query, key)
 pair per head for attention (a causal mask allows about half the pairs; they
-are counted exactly); for mha, the four projections (8·B·T·D²) plus the
-attention. peak_rss_bytes is the process's peak resident set (getrusage).
+are counted exactly), × 3.5 with its backward; for mha, the four projections
+(8·B·T·D²) plus the attention; train counts tokens_per_s. peak_rss_bytes is
+the process's peak resident set (getrusage).
 
 scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 		Example: `  attn bench gemm --m 1024 --n 1024 --k 1024 --trans-b --threads 2 --json
@@ -111,10 +115,12 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
   attn bench attention --batch 1 --heads 12 --kv-heads 4 --head-dim 64 --seq 1 --kv-seq 4096
   attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --json
   attn bench decode --model gpt2-small --context 1024 --bandwidth-gbs 17 --json
-  attn bench bandwidth --threads 2 --json`,
+  attn bench bandwidth --threads 2 --json
+  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 2048 --causal --backward --json
+  attn bench train --model gpt2-layer --threads 2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode or bandwidth (see attn bench --help)")
+			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, bandwidth or train (see attn bench --help)")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -128,7 +134,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 	pf.DurationVar(&o.maxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
 	pf.IntVar(&o.minReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
 	pf.IntVar(&o.maxReps, "max-reps", 10000, "maximum timed runs")
-	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchBandwidthCmd(o), newBenchPeakCmd(o))
+	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd())
 	return cmd
 }
 
@@ -456,6 +462,7 @@ type attnFlags struct {
 	batch, heads, kvHeads, headDim, seq, kvSeq int
 	causal                                     bool
 	align                                      string
+	backward, memoryOnly                       bool
 }
 
 func newBenchAttentionCmd(o *benchOpts) *cobra.Command {
@@ -474,9 +481,27 @@ i sees keys 0..i+S-T, for new queries after S-T cached keys). For decoding
 one token against a cache, use --seq 1 --kv-seq S without --causal.
 
 FLOPs: 4·Dh per allowed (query, key) pair, per batch and head: 4·B·H·T·S·Dh
-without a mask; a causal mask's allowed pairs are counted exactly.`,
-		Example: "  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 4096 --causal --threads 2 --json",
-		Args:    cobra.NoArgs,
+without a mask; a causal mask's allowed pairs are counted exactly.
+
+--backward times a training step's attention instead: the forward with
+Options.LSE (the row log-sum-exp [B,H,T]) and then
+attention.ScaledDotProductBackward into dq, dk, dv (zeroed before each run:
+the backward adds into them) from a fixed random dout. Neither pass holds a
+T×S matrix: the backward recomputes the weights tile by tile from q, k and
+lse. FLOPs: the forward's count × 3.5 (the backward counted as 2.5 forwards,
+FlashAttention's convention); forward_flops is the forward's alone.
+
+--memory-only makes one run, without warm-up or repeats, and reports the
+memory it needed: rss_before_bytes is the process's peak resident set once
+every operand (inputs, outputs, gradients, lse) is allocated and written,
+peak_rss_bytes the peak after the run, work_rss_bytes the difference (what
+the operation itself took), operand_bytes the operands' size, and
+scores_bytes = 4·B·H·T·S, what one float32 T×S score matrix per head would
+take (3 GiB for 12 heads at T = S = 8192).`,
+		Example: `  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 4096 --causal --threads 2 --json
+  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 2048 --causal --backward --json
+  attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 8192 --causal --backward --memory-only --json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBenchAttention(cmd.OutOrStdout(), o, f)
 		},
@@ -490,6 +515,8 @@ without a mask; a causal mask's allowed pairs are counted exactly.`,
 	fs.IntVar(&f.kvSeq, "kv-seq", 0, "keys per head S (default T)")
 	fs.BoolVar(&f.causal, "causal", false, "causal mask (see --align)")
 	fs.StringVar(&f.align, "align", "top-left", "causal alignment: top-left or bottom-right")
+	fs.BoolVar(&f.backward, "backward", false, "time forward (with LSE) + ScaledDotProductBackward")
+	fs.BoolVar(&f.memoryOnly, "memory-only", false, "one run, no warm-up: report the memory it took")
 	for _, name := range []string{"heads", "head-dim", "seq"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -537,8 +564,17 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	if err := errorsJoin(errQ, errK); err != nil {
 		return fmt.Errorf("attention B=%d H=%d G=%d T=%d S=%d Dh=%d: %v", B, H, G, T, S, Dh, err)
 	}
-	if err := checkBytes("attention", nq, nk, nk, nq); err != nil {
+	operands := []int{nq, nk, nk, nq}
+	if f.backward {
+		// dout, dq, dk, dv and lse.
+		operands = append(operands, nq, nq, nk, nk, B*H*T)
+	}
+	if err := checkBytes("attention", operands...); err != nil {
 		return err
+	}
+	if f.memoryOnly {
+		// One run: the memory is the point, not the time.
+		o.warmup, o.warmupReps, o.minTime, o.minReps, o.maxReps = 0, 0, 0, 1, 1
 	}
 	workers, err := o.setup()
 	if err != nil {
@@ -552,6 +588,19 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	for _, x := range []*tensor.Tensor{q, k, v} {
 		randFill(rng, x.Data())
 	}
+	var dq, dk, dv, dout, lse *tensor.Tensor
+	if f.backward {
+		dq, dk, dv = tensor.Must(tensor.New(B, H, T, Dh)), tensor.Must(tensor.New(B, G, S, Dh)), tensor.Must(tensor.New(B, G, S, Dh))
+		dout, lse = tensor.Must(tensor.New(B, H, T, Dh)), tensor.Must(tensor.New(B, H, T))
+		randFill(rng, dout.Data())
+	}
+	// Write every operand once, so rss_before_bytes counts all their pages.
+	for _, x := range []*tensor.Tensor{out, dq, dk, dv, lse} {
+		if x != nil {
+			clear(x.Data())
+		}
+	}
+	rssBefore := peakRSS()
 	var opt attention.Options
 	pairs := float64(T) * float64(S)
 	mask := "none"
@@ -565,14 +614,50 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 		pairs = causalPairs(T, S, off)
 		mask = c.String()
 	}
-	t, err := measure(o, func() error { return attention.ScaledDotProduct(out, q, k, v, opt) })
+	run := func() error { return attention.ScaledDotProduct(out, q, k, v, opt) }
+	if f.backward {
+		opt.LSE = lse
+		run = func() error {
+			if err := attention.ScaledDotProduct(out, q, k, v, opt); err != nil {
+				return err
+			}
+			for _, g := range []*tensor.Tensor{dq, dk, dv} {
+				clear(g.Data())
+			}
+			return attention.ScaledDotProductBackward(dq, dk, dv, dout, q, k, v, out, lse, opt)
+		}
+	}
+	t, err := measure(o, run)
 	if err != nil {
 		return err
 	}
-	shape := object{{"batch", B}, {"heads", H}, {"kv_heads", G}, {"head_dim", Dh}, {"seq", T}, {"kv_seq", S}, {"causal", f.causal}, {"align", f.align}}
-	label := fmt.Sprintf("B=%d H=%d G=%d T=%d S=%d Dh=%d mask=%s", B, H, G, T, S, Dh, mask)
-	return report(w, o, "attention", shape, label, 4*float64(B)*float64(H)*pairs*float64(Dh), workers, t)
+	fwd := 4 * float64(B) * float64(H) * pairs * float64(Dh)
+	flops, pass := fwd, "forward"
+	if f.backward {
+		flops, pass = attnBackwardFactor*fwd, "forward+backward"
+	}
+	shape := object{{"batch", B}, {"heads", H}, {"kv_heads", G}, {"head_dim", Dh}, {"seq", T}, {"kv_seq", S}, {"causal", f.causal}, {"align", f.align},
+		{"backward", f.backward}, {"pass", pass}, {"forward_flops", fwd}}
+	label := fmt.Sprintf("B=%d H=%d G=%d T=%d S=%d Dh=%d mask=%s %s", B, H, G, T, S, Dh, mask, pass)
+	if f.memoryOnly {
+		var ob float64
+		for _, n := range operands {
+			ob += 4 * float64(n)
+		}
+		rss := peakRSS()
+		scores := 4 * float64(B) * float64(H) * float64(T) * float64(S)
+		shape = append(shape, object{{"memory_only", true}, {"operand_bytes", ob}, {"scores_bytes", scores},
+			{"rss_before_bytes", rssBefore}, {"work_rss_bytes", rss - rssBefore}}...)
+		label += fmt.Sprintf(", memory only: operands %.1f MiB, the run added %.1f MiB to the peak RSS (one T×S score matrix per head: %.2f GiB)",
+			ob/(1<<20), float64(rss-rssBefore)/(1<<20), scores/(1<<30))
+	}
+	return report(w, o, "attention", shape, label, flops, workers, t)
 }
+
+// attnBackwardFactor is the FLOP count of attention's forward+backward in
+// forwards: the backward counts as 2.5 forwards (FlashAttention's convention:
+// five T×S matrix products against the forward's two).
+const attnBackwardFactor = 3.5
 
 // ---- mha -----------------------------------------------------------------
 
@@ -1007,4 +1092,257 @@ func runBenchBandwidth(w io.Writer, o *benchOpts, mib int) error {
 	summary := fmt.Sprintf("bandwidth: %.2f GB/s median (best %.2f) reading %d MiB, pass %.3f ms median (%d reps after %d warm-up), %d threads, peak RSS %.1f MiB, %s",
 		med, best, mib, msOf(t.median()), len(t.times), t.warmupReps, o.threads, float64(rss)/(1<<20), runtime.Version())
 	return emit(w, o, obj, summary)
+}
+
+// ---- train ---------------------------------------------------------------
+
+// The --model values of attn bench train.
+const (
+	trainDemo      = "demo"
+	trainGPT2Layer = "gpt2-layer"
+)
+
+type trainBenchFlags struct {
+	model string
+	batch int // 0: the model's default (64 for demo, 1 for gpt2-layer)
+	seq   int // gpt2-layer: tokens per sequence
+	// Hidden, for tests: shrink the gpt2-layer model (0 keeps GPT-2's).
+	dim, heads, vocab int
+}
+
+func newBenchTrainCmd(o *benchOpts) *cobra.Command {
+	var f trainBenchFlags
+	cmd := &cobra.Command{
+		Use:   "train --model demo|gpt2-layer [--batch B] [--seq T]",
+		Short: "Time one training step: forward, backward (and the optimizer for demo)",
+		Long: `train times one full training step of a model, on a fixed batch.
+
+--model demo is attn demo's and attn train's model on its task: the
+encoder-decoder nn.Transformer of preset "small" (2 encoder and 2 decoder
+layers, d_model 64, 4 heads, d_ff 256, post-LN, tied embedding, sinusoidal
+positions) on a batch of --batch (default 64) "reverse" examples from
+train.MakeBatch (8-16 symbols, padded: source length S, target length T).
+One step is what attn train does per batch: ZeroGrads; Loss with backward
+and label smoothing 0.1; ClipGradNorm(1); AdamW (β 0.9/0.98, ε 1e-9, weight
+decay 0.01, lr 1e-3) Update. The weights change from run to run, as in
+training. tokens_per_step = B·(S+T), every padded position the encoder and
+decoder process; label_tokens counts the labels that enter the loss.
+
+--model gpt2-layer is one GPT-2-small-shaped decoder block: nn.GPT with
+vocabulary 256, context 1024, 1 layer, 12 heads, d_model 768 (pre-LN,
+tanh-GELU MLP of 3072, learned positions, final LayerNorm, tied head) on
+--batch 1 sequence of --seq 1024 random tokens with random labels. The
+vocabulary is tiny so that the embedding and head (2·T·768·256 FLOPs each
+way) are a few percent of the block's: the figure is the block's. One step
+is ZeroGrads and Loss with backward (no optimizer). tokens_per_step = B·T.
+FLOPs: the matrix products (24·N·D² per layer and 2·N·D·V for the head,
+N = B·T) × 3 (forward, and a backward of twice that), plus causal attention
+(4·D per allowed (query, key) pair per layer) × 3.5 (backward = 2.5
+forwards, as attn bench attention --backward counts it).
+
+tokens_per_s = tokens_per_step / median step time.`,
+		Example: `  attn bench train --model demo --threads 2 --json
+  attn bench train --model gpt2-layer --threads 2 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchTrain(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.model, "model", trainDemo, "demo or gpt2-layer")
+	fs.IntVar(&f.batch, "batch", 0, "sequences per step (default 64 for demo, 1 for gpt2-layer)")
+	fs.IntVar(&f.seq, "seq", 1024, "gpt2-layer: tokens per sequence T (at most 1024)")
+	for _, h := range []struct {
+		p    *int
+		name string
+	}{{&f.dim, "dim"}, {&f.heads, "heads"}, {&f.vocab, "vocab"}} {
+		fs.IntVar(h.p, h.name, 0, "shrink the gpt2-layer model (tests)")
+		_ = fs.MarkHidden(h.name)
+	}
+	return cmd
+}
+
+// trainStep is one model's training step and what the JSON says about it.
+type trainStep struct {
+	step   func() error
+	shape  object // the model and batch
+	tokens int    // tokens_per_step
+	flops  float64
+	loss   func() float64 // mean loss of the last step
+	label  string
+}
+
+func runBenchTrain(w io.Writer, o *benchOpts, f trainBenchFlags) error {
+	if f.batch < 0 {
+		return fmt.Errorf("--batch is %d, want >= 1", f.batch)
+	}
+	if err := positiveFlags(intFlag{"seq", f.seq}); err != nil {
+		return err
+	}
+	if f.model != trainDemo && f.model != trainGPT2Layer {
+		return fmt.Errorf("--model is %q, want %s or %s", f.model, trainDemo, trainGPT2Layer)
+	}
+	if f.model != trainGPT2Layer && (f.dim != 0 || f.heads != 0 || f.vocab != 0) {
+		return fmt.Errorf("--dim, --heads and --vocab reshape only --model %s", trainGPT2Layer)
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	var ts *trainStep
+	if f.model == trainDemo {
+		ts, err = demoTrainStep(f, o.seed)
+	} else {
+		ts, err = gptTrainStep(f, o.seed)
+	}
+	if err != nil {
+		return err
+	}
+	t, err := measure(o, ts.step)
+	if err != nil {
+		return err
+	}
+	med := t.median()
+	rate, gflops := 0.0, any(nil)
+	if med > 0 {
+		rate = round3(float64(ts.tokens) / med.Seconds())
+		if ts.flops > 0 {
+			gflops = round3(ts.flops / med.Seconds() / 1e9)
+		}
+	}
+	var flops any
+	if ts.flops > 0 {
+		flops = ts.flops
+	}
+	rss := peakRSS()
+	obj := object{{"impl", "attn"}, {"op", "train"}, {"model", f.model}}
+	obj = append(obj, ts.shape...)
+	obj = append(obj, object{{"tokens_per_step", ts.tokens}, {"threads", o.threads}, {"workers", workers}}...)
+	obj = append(obj, timingFields("", t)...)
+	obj = append(obj, object{{"tokens_per_s", rate}, {"flops", flops}, {"gflops", gflops}, {"loss", round3(ts.loss())}}...)
+	obj = append(obj, tailFields(o, rss)...)
+	gf := ""
+	if g, ok := gflops.(float64); ok {
+		gf = fmt.Sprintf(", %.2f GFLOP/s", g)
+	}
+	s := t.sorted()
+	summary := fmt.Sprintf("train %s (%s): step median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.0f tokens/s (%d tokens per step)%s, loss %.3f, %d threads, %s, peak RSS %.1f MiB, %s",
+		f.model, ts.label, msOf(med), msOf(s[0]), msOf(s[len(s)-1]), len(t.times), t.warmupReps, rate, ts.tokens, gf, ts.loss(),
+		o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
+	return emit(w, o, obj, summary)
+}
+
+// demoTrainStep is attn train's step on the demo model and a reverse batch.
+func demoTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
+	B := f.batch
+	if B == 0 {
+		B = 64
+	}
+	task, err := train.NewTask("reverse")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := nn.TransformerPreset("small", task.Vocab())
+	if err != nil {
+		return nil, err
+	}
+	m, err := nn.NewTransformer(cfg, seedRand(seed))
+	if err != nil {
+		return nil, err
+	}
+	b := train.MakeBatch(task, seed, 0, B)
+	bt := &nn.Seq2SeqBatch{B: b.B, S: b.S, T: b.T, Src: b.Src, SrcLen: b.SrcLen, TgtIn: b.TgtIn, TgtOut: b.TgtOut, Ignore: train.Ignore}
+	labels := 0
+	for _, l := range b.TgtOut {
+		if l != train.Ignore {
+			labels++
+		}
+	}
+	params := m.Params()
+	var nparams int
+	for _, p := range params {
+		nparams += len(p.W)
+	}
+	adam := &train.Adam{Beta1: 0.9, Beta2: 0.98, Eps: 1e-9, WeightDecay: 0.01, Decoupled: true}
+	var last nn.LossStats
+	step := func() error {
+		train.ZeroGrads(params)
+		st, err := m.Loss(bt, nn.TrainOptions{Backward: true, Smoothing: 0.1})
+		if err != nil {
+			return err
+		}
+		last = st
+		train.ClipGradNorm(params, 1)
+		return adam.Update(params, 1e-3)
+	}
+	shape := object{{"task", task.Name()}, {"vocab", cfg.Vocab}, {"d_model", cfg.DModel}, {"heads", cfg.Heads}, {"d_ff", cfg.DFF},
+		{"enc_layers", cfg.EncLayers}, {"dec_layers", cfg.DecLayers}, {"norm_first", cfg.NormFirst}, {"params", nparams},
+		{"batch", B}, {"src_len", b.S}, {"tgt_len", b.T}, {"label_tokens", labels},
+		{"optimizer", "AdamW(0.9, 0.98, eps 1e-9, wd 0.01), clip 1, label smoothing 0.1"}}
+	return &trainStep{
+		step: step, shape: shape, tokens: B * (b.S + b.T),
+		loss:  func() float64 { return last.Sum / float64(max(last.Count, 1)) },
+		label: fmt.Sprintf("B=%d S=%d T=%d, %d params", B, b.S, b.T, nparams),
+	}, nil
+}
+
+// gptTrainStep is the forward and backward of one GPT-2-small-shaped block.
+func gptTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
+	B := f.batch
+	if B == 0 {
+		B = 1
+	}
+	cfg := nn.GPTConfig{Vocab: 256, Context: 1024, Layers: 1, Heads: 12, DModel: 768, Eps: 1e-5}
+	if f.dim != 0 || f.heads != 0 {
+		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 {
+			return nil, fmt.Errorf("--dim %d and --heads %d: want both >= 1, heads dividing dim", f.dim, f.heads)
+		}
+		cfg.DModel, cfg.Heads = f.dim, f.heads
+	}
+	if f.vocab != 0 {
+		cfg.Vocab = f.vocab
+	}
+	T := f.seq
+	if T > cfg.Context {
+		return nil, fmt.Errorf("--seq %d exceeds the model's context length %d", T, cfg.Context)
+	}
+	N, D, V := B*T, cfg.DModel, cfg.Vocab
+	// Activations: about 20 [N,D] tensors and 2 [N,4D] per layer, logits [N,V] twice.
+	if err := checkBytes("train", 30*N*D, 2*N*V, 30*D*D); err != nil {
+		return nil, err
+	}
+	rng := seedRand(seed)
+	m, err := nn.NewGPT(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	bt := &nn.LMBatch{B: B, T: T, IDs: make([]int, N), Labels: make([]int, N), Ignore: -1}
+	for i := range bt.IDs {
+		bt.IDs[i], bt.Labels[i] = rng.IntN(V), rng.IntN(V)
+	}
+	params := m.Params()
+	var nparams int
+	for _, p := range params {
+		nparams += len(p.W)
+	}
+	var last nn.LossStats
+	step := func() error {
+		train.ZeroGrads(params)
+		st, err := m.Loss(bt, nn.TrainOptions{Backward: true})
+		last = st
+		return err
+	}
+	L, n, d := float64(cfg.Layers), float64(N), float64(D)
+	dense := L*24*n*d*d + 2*n*d*float64(V)
+	att := L * 4 * float64(B) * causalPairs(T, T, 0) * d
+	shape := object{{"vocab", V}, {"context", cfg.Context}, {"layers", cfg.Layers}, {"heads", cfg.Heads}, {"d_model", D},
+		{"params", nparams}, {"batch", B}, {"seq", T}, {"optimizer", nil}}
+	return &trainStep{
+		step: step, shape: shape, tokens: N, flops: 3*dense + attnBackwardFactor*att,
+		loss:  func() float64 { return last.Sum / float64(max(last.Count, 1)) },
+		label: fmt.Sprintf("B=%d T=%d D=%d H=%d L=%d V=%d, %d params", B, T, D, cfg.Heads, cfg.Layers, V, nparams),
+	}, nil
 }

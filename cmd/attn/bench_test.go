@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"image/png"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -395,5 +397,169 @@ func TestBenchDecodeBadFlags(t *testing.T) {
 		if code != 1 || out != "" || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line naming %q", args, code, out, errOut, c.want)
 		}
+	}
+}
+
+func TestBenchAttentionBackward(t *testing.T) {
+	for _, causal := range []bool{false, true} {
+		args := []string{"bench", "attention", "--batch", "2", "--heads", "4", "--kv-heads", "2", "--head-dim", "8", "--seq", "5", "--backward"}
+		pairs := 25.0
+		if causal {
+			args = append(args, "--causal")
+			pairs = 15
+		}
+		m := benchJSON(t, args...)
+		checkFields(t, m, "attention", map[string]any{"batch": 2.0, "heads": 4.0, "kv_heads": 2.0, "seq": 5.0, "kv_seq": 5.0,
+			"causal": causal, "backward": true, "pass": "forward+backward"})
+		fwd := 4.0 * 2 * 4 * pairs * 8
+		if m["forward_flops"] != fwd || m["flops"] != 3.5*fwd {
+			t.Errorf("causal=%v: forward_flops %v flops %v, want %v and 3.5× that", causal, m["forward_flops"], m["flops"], fwd)
+		}
+		if _, ok := m["memory_only"]; ok {
+			t.Errorf("memory_only field without --memory-only")
+		}
+	}
+	// Forward only says so.
+	m := benchJSON(t, "bench", "attention", "--heads", "2", "--head-dim", "4", "--seq", "3")
+	if m["backward"] != false || m["pass"] != "forward" || m["flops"] != m["forward_flops"] {
+		t.Errorf("forward: backward %v pass %v flops %v forward_flops %v", m["backward"], m["pass"], m["flops"], m["forward_flops"])
+	}
+}
+
+func TestBenchAttentionMemoryOnly(t *testing.T) {
+	m := benchJSON(t, "bench", "attention", "--heads", "2", "--head-dim", "8", "--seq", "64", "--causal", "--backward", "--memory-only")
+	if m["memory_only"] != true || m["reps"] != 1.0 || m["warmup_reps"] != 0.0 {
+		t.Errorf("memory_only %v reps %v warmup_reps %v, want true, 1 and 0 (one run)", m["memory_only"], m["reps"], m["warmup_reps"])
+	}
+	// q, k, v, out, dout, dq, dk, dv [1,2,64,8] and lse [1,2,64].
+	if want := 4.0 * (8*2*64*8 + 2*64); m["operand_bytes"] != want {
+		t.Errorf("operand_bytes %v, want %v", m["operand_bytes"], want)
+	}
+	if want := 4.0 * 2 * 64 * 64; m["scores_bytes"] != want {
+		t.Errorf("scores_bytes %v, want 4·H·T·S = %v", m["scores_bytes"], want)
+	}
+	before, _ := m["rss_before_bytes"].(float64)
+	work, _ := m["work_rss_bytes"].(float64)
+	if before <= 0 || work < 0 || before+work != m["peak_rss_bytes"] {
+		t.Errorf("rss_before_bytes %v + work_rss_bytes %v != peak_rss_bytes %v", m["rss_before_bytes"], m["work_rss_bytes"], m["peak_rss_bytes"])
+	}
+}
+
+func checkTrain(t *testing.T, m map[string]any, model string) {
+	t.Helper()
+	if m["op"] != "train" || m["impl"] != "attn" || m["model"] != model {
+		t.Errorf("op %v impl %v model %v, want train attn %s", m["op"], m["impl"], m["model"], model)
+	}
+	for _, k := range []string{"tokens_per_step", "params", "batch", "reps", "median_ms", "min_ms", "max_ms", "tokens_per_s", "loss", "peak_rss_bytes"} {
+		if v, ok := m[k].(float64); !ok || v <= 0 {
+			t.Errorf("%s: field %s = %v, want a number > 0", model, k, m[k])
+		}
+	}
+	if m["threads"] != 1.0 || m["workers"] != 1.0 || m["reps"].(float64) < 2 {
+		t.Errorf("%s: threads %v workers %v reps %v", model, m["threads"], m["workers"], m["reps"])
+	}
+	// tokens_per_s is tokens_per_step over the median (median_ms is rounded
+	// to the microsecond).
+	tok, med := m["tokens_per_step"].(float64), m["median_ms"].(float64)
+	lo, hi := tok/((med+0.0005)/1000)-0.001, tok/(max(med-0.0005, 1e-9)/1000)+0.001
+	if got := m["tokens_per_s"].(float64); got < lo || got > hi {
+		t.Errorf("%s: tokens_per_s %v, want tokens_per_step/median in [%v, %v]", model, got, lo, hi)
+	}
+}
+
+func TestBenchTrainDemo(t *testing.T) {
+	m := benchJSON(t, "bench", "train", "--model", "demo", "--batch", "3")
+	checkTrain(t, m, "demo")
+	for k, want := range map[string]any{"task": "reverse", "vocab": 13.0, "d_model": 64.0, "heads": 4.0, "d_ff": 256.0,
+		"enc_layers": 2.0, "dec_layers": 2.0, "norm_first": false, "batch": 3.0, "flops": nil, "gflops": nil} {
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("demo: %s = %v, want %v", k, got, want)
+		}
+	}
+	S, T := m["src_len"].(float64), m["tgt_len"].(float64)
+	if S < 8 || S > 16 || T != S+1 || m["tokens_per_step"] != 3*(S+T) {
+		t.Errorf("demo: src_len %v tgt_len %v tokens_per_step %v, want S in 8..16, T = S+1, tokens 3·(S+T)", S, T, m["tokens_per_step"])
+	}
+	if l := m["label_tokens"].(float64); l < 3*9 || l > 3*T {
+		t.Errorf("demo: label_tokens %v outside [27, 3T]", l)
+	}
+}
+
+func TestBenchTrainGPTLayer(t *testing.T) {
+	m := benchJSON(t, "bench", "train", "--model", "gpt2-layer", "--seq", "8", "--batch", "2", "--dim", "16", "--heads", "2", "--vocab", "11")
+	checkTrain(t, m, "gpt2-layer")
+	for k, want := range map[string]any{"vocab": 11.0, "context": 1024.0, "layers": 1.0, "heads": 2.0, "d_model": 16.0,
+		"batch": 2.0, "seq": 8.0, "tokens_per_step": 16.0, "optimizer": nil} {
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("gpt2-layer: %s = %v, want %v", k, got, want)
+		}
+	}
+	// Matrix products × 3 plus causal attention × 3.5 (36 pairs per sequence).
+	N, D, V := 16.0, 16.0, 11.0
+	want := 3*(24*N*D*D+2*N*D*V) + 3.5*4*2*36*D
+	if m["flops"] != want {
+		t.Errorf("gpt2-layer flops %v, want %v", m["flops"], want)
+	}
+	if g, ok := m["gflops"].(float64); !ok || g <= 0 {
+		t.Errorf("gpt2-layer gflops %v", m["gflops"])
+	}
+	// The summary line.
+	t.Cleanup(func() { runtime.GOMAXPROCS(runtime.NumCPU()) })
+	code, out, errOut := runCLI(t, append([]string{"bench", "train", "--model", "gpt2-layer", "--seq", "4", "--dim", "8", "--heads", "2", "--vocab", "5"}, fast...)...)
+	if code != 0 || !strings.Contains(out, "tokens/s") || !strings.Contains(out, "GFLOP/s") || strings.Contains(out, "{") {
+		t.Errorf("summary: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+func TestBenchTrainBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "train", "--model", "gpt5"}, "--model"},
+		{[]string{"bench", "train", "--batch", "-1"}, "--batch is -1"},
+		{[]string{"bench", "train", "--model", "gpt2-layer", "--seq", "0"}, "--seq is 0"},
+		{[]string{"bench", "train", "--model", "gpt2-layer", "--seq", "2048"}, "exceeds the model's context length 1024"},
+		{[]string{"bench", "train", "--model", "gpt2-layer", "--dim", "10", "--heads", "3"}, "--heads 3"},
+		{[]string{"bench", "train", "--model", "demo", "--dim", "8"}, "reshape only"},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		if code != 1 || out != "" || !strings.Contains(errOut, c.want) || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 and one line naming %q", c.args, code, out, errOut, c.want)
+		}
+	}
+	code, out, _ := runCLI(t, "bench", "train", "--help")
+	if code != 0 || !strings.Contains(out, "Usage:") || !strings.Contains(out, "gpt2-layer") {
+		t.Errorf("bench train --help: exit %d, output %q", code, out)
+	}
+}
+
+func TestBenchPlot(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errOut := runCLI(t, "bench", "plot", "--results", "../../scripts/bench/results.jsonl", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, name := range []string{"scaling-time.png", "scaling-memory.png"} {
+		f, err := os.Open(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
+			t.Errorf("%s is %v", name, b)
+		}
+		if !strings.Contains(stdout, name) {
+			t.Errorf("output does not name %s: %q", name, stdout)
+		}
+	}
+	bad := filepath.Join(out, "bad.jsonl")
+	os.WriteFile(bad, []byte("{not json\n"), 0o644)
+	if code, _, errOut := runCLI(t, "bench", "plot", "--results", bad, "--out", out); code != 1 || !strings.Contains(errOut, "bad.jsonl:1") {
+		t.Errorf("malformed results: exit %d, %q", code, errOut)
 	}
 }

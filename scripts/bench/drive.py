@@ -14,6 +14,10 @@ in the machine's load hits both. One JSON object per line is written:
    "attn_cmd": "...", "torch_cmd": "..."}    one benchmark row
   {"kind": "end", "elapsed_s": ...}
 
+Training rows: `attn bench train` / `torch_bench.py train` (op train, one training
+step of a whole model) and `attention --backward` (forward+backward), with one
+`--memory-only` row (a single run, for its peak RSS).
+
 Generation rows (op decode) have a third side, "torch_mv": PyTorch with --matvec
 (one-token steps as torch.mv rather than the GEMM user code calls), and their attn
 command carries --bandwidth-gbs with the bandwidth measured just before (the
@@ -103,6 +107,17 @@ def rows():
     # Last: the biggest rows, the first to go when the time budget runs out.
     for T in [8192, 16384, 32768, 65536]:
         add("scaling", f"T={T} causal", "attention", att + ["--seq", str(T), "--causal"])
+    # Training (after the older rows, so their ids stay put): one training step
+    # of whole models (attn bench train), then fused attention forward+backward
+    # (attn bench attention --backward) and the memory of one such run at T=8192.
+    add("training", "demo model step (reverse task, B=64)", "train", ["--model", "demo"])
+    add("training", "GPT-2-small decoder layer fwd+bwd, T=1024", "train", ["--model", "gpt2-layer"])
+    for T in [1024, 2048, 4096]:
+        for causal in (False, True):
+            add("training", f"attention fwd+bwd T={T}" + (" causal" if causal else ""), "attention",
+                att + ["--seq", str(T), "--backward"] + (["--causal"] if causal else []))
+    add("training", "attention fwd+bwd memory, T=8192 causal", "attention",
+        att + ["--seq", "8192", "--causal", "--backward", "--memory-only"])
     return out
 
 
@@ -110,11 +125,17 @@ def family(row):
     f = parse_flags(row["flags"])
     if row["op"] == "decode":
         return ("decode", f"{row['threads']}t", f["--model"], f["--context"])
+    if row["op"] == "train":
+        return ("train", f"{row['threads']}t", f["--model"])
     key = [row["op"], f"{row['threads']}t", "causal" if "--causal" in f else "full"]
     if row["op"] == "gemm":
         key.append("NT" if "--trans-b" in f else "NN")
     if row["op"] == "attention" and f["--seq"] == "1":
         key.append("decode")
+    if "--backward" in f:
+        key.append("backward")
+    if "--memory-only" in f:
+        key.append("memory")  # one run: no estimate from (or for) the timed rows
     return tuple(key)
 
 
@@ -133,8 +154,8 @@ def parse_flags(flags):
 
 def flops(row):
     """Useful FLOPs of a row, counted as both sides count them (used for the estimates);
-    None for generation rows (no estimate: they run under the timeout)."""
-    if row["op"] == "decode":
+    None for generation and training-step rows (no estimate: they run under the timeout)."""
+    if row["op"] in ("decode", "train"):
         return None
     f = parse_flags(row["flags"])
     num = lambda k, d=None: int(f.get(k, d))  # noqa: E731
@@ -145,7 +166,8 @@ def flops(row):
         T = num("--seq")
         S = num("--kv-seq", T)
         pairs = sum(min(i + 1, S) for i in range(T)) if causal else T * S
-        return 4.0 * num("--batch", 1) * num("--heads") * pairs * num("--head-dim")
+        # --backward: forward + backward, the backward counted as 2.5 forwards.
+        return (3.5 if "--backward" in f else 1.0) * 4.0 * num("--batch", 1) * num("--heads") * pairs * num("--head-dim")
     T, D = num("--seq"), num("--dim")
     pairs = T * (T + 1) / 2 if causal else T * T
     return 8.0 * num("--batch", 1) * T * D * D + 4.0 * num("--batch", 1) * pairs * D

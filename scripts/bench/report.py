@@ -9,8 +9,11 @@ never hand-edited. Needs only the Python standard library.
 
 import argparse
 import json
+import os
 import re
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 TABLES = [
     ("gemm", "GEMM (kernel.Gemm vs torch.mm)",
@@ -46,6 +49,30 @@ TABLES = [
      "It is the decode rate if memory traffic were the only cost; stories260K (about 1 MB of weights) lives in the "
      "caches, so its floor is not a bound there.\n"
      "- ratios are attn / PyTorch tokens/s (= PyTorch time / attn time): above 1 (bold) attn is faster."),
+    ("training", "Training: one step, forward + backward (2 threads)",
+     "- **demo model step**: attn demo's / attn train's model, `nn.TransformerPreset(\"small\")` (2 encoder + 2 decoder "
+     "post-LN layers, d_model 64, 4 heads, d_ff 256, tied embedding, sinusoidal positions), on a padded batch of 64 "
+     "reverse-task examples (8–16 symbols). One step = zero the gradients, forward, label-smoothed (0.1) cross-entropy, "
+     "backward, gradient clipping at 1, AdamW (β 0.9/0.98, ε 1e-9, weight decay 0.01). attn: `train.ZeroGrads`, "
+     "`Transformer.Loss` with backward, `train.ClipGradNorm`, `Adam.Update`, on a `train.MakeBatch` batch. PyTorch: "
+     "`torch.nn.TransformerEncoderLayer`/`TransformerDecoderLayer` (batch_first, dropout 0) with the same sizes, "
+     "key-padding and causal masks, `F.cross_entropy(label_smoothing=0.1)`, `clip_grad_norm_`, `torch.optim.AdamW` "
+     "(`scripts/bench/torch_models.py`), on a batch drawn the same way (same padded shape S×T, its own tokens). "
+     "tokens = B·(S+T), every padded position the encoder and decoder process.\n"
+     "- **GPT-2-small decoder layer**: one GPT-2-small-shaped block (D 768, 12 heads, MLP 3072, pre-LN, tanh GELU, "
+     "causal) with embeddings, final LayerNorm and tied head, at B=1, T=1024: zero the gradients, forward, "
+     "cross-entropy, backward (no optimizer). The vocabulary is 256, so the embedding and head are about 2% of the "
+     "FLOPs: the figure is the block's. attn: `nn.NewGPT(GPTConfig{Vocab: 256, Context: 1024, Layers: 1, Heads: 12, "
+     "DModel: 768})`, `GPT.Loss` with backward. PyTorch: nanoGPT's `GPT` with one `Block`, its attention "
+     "without flash (1.13 has no fused SDPA on CPU): matmul, `masked_fill` with the tril buffer, softmax, matmul. "
+     "FLOPs: matrix products × 3 (forward and a backward of twice that), attention × 3.5.\n"
+     "- **attention fwd+bwd** (B=1, H=12, Dh=64, T=S): attn: `attention.ScaledDotProduct` with `Options.LSE`, then "
+     "`attention.ScaledDotProductBackward` into zeroed dq, dk, dv (fused: no T×S matrix in either pass). PyTorch: the "
+     "attention table's matmul → softmax → matmul with q, k, v requiring grad, then `out.backward(dout)` (autograd "
+     "keeps the T×T weights). FLOPs: the forward's (4·Dh per allowed pair per head) × 3.5, the backward counted as "
+     "2.5 forwards (FlashAttention's convention).\n"
+     "- **tok/s ratio** = attn / PyTorch tokens per second, **ratio** = PyTorch ms / attn ms: above 1 (bold) attn "
+     "is faster."),
     ("mha", "Multi-head attention forward (D=768, H=12, B=1)",
      "attn: `MultiHeadAttention.Forward` (biases, no weights returned). PyTorch: "
      "`nn.MultiheadAttention(768, 12, batch_first=True).eval()` under `torch.inference_mode()`, "
@@ -107,6 +134,8 @@ def fmt_bytes(b):
         return "–"
     if b >= 2**30:
         return f"{b / 2**30:.2f} GiB"
+    if b < 10 * 2**20:
+        return f"{b / 2**20:.1f} MiB"
     return f"{b / 2**20:,.0f} MiB"
 
 
@@ -293,12 +322,54 @@ def bandwidth_lines(end, rows):
     return out
 
 
+def training_table(rows, peaks):
+    out = ["| # | row | threads | tokens/step | attn ms | PyTorch ms | ratio | attn tok/s | PyTorch tok/s | "
+           "attn GFLOP/s | % of peak | PyTorch GFLOP/s | attn peak RSS | PyTorch peak RSS |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        if "--memory-only" in flags(r):
+            continue
+        a, t = r["attn"], r["torch"]
+        tok = a.get("tokens_per_step") if ok(a) else None
+        tok_t = t.get("tokens_per_step") if ok(t) else None
+        toks = "–" if tok is None else f"{tok:,}" + (f" (PyTorch {tok_t:,})" if tok_t and tok_t != tok else "")
+        g = lambda s: f"{s['gflops']:.1f}" if ok(s) and s.get("gflops") is not None else "–"  # noqa: E731
+        pk = pct_peak(a, peaks, r["threads"]) if ok(a) and a.get("gflops") is not None else "–"
+        out.append(f"| {r['id']} | {r['label']} | {r['threads']} | {toks} | {cell(a)} | {cell(t)} | {ratio(r)} | "
+                   f"{rate_cell(a, 'tokens_per_s')} | {rate_cell(t, 'tokens_per_s')} | {g(a)} | {pk} | {g(t)} | "
+                   f"{rss(a)} | {rss(t)} |")
+    return out
+
+
+def memory_table(rows):
+    """The --memory-only rows: what one forward+backward took."""
+    sel = [r for r in rows if "--memory-only" in flags(r)]
+    if not sel:
+        return []
+    out = ["Memory of one forward+backward (`--memory-only`: a single run, no warm-up). *Before* is the process's "
+           "peak RSS with every operand allocated and written (inputs, output, gradients); *added* is what the run "
+           "put on top of it; *scores* is one float32 T×T matrix per head, 4·H·T² bytes, what a kernel that "
+           "materialises the weights needs per copy.",
+           "",
+           "| # | row | scores (T×T per head) | attn peak RSS | attn before | attn added by the run | PyTorch peak RSS | "
+           "PyTorch before | PyTorch added by the run | attn time | PyTorch time |",
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in sel:
+        a, t = r["attn"], r["torch"]
+        sb = (a if ok(a) else t).get("scores_bytes")
+        f = lambda s, k: fmt_bytes(s.get(k)) if ok(s) else (cell(s) if k == "peak_rss_bytes" else "–")  # noqa: E731
+        out.append(f"| {r['id']} | {r['label']} | {fmt_bytes(sb)} | {f(a, 'peak_rss_bytes')} | {f(a, 'rss_before_bytes')} | "
+                   f"{f(a, 'work_rss_bytes')} | {f(t, 'peak_rss_bytes')} | {f(t, 'rss_before_bytes')} | "
+                   f"{f(t, 'work_rss_bytes')} | {cell(a)} | {cell(t)} |")
+    return out
+
+
 def scaling_table(all_rows, peaks):
     sel = []
     for r in all_rows:
         f = flags(r)
         if (r["op"] == "attention" and "--causal" in f and "--kv-seq" not in f and "--kv-heads" not in f
-                and r["threads"] == 2):
+                and "--backward" not in f and r["threads"] == 2):
             sel.append((int(f["--seq"]), r))
     sel.sort(key=lambda x: x[0])
     out = ["| T | # | attn ms | PyTorch ms | ratio | attn GFLOP/s | % of peak | attn peak RSS | PyTorch peak RSS |",
@@ -434,6 +505,10 @@ def render(meta, peaks, rows, end):
         elif key == "generation":
             trows = [r for r in rows if r["table"] == key]
             body = generation_table(trows, end) + [""] + bandwidth_lines(end, trows)
+        elif key == "training":
+            trows = [r for r in rows if r["table"] == key]
+            mem = memory_table(trows)
+            body = training_table(trows, peaks) + ([""] + mem if mem else [])
         else:
             trows = [r for r in rows if r["table"] == key]
             body = main_table(trows, peaks)
@@ -445,6 +520,15 @@ def render(meta, peaks, rows, end):
         w("")
         L.extend(body)
         w("")
+        if key == "scaling" and os.path.exists(os.path.join(ROOT, "docs", "bench", "scaling-time.png")):
+            w("![attention time against sequence length, attn and PyTorch](docs/bench/scaling-time.png)")
+            w("")
+            w("![peak memory against sequence length, attn and PyTorch](docs/bench/scaling-memory.png)")
+            w("")
+            w("The plots come from the same results (`attn bench plot --results scripts/bench/results.jsonl --out docs/bench`, "
+              "run by `scripts/bench/run.sh`): every B=1, H=12, Dh=64 forward row of this page, log-log; PyTorch's line ends "
+              "where it cannot build the T×T matrices.")
+            w("")
         if key == "mha":
             paths = sorted({f"#{r['id']}: {r['torch']['torch_path']}" for r in trows if ok(r["torch"]) and r["torch"].get("torch_path")})
             if paths:

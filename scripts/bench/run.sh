@@ -7,6 +7,7 @@
 #                                             # merges them into results.jsonl (the other rows are kept),
 #                                             # then rewrites BENCHMARKS.md
 #   bash scripts/bench/run.sh --only '^generation'   # the Generation rows (attn bench decode; ~4 minutes)
+#   bash scripts/bench/run.sh --only '^training'     # the Training rows (attn bench train, attention --backward; ~5 minutes)
 #   bash scripts/bench/run.sh --report-only   # rewrite BENCHMARKS.md from the last results
 #
 # Steps: build attn once (go build -o /tmp/attn-bench ./cmd/attn); measure the FMA
@@ -66,5 +67,7 @@ if [ "$report_only" = 0 ]; then
   echo "== rows done in $(( $(date +%s) - start )) s" >&2
 fi
 
+go build -o "$BIN" ./cmd/attn
+"$BIN" bench plot --results "$RESULTS" --out docs/bench >&2
 "$PY" scripts/bench/report.py "$RESULTS" -o BENCHMARKS.md
 echo "== wrote BENCHMARKS.md from $RESULTS" >&2

@@ -6,6 +6,7 @@
                              [--kv-seq S] [--causal [--align top-left|bottom-right]]
     torch_bench.py mha       --batch B --seq T --dim D --heads H [--causal]
     torch_bench.py decode    --model gpt2-small|PATH.bin --context N
+    torch_bench.py train     --model demo|gpt2-layer [--batch B] [--seq T]
     common: [--threads N] [--json] [--seed S] [--warmup 0.5s] [--warmup-reps 2]
             [--min-time 1s] [--min-reps 5] [--max-time 60s] [--max-reps 10000] [--max-mem-gb 16]
 
@@ -20,6 +21,11 @@ The ops are written as a PyTorch 1.13 user writes them:
              softmax(-1); @ v. GQA (--kv-heads G < H) repeats k and v per call with
              repeat_interleave, as Llama-style code does (1.13 has no
              F.scaled_dot_product_attention and no GQA).
+             --backward: q, k, v require grad and each run is the forward then
+             out.backward(dout) (autograd through matmul, softmax, matmul; the
+             grads set to None first), outside inference_mode. FLOPs counted as
+             attn counts them: the forward's × 3.5. --memory-only: one run, no
+             warm-up, reporting rss_before_bytes, work_rss_bytes, scores_bytes.
   mha        nn.MultiheadAttention(D, H, batch_first=True).eval() under
              torch.inference_mode(), need_weights=False; --causal passes a bool
              [T,T] attn_mask (True = masked). The JSON says which path PyTorch took
@@ -34,6 +40,15 @@ The ops are written as a PyTorch 1.13 user writes them:
              nn.Linear) calls. Reports prompt_* and decode_* timings,
              prompt_tokens_per_s and decode_tokens_per_s; the usual fields (reps,
              median_ms, ...) repeat the decode step's.
+  train      one training step, as `attn bench train` (torch_models.py):
+             demo = attn's demo Transformer (torch.nn.TransformerEncoderLayer/
+             DecoderLayer, batch_first, 2+2 post-LN layers, d_model 64, 4 heads,
+             d_ff 256, tied embedding, sinusoidal positions) on a padded batch of
+             the reverse task; step = zero_grad, label-smoothed (0.1)
+             cross-entropy, backward, clip_grad_norm_(1), AdamW (0.9, 0.98,
+             eps 1e-9, weight decay 0.01 on the matrices). gpt2-layer = nanoGPT
+             with 1 block (D 768, 12 heads, vocabulary 256, context 1024) at
+             B=1, T=1024: zero_grad(set_to_none=True), loss, backward.
 
 Timing method (the same as attn bench): inputs allocated once (seeded); warm-up until
 both --warmup-reps runs and --warmup time have passed (one run suffices if it alone
@@ -123,6 +138,8 @@ def parse_args(argv):
     a.add_argument("--kv-seq", type=positive, default=None)
     a.add_argument("--causal", action="store_true")
     a.add_argument("--align", choices=["top-left", "bottom-right"], default="top-left")
+    a.add_argument("--backward", action="store_true", help="time forward + autograd backward")
+    a.add_argument("--memory-only", action="store_true", help="one run, no warm-up: report the memory it took")
 
     m = sub.add_parser("mha", parents=[common], help="nn.MultiheadAttention forward")
     m.add_argument("--batch", type=positive, default=1)
@@ -136,6 +153,11 @@ def parse_args(argv):
     d.add_argument("--context", type=positive, required=True, help="prompt length N; the decode step is at position N-1")
     d.add_argument("--matvec", action="store_true", help="one-token steps use torch.mv/addmv, not GEMM (see torch_models.py)")
 
+    t = sub.add_parser("train", parents=[common], help="one training step (forward, backward, optimizer)")
+    t.add_argument("--model", choices=["demo", "gpt2-layer"], default="demo")
+    t.add_argument("--batch", type=positive, default=None, help="sequences per step (default 64 demo, 1 gpt2-layer)")
+    t.add_argument("--seq", type=positive, default=1024, help="gpt2-layer: tokens per sequence (at most 1024)")
+
     args = p.parse_args(argv)
     if args.max_reps < args.min_reps:
         p.error(f"--max-reps {args.max_reps} is below --min-reps {args.min_reps}")
@@ -148,6 +170,13 @@ def parse_args(argv):
             p.error(f"--kv-heads {args.kv_heads} does not divide --heads {args.heads}")
     if args.op == "mha" and args.dim % args.heads:
         p.error(f"--heads {args.heads} does not divide --dim {args.dim}")
+    if args.op == "train":
+        args.batch = args.batch or (64 if args.model == "demo" else 1)
+        if args.model == "gpt2-layer" and args.seq > 1024:
+            p.error(f"--seq {args.seq} exceeds the model's context length 1024")
+    if getattr(args, "memory_only", False):
+        # One run: the memory is the point, not the time.
+        args.warmup, args.warmup_reps, args.min_time, args.min_reps, args.max_reps = 0, 0, 0, 1, 1
     return args
 
 
@@ -159,6 +188,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
 
@@ -283,9 +313,17 @@ def setup_attention(gen):
              "causal": args.causal, "align": args.align}
     off = S - T if args.align == "bottom-right" else 0
     scores = 4 * B * H * T * S
-    guard(f"the [B={B},H={H},T={T},S={S}] score tensors (2 x {scores / 1e9:.1f} GB"
+    operands = 4 * (2 * B * H * T * Dh + 2 * B * G * S * Dh)
+    # Score tensors alive at once: forward, the product and the scaled (and
+    # masked) copy; forward+backward, the saved softmax output plus, in the
+    # backward, the incoming gradient, softmax's gradient and (causal)
+    # masked_fill's, measured with --memory-only at T=1024..4096.
+    live = (4 if args.causal else 3) if args.backward else 2
+    if args.backward:
+        operands *= 2  # the gradients
+    guard(f"the [B={B},H={H},T={T},S={S}] score tensors ({live} x {scores / 1e9:.1f} GB"
           + (f" + {T * S / 1e9:.2f} GB mask)" if args.causal else ")"),
-          2 * scores + (T * S if args.causal else 0) + 4 * (2 * B * H * T * Dh + 2 * B * G * S * Dh))
+          live * scores + (T * S if args.causal else 0) + operands)
     q = torch.rand(B, H, T, Dh, generator=gen) * 2 - 1
     k = torch.rand(B, G, S, Dh, generator=gen) * 2 - 1
     v = torch.rand(B, G, S, Dh, generator=gen) * 2 - 1
@@ -308,9 +346,26 @@ def setup_attention(gen):
         att = att.softmax(dim=-1)
         return att @ vv
 
+    fwd = 4.0 * B * H * pairs * Dh
+    flops, pass_ = fwd, "forward"
+    forward = run
+    if args.backward:
+        flops, pass_ = 3.5 * fwd, "forward+backward"
+        for x in (q, k, v):
+            x.requires_grad_(True)
+        dout = torch.rand(B, H, T, Dh, generator=gen) * 2 - 1
+
+        def run():
+            q.grad = k.grad = v.grad = None
+            forward().backward(dout)
+
+    shape.update({"backward": args.backward, "pass": pass_, "forward_flops": fwd})
+    extra = {}
+    if args.memory_only:
+        extra = {"memory_only": True, "operand_bytes": operands, "scores_bytes": scores, "rss_before_bytes": peak_rss()}
     mname = f"causal({args.align})" if args.causal else "none"
-    label = f"B={B} H={H} G={G} T={T} S={S} Dh={Dh} mask={mname}"
-    return shape, label, 4.0 * B * H * pairs * Dh, run, {}
+    label = f"B={B} H={H} G={G} T={T} S={S} Dh={Dh} mask={mname} {pass_}"
+    return shape, label, flops, run, extra
 
 
 def setup_mha(gen):
@@ -336,6 +391,67 @@ def setup_mha(gen):
     return shape, f"B={B} T={T} D={D} H={H} causal={args.causal}", flops, run, {"torch_path": path}
 
 
+def setup_train(gen):
+    sys.dont_write_bytecode = True  # no __pycache__ in the repository
+    import torch_models
+
+    torch.manual_seed(args.seed)
+    B = args.batch
+    if args.model == "demo":
+        src, src_pad, tgt_in, tgt_out = torch_models.reverse_batch(B, gen)
+        S, T = src.shape[1], tgt_in.shape[1]
+        vocab = 13  # PAD, BOS, EOS and 10 symbols, as attn's reverse task
+        guard("the activations", 4 * 200 * B * (S + T) * 256)
+        model = torch_models.DemoTransformer(vocab).train()
+        decay = [p for n, p in model.named_parameters() if p.dim() > 1 and not n.startswith("emb")]
+        rest = [p for n, p in model.named_parameters() if not (p.dim() > 1 and not n.startswith("emb"))]
+        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}],
+                                lr=1e-3, betas=(0.9, 0.98), eps=1e-9)
+        params = list(model.parameters())
+        last = {}
+
+        def run():
+            opt.zero_grad()
+            logits = model(src, src_pad, tgt_in)
+            loss = F.cross_entropy(logits.reshape(-1, vocab), tgt_out.reshape(-1), ignore_index=-1, label_smoothing=0.1)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            last["loss"] = loss.item()
+
+        nparams = sum(p.numel() for p in params)
+        shape = {"model": "demo", "task": "reverse", "vocab": vocab, "d_model": 64, "heads": 4, "d_ff": 256,
+                 "enc_layers": 2, "dec_layers": 2, "norm_first": False, "params": nparams, "batch": B,
+                 "src_len": S, "tgt_len": T, "label_tokens": int((tgt_out != -1).sum()),
+                 "optimizer": "AdamW(0.9, 0.98, eps 1e-9, wd 0.01), clip 1, label smoothing 0.1"}
+        tokens = B * (S + T)
+        label = f"B={B} S={S} T={T}, {nparams} params"
+        flops = None
+    else:
+        T, V, D, H, L = args.seq, 256, 768, 12, 1
+        N = B * T
+        guard("the activations", 4 * (30 * N * D + 2 * N * V + 4 * B * H * T * T))
+        model = torch_models.GPT(V, 1024, L, H, D).train()
+        idx = torch.randint(0, V, (B, T), generator=gen)
+        targets = torch.randint(0, V, (B, T), generator=gen)
+        last = {}
+
+        def run():
+            model.zero_grad(set_to_none=True)
+            loss = model(idx, targets)
+            loss.backward()
+            last["loss"] = loss.item()
+
+        nparams = sum(p.numel() for p in model.parameters())
+        shape = {"model": "gpt2-layer", "vocab": V, "context": 1024, "layers": L, "heads": H, "d_model": D,
+                 "params": nparams, "batch": B, "seq": T, "optimizer": None}
+        tokens = N
+        label = f"B={B} T={T} D={D} H={H} L={L} V={V}, {nparams} params"
+        pairs = causal_pairs(T, T, 0)
+        flops = 3 * (L * 24.0 * N * D * D + 2.0 * N * D * V) + 3.5 * L * 4.0 * B * pairs * D
+    return shape, label, flops, run, {"tokens_per_step": tokens, "_last": last}
+
+
 def main():
     base = {"impl": "pytorch", "op": args.op}
     info = {
@@ -351,11 +467,12 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     if args.op == "decode":
         return main_decode(base, info, gen)
-    setup = {"gemm": setup_gemm, "attention": setup_attention, "mha": setup_mha}[args.op]
+    setup = {"gemm": setup_gemm, "attention": setup_attention, "mha": setup_mha, "train": setup_train}[args.op]
+    grad = args.op == "train" or getattr(args, "backward", False)
     shape = {}
     try:
         shape, label, flops, run, extra = setup(gen)
-        with torch.inference_mode():
+        with (torch.enable_grad() if grad else torch.inference_mode()):
             warm, times = measure(run)
     except Refused as e:
         return fail(base, shape or shape_of(), info, str(e))
@@ -373,18 +490,31 @@ def main():
     out = dict(base)
     out.update(shape)
     out.update({"threads": args.threads, "torch_threads": torch.get_num_threads()})
+    last = extra.pop("_last", None)
+    if "tokens_per_step" in extra:
+        out["tokens_per_step"] = extra.pop("tokens_per_step")
     out.update(timing_fields("", warm, times))
-    out.update({"flops": flops, "gflops": round(flops / med / 1e9, 3)})
+    if "tokens_per_step" in out:
+        out["tokens_per_s"] = round(out["tokens_per_step"] / med, 3)
+    out.update({"flops": flops, "gflops": round(flops / med / 1e9, 3) if flops else None})
+    if last is not None:
+        out["loss"] = round(last.get("loss", float("nan")), 3)
     out.update(tail_fields(info))
+    if "rss_before_bytes" in extra:
+        extra["work_rss_bytes"] = out["peak_rss_bytes"] - extra["rss_before_bytes"]
     out.update(extra)
     if args.json:
         print(json.dumps(out))
     else:
         b = out["blas"] or {}
+        rate = f", {out['tokens_per_s']:.0f} tokens/s" if "tokens_per_s" in out else ""
+        gfl = f", {out['gflops']:.2f} GFLOP/s" if out["gflops"] is not None else ""
+        mem = (f", memory only: the run added {extra['work_rss_bytes'] / 2**20:.1f} MiB to the peak RSS"
+               if "work_rss_bytes" in extra else "")
         print(f"{args.op} {label}: median {out['median_ms']:.3f} ms (min {out['min_ms']:.3f}, max {out['max_ms']:.3f}, "
-              f"{len(times)} reps after {warm} warm-up), {out['gflops']:.2f} GFLOP/s, {args.threads} threads, "
+              f"{len(times)} reps after {warm} warm-up){rate}{gfl}{mem}, {args.threads} threads, "
               f"torch {torch.__version__}, {b.get('library')} {b.get('kernel', '')}, {info['allocator']}, "
-              f"peak RSS {out['peak_rss_bytes'] / 2**20:.1f} MiB" + (f", {extra['torch_path']}" if extra else ""))
+              f"peak RSS {out['peak_rss_bytes'] / 2**20:.1f} MiB" + (f", {extra['torch_path']}" if "torch_path" in extra else ""))
     return 0
 
 
@@ -449,7 +579,8 @@ def main_decode(base, info, gen):
 
 def shape_of():
     keys = {"gemm": ["m", "n", "k", "trans_b"],
-            "attention": ["batch", "heads", "kv_heads", "head_dim", "seq", "kv_seq", "causal", "align"],
+            "attention": ["batch", "heads", "kv_heads", "head_dim", "seq", "kv_seq", "causal", "align", "backward"],
+            "train": ["model", "batch", "seq"],
             "mha": ["batch", "seq", "dim", "heads", "causal"],
             "decode": ["model", "context"]}[args.op]
     return {k: getattr(args, k) for k in keys}

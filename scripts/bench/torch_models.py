@@ -190,3 +190,137 @@ def load(model, gen, matvec=False):
     if model.endswith(".bin"):
         return Llama2c(model, matvec)
     raise ValueError(f"--model {model!r}: the PyTorch side knows gpt2-small and llama2.c .bin files")
+
+
+# ---- training models (torch_bench.py train) ---------------------------------
+#
+# Written as a PyTorch 1.13 user writes them, in training mode (autograd,
+# no inference fast paths), float32, dropout 0.
+
+
+def sinusoidal(max_len, d):
+    """The paper's positional encoding [max_len, d] (sin on even, cos on odd columns)."""
+    pos = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+    div = torch.exp(torch.arange(0, d, 2, dtype=torch.float32) * (-math.log(10000.0) / d))
+    pe = torch.zeros(max_len, d)
+    pe[:, 0::2] = torch.sin(pos * div)
+    pe[:, 1::2] = torch.cos(pos * div)
+    return pe
+
+
+class DemoTransformer(torch.nn.Module):
+    """attn's demo model (nn.TransformerPreset("small")): torch.nn.Transformer's
+    encoder and decoder layers with batch_first, 2 + 2 post-LN layers (no final
+    norms, as nn.Transformer-style post-LN stacks in attn), d_model 64, 4 heads,
+    d_ff 256, ReLU, dropout 0; one embedding shared by source, target and the
+    output projection (F.linear(y, emb.weight)), scaled by sqrt(d_model), plus
+    sinusoidal positions. Xavier-uniform matrices, as nn.Transformer initialises."""
+
+    def __init__(self, vocab, d_model=64, nhead=4, d_ff=256, layers=2, max_len=64, eps=1e-5):
+        super().__init__()
+        nn = torch.nn
+        self.d = d_model
+        self.emb = nn.Embedding(vocab, d_model)
+        nn.init.normal_(self.emb.weight, std=d_model ** -0.5)
+        enc = nn.TransformerEncoderLayer(d_model, nhead, d_ff, dropout=0.0, batch_first=True, layer_norm_eps=eps)
+        dec = nn.TransformerDecoderLayer(d_model, nhead, d_ff, dropout=0.0, batch_first=True, layer_norm_eps=eps)
+        self.encoder = nn.TransformerEncoder(enc, layers, enable_nested_tensor=False)
+        self.decoder = nn.TransformerDecoder(dec, layers)
+        for name, p in self.named_parameters():
+            if p.dim() > 1 and not name.startswith("emb"):
+                nn.init.xavier_uniform_(p)
+        self.register_buffer("pe", sinusoidal(max_len, d_model))
+        self.register_buffer("causal", torch.ones(max_len, max_len, dtype=torch.bool).triu(1))
+
+    def forward(self, src, src_pad, tgt_in):
+        S, T = src.shape[1], tgt_in.shape[1]
+        scale = math.sqrt(self.d)
+        x = self.emb(src) * scale + self.pe[:S]
+        mem = self.encoder(x, src_key_padding_mask=src_pad)
+        y = self.emb(tgt_in) * scale + self.pe[:T]
+        y = self.decoder(y, mem, tgt_mask=self.causal[:T, :T], memory_key_padding_mask=src_pad)
+        return F.linear(y, self.emb.weight)
+
+
+def reverse_batch(B, gen, min_len=8, max_len=16, symbols=10):
+    """A padded batch of attn's "reverse" task (train.MakeBatch's layout): PAD 0,
+    BOS 1, EOS 2, symbols from 3; labels -1 where padded. Drawn from gen, so the
+    tokens differ from attn's batch but the distribution and shapes are the same."""
+    lens = torch.randint(min_len, max_len + 1, (B,), generator=gen)
+    S = int(lens.max())
+    T = S + 1
+    src = torch.zeros(B, S, dtype=torch.long)
+    tgt_in = torch.zeros(B, T, dtype=torch.long)
+    tgt_out = torch.full((B, T), -1, dtype=torch.long)
+    for i, n in enumerate(lens.tolist()):
+        s = torch.randint(3, 3 + symbols, (n,), generator=gen)
+        src[i, :n] = s
+        tgt_in[i, 0] = 1
+        tgt_in[i, 1:n + 1] = s.flip(0)
+        tgt_out[i, :n] = s.flip(0)
+        tgt_out[i, n] = 2
+    src_pad = torch.arange(S).unsqueeze(0) >= lens.unsqueeze(1)  # True = padding
+    return src, src_pad, tgt_in, tgt_out
+
+
+class CausalSelfAttention(torch.nn.Module):
+    """nanoGPT's attention without flash (PyTorch 1.13 has no fused SDPA on CPU):
+    matmul, masked_fill with the registered tril buffer, softmax, matmul."""
+
+    def __init__(self, d, heads, context):
+        super().__init__()
+        self.c_attn = torch.nn.Linear(d, 3 * d)
+        self.c_proj = torch.nn.Linear(d, d)
+        self.h, self.d = heads, d
+        self.register_buffer("bias", torch.tril(torch.ones(context, context)).view(1, 1, context, context))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(self.d, dim=2)
+        k = k.view(B, T, self.h, C // self.h).transpose(1, 2)
+        q = q.view(B, T, self.h, C // self.h).transpose(1, 2)
+        v = v.view(B, T, self.h, C // self.h).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        att = F.softmax(att, dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+        return self.c_proj(y)
+
+
+class Block(torch.nn.Module):
+    """nanoGPT's pre-LN block: LayerNorm, attention, LayerNorm, tanh-GELU MLP (4·D)."""
+
+    def __init__(self, d, heads, context, eps=1e-5):
+        super().__init__()
+        self.ln_1 = torch.nn.LayerNorm(d, eps=eps)
+        self.attn = CausalSelfAttention(d, heads, context)
+        self.ln_2 = torch.nn.LayerNorm(d, eps=eps)
+        self.c_fc = torch.nn.Linear(d, 4 * d)
+        self.c_proj = torch.nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.c_proj(F.gelu(self.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+class GPT(torch.nn.Module):
+    """nanoGPT's GPT (attn's nn.GPT): token and learned position embeddings, blocks,
+    final LayerNorm, head tied to the token embedding, cross-entropy loss."""
+
+    def __init__(self, vocab, context, layers, heads, d, eps=1e-5):
+        super().__init__()
+        self.wte = torch.nn.Embedding(vocab, d)
+        self.wpe = torch.nn.Embedding(context, d)
+        self.h = torch.nn.ModuleList([Block(d, heads, context, eps) for _ in range(layers)])
+        self.ln_f = torch.nn.LayerNorm(d, eps=eps)
+        for p in self.parameters():
+            if p.dim() > 1:
+                torch.nn.init.normal_(p, std=0.02)
+
+    def forward(self, idx, targets):
+        T = idx.shape[1]
+        x = self.wte(idx) + self.wpe(torch.arange(T))
+        for b in self.h:
+            x = b(x)
+        logits = F.linear(self.ln_f(x), self.wte.weight)
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
