@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 )
 
@@ -91,36 +90,10 @@ func (e *Encoder) Loss(bt *TaggingBatch, opt TrainOptions) (st LossStats, err er
 	}
 	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}}
 	m.encode(p, sb)
-	n, V, D := bt.B*bt.S, c.Vocab, c.DModel
-	logits := make([]float32, n*V)
-	LinearForward(logits, p.memory, m.out.W, nil, n, D, V)
-	count := 0
-	for i, l := range bt.Labels {
-		if l == bt.Ignore {
-			continue
-		}
-		count++
-		row := logits[i*V : (i+1)*V]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if best == l {
-			st.Correct++
-		}
+	st, dmem, err := outputLoss(m.out, p.memory, bt.Labels, bt.Ignore, c.DModel, c.Vocab, opt)
+	if err != nil || dmem == nil {
+		return st, err
 	}
-	dlogits := make([]float32, n*V)
-	st.Sum, st.Count = CrossEntropy(dlogits, logits, bt.Labels, n, V, opt.Smoothing, bt.Ignore, float32(max(count, 1)))
-	if math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0) {
-		return st, fmt.Errorf("nn: loss is %v (diverged: lower the learning rate)", st.Sum)
-	}
-	if !opt.Backward {
-		return st, nil
-	}
-	dmem := make([]float32, n*D)
-	LinearBackward(dmem, m.out.G, nil, dlogits, p.memory, m.out.W, n, D, V)
 	m.encodeBackward(p, dmem)
 	return st, nil
 }
@@ -153,13 +126,7 @@ func (e *Encoder) Predict(seqs [][]int) (_ [][]int, err error) {
 	for i, s := range seqs {
 		for j := range s {
 			LinearForward(row, p.memory[(i*S+j)*D:(i*S+j+1)*D], m.out.W, nil, 1, D, V)
-			best := 0
-			for k, v := range row {
-				if v > row[best] {
-					best = k
-				}
-			}
-			out[i] = append(out[i], best)
+			out[i] = append(out[i], argmax(row))
 		}
 	}
 	return out, nil

@@ -198,35 +198,10 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 	p.final = normState{x: h, mean: make([]float32, n), rstd: make([]float32, n)}
 	p.out = make([]float32, n*D)
 	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
-	logits := make([]float32, n*V)
-	LinearForward(logits, p.out, m.head.W, nil, n, D, V)
-	count := 0
-	for i, l := range bt.Labels {
-		if l == bt.Ignore {
-			continue
-		}
-		count++
-		row := logits[i*V : (i+1)*V]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if best == l {
-			st.Correct++
-		}
+	st, dout, err := outputLoss(m.head, p.out, bt.Labels, bt.Ignore, D, V, opt)
+	if err != nil || dout == nil {
+		return st, err
 	}
-	dlogits := make([]float32, n*V)
-	st.Sum, st.Count = CrossEntropy(dlogits, logits, bt.Labels, n, V, opt.Smoothing, bt.Ignore, float32(max(count, 1)))
-	if math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0) {
-		return st, fmt.Errorf("nn: loss is %v (diverged: lower the learning rate)", st.Sum)
-	}
-	if !opt.Backward {
-		return st, nil
-	}
-	dout := make([]float32, n*D)
-	LinearBackward(dout, m.head.G, nil, dlogits, p.out, m.head.W, n, D, V)
 	dh := make([]float32, n*D)
 	LayerNormBackward(dh, m.lnf.w.G, m.lnf.b.G, dout, p.final.x, m.lnf.w.W, p.final.mean, p.final.rstd, n, D)
 	for l := len(m.blocks) - 1; l >= 0; l-- {

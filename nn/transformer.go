@@ -677,42 +677,58 @@ func (m *Transformer) Loss(bt *Seq2SeqBatch, opt TrainOptions) (st LossStats, er
 	c := m.Config
 	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}}
 	m.forward(p, bt, nil)
-	nt, V, D := bt.B*bt.T, c.Vocab, c.DModel
-	logits := make([]float32, nt*V)
-	LinearForward(logits, p.out, m.out.W, nil, nt, D, V)
-	for i := range nt {
-		if bt.TgtOut[i] == bt.Ignore {
+	st, dout, err := outputLoss(m.out, p.out, bt.TgtOut, bt.Ignore, c.DModel, c.Vocab, opt)
+	if err != nil || dout == nil {
+		return st, err
+	}
+	m.backward(p, dout)
+	return st, nil
+}
+
+// argmax returns the index of the largest value (the first on ties).
+func argmax(row []float32) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+// outputLoss is the last step every model shares: logits = h·outᵀ for the
+// rows of h [N, D] (out is [V, D]), their argmax accuracy and the
+// label-smoothed cross-entropy over labels other than ignore. With
+// opt.Backward it adds out's gradient and returns dh, the gradient of the
+// mean loss with respect to h; otherwise dh is nil.
+func outputLoss(out *Param, h []float32, labels []int, ignore, D, V int, opt TrainOptions) (st LossStats, dh []float32, err error) {
+	n := len(labels)
+	logits := make([]float32, n*V)
+	LinearForward(logits, h, out.W, nil, n, D, V)
+	count := 0
+	for i, l := range labels {
+		if l == ignore {
 			continue
 		}
-		row := logits[i*V : (i+1)*V]
-		best := 0
-		for j, v := range row {
-			if v > row[best] {
-				best = j
-			}
-		}
-		if best == bt.TgtOut[i] {
+		count++
+		if argmax(logits[i*V:(i+1)*V]) == l {
 			st.Correct++
 		}
 	}
-	count := 0
-	for _, t := range bt.TgtOut {
-		if t != bt.Ignore {
-			count++
-		}
+	var dlogits []float32 // nil: loss only
+	if opt.Backward {
+		dlogits = logits // CrossEntropy writes the gradient in place
 	}
-	dlogits := make([]float32, nt*V)
-	st.Sum, st.Count = CrossEntropy(dlogits, logits, bt.TgtOut, nt, V, opt.Smoothing, bt.Ignore, float32(max(count, 1)))
+	st.Sum, st.Count = CrossEntropy(dlogits, logits, labels, n, V, opt.Smoothing, ignore, float32(max(count, 1)))
 	if math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0) {
-		return st, fmt.Errorf("nn: loss is %v (diverged: lower the learning rate)", st.Sum)
+		return st, nil, fmt.Errorf("nn: loss is %v (diverged: lower the learning rate)", st.Sum)
 	}
 	if !opt.Backward {
-		return st, nil
+		return st, nil, nil
 	}
-	dout := make([]float32, nt*D)
-	LinearBackward(dout, m.out.G, nil, dlogits, p.out, m.out.W, nt, D, V)
-	m.backward(p, dout)
-	return st, nil
+	dh = make([]float32, n*D)
+	LinearBackward(dh, out.G, nil, dlogits, h, out.W, n, D, V)
+	return st, dh, nil
 }
 
 // Greedy decodes each source greedily (argmax at every step) until EOS or
@@ -789,12 +805,7 @@ func (m *Transformer) greedy(srcs [][]int, bos, eos, maxLen int, wantCross bool)
 			}
 			row := make([]float32, V)
 			LinearForward(row, p.out[(i*t+t-1)*D:(i*t+t)*D], m.out.W, nil, 1, D, V)
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
+			best := argmax(row)
 			prefix[i] = append(prefix[i], best)
 			if best == eos || t == maxLen+1 {
 				done[i] = true
