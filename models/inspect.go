@@ -2,8 +2,6 @@ package models
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 )
@@ -35,19 +33,11 @@ func Inspect(path string) (*Inventory, error) {
 	}
 	inv := &Inventory{Format: format, Path: p}
 	if format == Llama2c {
-		f, err := os.Open(p)
-		if err != nil {
-			return nil, fmt.Errorf("models: %w", err)
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return nil, fmt.Errorf("models: %w", err)
-		}
-		lay, err := readLlama2cHeader(f, p, st.Size())
+		f, lay, err := openLlama2c(p)
 		if err != nil {
 			return nil, err
 		}
+		f.Close()
 		c := lay.cfg
 		inv.Config, _ = json.Marshal(map[string]any{
 			"dim": c.Dim, "hidden_dim": c.Hidden, "n_layers": c.Layers, "n_heads": c.Heads,

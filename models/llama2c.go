@@ -143,22 +143,34 @@ func readLlama2cHeader(f io.Reader, path string, size int64) (*llama2cLayout, er
 	return lay, nil
 }
 
+// openLlama2c opens a llama2.c checkpoint and checks its header; the file
+// is left positioned at the first weight.
+func openLlama2c(path string) (*os.File, *llama2cLayout, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("models: %w", err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		var lay *llama2cLayout
+		if lay, err = readLlama2cHeader(f, path, st.Size()); err == nil {
+			return f, lay, nil
+		}
+	} else {
+		err = fmt.Errorf("models: %w", err)
+	}
+	f.Close()
+	return nil, nil, err
+}
+
 // loadLlama2c reads a legacy llama2.c checkpoint. The file's size must be
 // exactly what the header implies, checked before the weights are read.
 func loadLlama2c(path string) (*Decoder, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("models: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("models: %w", err)
-	}
-	lay, err := readLlama2cHeader(f, path, st.Size())
+	f, lay, err := openLlama2c(path)
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
 	cfg, parts, shared, total, kvDim := lay.cfg, lay.parts, lay.shared, lay.total, lay.cfg.KVHeads*lay.cfg.HeadDim
 	all := make([]float32, total)
 	// Read in chunks: binary.Read of the whole slice would hold a second
