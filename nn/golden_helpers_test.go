@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/attn-go/attn/safetensors"
@@ -31,6 +32,7 @@ func forEachGoldenModel(t *testing.T, dir string, min int, cfg any, check func(t
 			if err != nil {
 				t.Fatal(err)
 			}
+			reflect.ValueOf(cfg).Elem().SetZero() // no field left from the previous file
 			if err := json.Unmarshal([]byte(f.Metadata()["config"]), cfg); err != nil {
 				t.Fatal(err)
 			}
