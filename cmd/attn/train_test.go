@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,5 +93,66 @@ func TestTrainCommandErrors(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, c.sub) || strings.Count(errOut, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 1 and one line containing %q", c.args, code, errOut, c.sub)
 		}
+	}
+}
+
+// SIGKILL at random moments, checkpointing every step so that kills land
+// inside checkpoint writes too: after every kill the newest checkpoint
+// loads, the run resumes from it, and once finished its losses equal an
+// uninterrupted run's bit for bit.
+func TestTrainRandomKills(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills training processes repeatedly")
+	}
+	args := func(dir string) []string {
+		return []string{"train", "--task", "copy", "--out", dir, "--steps", "40", "--batch", "8", "--d-model", "16",
+			"--heads", "2", "--d-ff", "32", "--layers", "1", "--save-every", "1", "--eval-every", "1000", "--quiet"}
+	}
+	whole := t.TempDir()
+	if code, _, errOut := runCLI(t, args(whole)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(11, 12))
+	last := -1
+	for kill := 0; kill < 6; kill++ {
+		a := args(dir)
+		if last >= 0 {
+			a = append(a, "--resume")
+		}
+		child := exec.Command(os.Args[0], a...)
+		child.Env = append(os.Environ(), "ATTN_CLI_CHILD=1")
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond)
+		child.Process.Kill()
+		child.Wait()
+		step := checkpointStep(dir)
+		if step < 0 {
+			if last < 0 {
+				continue // killed before the first checkpoint: start again
+			}
+			t.Fatalf("kill %d: no loadable checkpoint after step %d", kill, last)
+		}
+		if _, _, got, err := train.LoadModel(dir); err != nil || got != step {
+			t.Fatalf("kill %d: checkpoint at step %d does not load: %v", kill, step, err)
+		}
+		if step < last {
+			t.Fatalf("kill %d: checkpoint went back from step %d to %d", kill, last, step)
+		}
+		last = step
+	}
+	a := args(dir)
+	if last >= 0 {
+		a = append(a, "--resume")
+	}
+	if code, _, errOut := runCLI(t, a...); code != 0 {
+		t.Fatalf("final run: exit %d: %s", code, errOut)
+	}
+	want, _ := os.ReadFile(filepath.Join(whole, train.LossLogFile))
+	got, _ := os.ReadFile(filepath.Join(dir, train.LossLogFile))
+	if string(want) != string(got) {
+		t.Errorf("losses after %d random kills differ from the uninterrupted run", 6)
 	}
 }
