@@ -62,6 +62,9 @@ func (c *KVCache) Slots(T int) (k, v []float32, err error) {
 	need := c.n + T
 	if kw := c.Heads * c.HeadDim; need*kw > len(c.k) {
 		capacity := min(c.MaxLen, max(need, 2*len(c.k)/kw, 16))
+		if err := tensor.CheckBudget(fmt.Sprintf("attention: kv cache of %d positions", capacity), capacity*c.Heads*max(c.HeadDim, c.ValueDim)); err != nil {
+			return nil, nil, err
+		}
 		c.k = regrow(c.k, capacity*kw, c.n*kw)
 		c.v = regrow(c.v, capacity*c.Heads*c.ValueDim, c.n*c.Heads*c.ValueDim)
 	}

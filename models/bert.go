@@ -165,6 +165,9 @@ func (m *Bert) Forward(in BertInput, hidden bool) (*BertOutput, error) {
 	B, T, D, H, F := in.B, in.T, c.Dim, c.Heads, c.Hidden
 	Dh := D / H
 	n := B * T
+	if err := tensor.CheckBudget(fmt.Sprintf("models: bert activations of %d×%d tokens", B, T), n*max(F, 3*D)); err != nil {
+		return nil, err
+	}
 	x, err := tensor.New(B, T, D)
 	if err != nil {
 		return nil, err

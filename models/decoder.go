@@ -242,6 +242,9 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 	D, H, Hkv, Dh, F := c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden
 	qw, kw := H*Dh, Hkv*Dh
 	S := pos0 + T
+	if err := tensor.CheckBudget(fmt.Sprintf("models: activations of %d tokens", T), T*max(F, qw, D)); err != nil {
+		return nil, err
+	}
 
 	x := make([]float32, T*D)
 	for t, id := range ids {

@@ -38,10 +38,14 @@ func NumElements(shape ...int) (int, error) {
 	return n, nil
 }
 
-// New returns a zero-filled contiguous tensor of the given shape.
+// New returns a zero-filled contiguous tensor of the given shape. A shape
+// over the memory budget (SetMemoryBudget) is an error.
 func New(shape ...int) (*Tensor, error) {
 	n, err := NumElements(shape...)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckBudget(fmt.Sprintf("tensor: shape %v", shape), n); err != nil {
 		return nil, err
 	}
 	return &Tensor{data: make([]float32, n), shape: clone(shape), strides: rowMajor(shape)}, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/attn-go/attn/safetensors"
+	"github.com/attn-go/attn/tensor"
 )
 
 const goldenModels = "../../testdata/golden/models/"
@@ -189,4 +190,18 @@ func TestEmbed(t *testing.T) {
 	if diff > 1e-6 {
 		t.Errorf("embedding changes by %v when batched with a longer text", diff)
 	}
+}
+
+// --memory-budget refuses work whose buffers would exceed it, before
+// allocating them, with one line saying so.
+func TestMemoryBudgetFlag(t *testing.T) {
+	defer tensor.SetMemoryBudget(tensor.MemoryBudget())
+	code, _, errOut := runCLI(t, "--memory-budget", "1KiB", "generate", "--model", goldenModels+"llama", "--ids", "1,2,3,4,5,6,7,8", "-n", "1", "--temperature", "0")
+	if code != 1 || !strings.Contains(errOut, "memory budget") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "--memory-budget", "lots", "inspect", goldenModels+"llama"); code != 1 || !strings.Contains(errOut, "--memory-budget") {
+		t.Errorf("bad budget: exit %d, stderr %q", code, errOut)
+	}
+	tensor.SetMemoryBudget(0)
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 
+	"github.com/attn-go/attn/tensor"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +21,19 @@ where it looks, or "attn explain", which walks the six steps of attention.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().Bool("debug", false, "print stack traces for internal errors")
+	root.PersistentFlags().String("memory-budget", "", "refuse any single buffer larger than this (e.g. 2GiB; default: ATTN_MEMORY_BUDGET, else no limit)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		s, _ := cmd.Flags().GetString("memory-budget")
+		if s == "" {
+			return nil
+		}
+		b, err := tensor.ParseBytes(s)
+		if err != nil {
+			return fmt.Errorf("--memory-budget: %v", err)
+		}
+		tensor.SetMemoryBudget(b)
+		return nil
+	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newDemoCmd(), newExplainCmd(), newMHACmd())
