@@ -3,6 +3,19 @@
 // transformer), LayerNorm and RMSNorm, the feed-forward activations,
 // dropout and the softmax cross-entropy loss, each with its backward pass.
 //
+// It also holds the trainable models built from those layers, each a whole
+// forward and backward pass checked against PyTorch autograd:
+//
+//   - Transformer: the paper's encoder-decoder (post-LN, or pre-LN with
+//     final norms), named like torch.nn.Transformer, with the output tied
+//     to the shared, √d_model-scaled embedding (or separate);
+//   - GPT: a decoder-only stack in GPT-2's arrangement, named like nanoGPT;
+//   - Encoder: the paper's encoder with a per-position output (sequence
+//     labelling).
+//
+// Their Loss methods run a batch forward and, when asked, backward, adding
+// into each Param's gradient; package train drives them.
+//
 // Parameters use PyTorch's layouts and names (Linear.weight is
 // [out_features, in_features], y = x·Wᵀ + b; Embedding.weight is
 // [num_embeddings, embedding_dim]), so state dicts move between the two
