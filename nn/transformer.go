@@ -259,8 +259,11 @@ func (r *run) nextSite() uint64 {
 	return r.site << 36
 }
 
+// active reports whether this pass drops anything.
+func (r *run) active() bool { return r.train && r.p > 0 }
+
 func (r *run) dropout(y, x []float32, off uint64) {
-	if r.train && r.p > 0 {
+	if r.active() {
 		DropoutForward(y, x, r.p, r.seed, off)
 		return
 	}
@@ -268,7 +271,7 @@ func (r *run) dropout(y, x []float32, off uint64) {
 }
 
 func (r *run) dropoutBack(dx, dy []float32, off uint64) {
-	if r.train && r.p > 0 {
+	if r.active() {
 		DropoutBackward(dx, dy, r.p, r.seed, off)
 		return
 	}
@@ -299,9 +302,12 @@ func (s *sublayer) forward(rn *run, x []float32, n int, f func(in []float32) []f
 		s.in = make([]float32, n*d)
 		LayerNormForward(s.in, s.mean, s.rstd, x, s.norm.w.W, s.norm.b.W, n, d, s.eps)
 	}
-	fout := f(s.in)
-	y := make([]float32, n*d)
-	rn.dropout(y, fout, s.off)
+	// f returns a fresh buffer nobody keeps: drop out and add the residual
+	// in place.
+	y := f(s.in)
+	if rn.active() {
+		DropoutForward(y, y, rn.p, rn.seed, s.off)
+	}
 	for i, v := range x {
 		y[i] += v
 	}
@@ -315,26 +321,32 @@ func (s *sublayer) forward(rn *run, x []float32, n int, f func(in []float32) []f
 }
 
 // backward returns dx for dy; fb maps the gradient of f's output to that
-// of f's input (adding parameter gradients on the way).
+// of f's input (adding parameter gradients on the way; it only reads its
+// argument and returns a fresh buffer). dy's storage is reused for dx: the
+// caller passes a gradient it no longer needs.
 func (s *sublayer) backward(rn *run, dy []float32, n int, fb func(dout []float32) []float32) []float32 {
 	d := s.d
-	dsum := dy
+	dsum := dy // the gradient of the residual sum
 	if !s.pre {
 		dsum = make([]float32, n*d)
 		LayerNormBackward(dsum, s.norm.w.G, s.norm.b.G, dy, s.r, s.norm.w.W, s.mean, s.rstd, n, d)
 	}
-	dx := append([]float32(nil), dsum...)
-	dfout := make([]float32, n*d)
-	rn.dropoutBack(dfout, dsum, s.off)
+	dfout := dsum
+	if rn.active() {
+		dfout = make([]float32, n*d)
+		rn.dropoutBack(dfout, dsum, s.off)
+	}
 	din := fb(dfout)
+	// dx = dsum (the residual path) + f's input gradient, taken through
+	// the norm for pre-LN; dsum is no longer read, so it holds dx.
 	if s.pre {
-		LayerNormBackward(dx, s.norm.w.G, s.norm.b.G, din, s.x, s.norm.w.W, s.mean, s.rstd, n, d)
+		LayerNormBackward(dsum, s.norm.w.G, s.norm.b.G, din, s.x, s.norm.w.W, s.mean, s.rstd, n, d)
 	} else {
 		for i, v := range din {
-			dx[i] += v
+			dsum[i] += v
 		}
 	}
-	return dx
+	return dsum
 }
 
 // numericError carries an attention error (a non-finite value: the model
@@ -454,11 +466,14 @@ func (s *ffnState) forward(in []float32) []float32 {
 	s.in = in
 	s.hpre = make([]float32, s.n*s.ff)
 	LinearForward(s.hpre, in, s.f.w1.W, s.f.b1.W, s.n, s.d, s.ff)
-	s.h = append([]float32(nil), s.hpre...)
 	if s.gelu {
+		s.h = append([]float32(nil), s.hpre...) // GELU's backward needs the input
 		GELU(s.h, GELUTanh)
 	} else {
-		ReLU(s.h)
+		// ReLU's backward needs only the sign, and relu(x) > 0 exactly
+		// when x > 0: keep the output alone.
+		ReLU(s.hpre)
+		s.h = s.hpre
 	}
 	out := make([]float32, s.n*s.d)
 	LinearForward(out, s.h, s.f.w2.W, s.f.b2.W, s.n, s.ff, s.d)
@@ -472,7 +487,7 @@ func (s *ffnState) backward(dout []float32) []float32 {
 	if s.gelu {
 		GELUBackward(dhpre, dh, s.hpre, GELUTanh)
 	} else {
-		ReLUBackward(dhpre, dh, s.hpre)
+		ReLUBackward(dhpre, dh, s.h)
 	}
 	din := make([]float32, s.n*s.d)
 	LinearBackward(din, s.f.w1.G, s.f.b1.G, dhpre, s.in, s.f.w1.W, s.n, s.d, s.ff)
