@@ -154,6 +154,93 @@ type gptPass struct {
 	out   []float32
 }
 
+// forward runs the blocks on ids [B·T] and leaves the final hidden states
+// [B·T, D] in p.out, saving what backward needs.
+func (m *GPT) forward(p *gptPass, ids []int, B, T int) {
+	c := m.Config
+	D, n := c.DModel, B*T
+	x := make([]float32, n*D)
+	EmbeddingForward(x, m.wte.W, ids, D)
+	LearnedPositionsForward(x, m.wpe.W, B, T, 0, D)
+	p.off = p.rn.nextSite()
+	h := make([]float32, n*D)
+	p.rn.dropout(h, x, p.off)
+	p.subs = make([][2]sublayer, c.Layers)
+	p.attn = make([]attnState, c.Layers)
+	p.mlp = make([]ffnState, c.Layers)
+	causal := []attention.Mask{attention.Causal{}}
+	for l := range m.blocks {
+		b := &m.blocks[l]
+		p.subs[l] = [2]sublayer{{norm: b.ln1, pre: true, d: D, eps: c.Eps}, {norm: b.ln2, pre: true, d: D, eps: c.Eps}}
+		p.attn[l] = attnState{blk: &b.attn, self: true, b: B, tq: T, tk: T, d: D, h: c.Heads, masks: causal}
+		p.mlp[l] = ffnState{f: &b.mlp, n: n, d: D, ff: 4 * D, gelu: true}
+		h = p.subs[l][0].forward(&p.rn, h, n, p.attn[l].forward)
+		h = p.subs[l][1].forward(&p.rn, h, n, p.mlp[l].forward)
+	}
+	p.final = normState{x: h, mean: make([]float32, n), rstd: make([]float32, n)}
+	p.out = make([]float32, n*D)
+	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
+}
+
+// Greedy continues each prefix with its argmax token until eos (not
+// included in the result) or maxNew tokens, recomputing the prefix at every
+// step (the training-time model keeps no cache; package models has the
+// cached decoder for inference).
+func (m *GPT) Greedy(prefixes [][]int, eos, maxNew int) (_ [][]int, err error) {
+	defer catchNumeric(&err)
+	c := m.Config
+	B := len(prefixes)
+	seqs := make([][]int, B)
+	outs := make([][]int, B)
+	done := make([]bool, B)
+	for i, pfx := range prefixes {
+		if len(pfx) == 0 || len(pfx)+maxNew > c.Context {
+			return nil, fmt.Errorf("nn: gpt prefix %d has %d tokens; with %d new ones it must fit the context of %d", i, len(pfx), maxNew, c.Context)
+		}
+		for j, id := range pfx {
+			if id < 0 || id >= c.Vocab {
+				return nil, fmt.Errorf("nn: token %d at index %d of prefix %d is outside the vocabulary [0, %d)", id, j, i, c.Vocab)
+			}
+		}
+		seqs[i] = append([]int(nil), pfx...)
+	}
+	row := make([]float32, c.Vocab)
+	for step := 0; step < maxNew; step++ {
+		T := 0
+		for i := range seqs {
+			T = max(T, len(seqs[i]))
+		}
+		// Right-padding is harmless under the causal mask: a position never
+		// sees the ones after it.
+		ids := make([]int, B*T)
+		for i, sq := range seqs {
+			copy(ids[i*T:], sq)
+		}
+		p := &gptPass{}
+		m.forward(p, ids, B, T)
+		all := true
+		for i := range seqs {
+			if done[i] {
+				continue
+			}
+			last := i*T + len(seqs[i]) - 1
+			LinearForward(row, p.out[last*c.DModel:(last+1)*c.DModel], m.head.W, nil, 1, c.DModel, c.Vocab)
+			next := argmax(row)
+			if next == eos {
+				done[i] = true
+				continue
+			}
+			seqs[i] = append(seqs[i], next)
+			outs[i] = append(outs[i], next)
+			all = false
+		}
+		if all {
+			break
+		}
+	}
+	return outs, nil
+}
+
 // Loss runs the model on a batch and returns the cross-entropy (with label
 // smoothing) over counted labels; with Backward it adds the gradients of
 // the mean loss into the parameters.
@@ -177,27 +264,7 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 	}
 	n := B * T
 	p := &gptPass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}, ids: bt.IDs}
-	x := make([]float32, n*D)
-	EmbeddingForward(x, m.wte.W, bt.IDs, D)
-	LearnedPositionsForward(x, m.wpe.W, B, T, 0, D)
-	p.off = p.rn.nextSite()
-	h := make([]float32, n*D)
-	p.rn.dropout(h, x, p.off)
-	p.subs = make([][2]sublayer, c.Layers)
-	p.attn = make([]attnState, c.Layers)
-	p.mlp = make([]ffnState, c.Layers)
-	causal := []attention.Mask{attention.Causal{}}
-	for l := range m.blocks {
-		b := &m.blocks[l]
-		p.subs[l] = [2]sublayer{{norm: b.ln1, pre: true, d: D, eps: c.Eps}, {norm: b.ln2, pre: true, d: D, eps: c.Eps}}
-		p.attn[l] = attnState{blk: &b.attn, self: true, b: B, tq: T, tk: T, d: D, h: c.Heads, masks: causal}
-		p.mlp[l] = ffnState{f: &b.mlp, n: n, d: D, ff: 4 * D, gelu: true}
-		h = p.subs[l][0].forward(&p.rn, h, n, p.attn[l].forward)
-		h = p.subs[l][1].forward(&p.rn, h, n, p.mlp[l].forward)
-	}
-	p.final = normState{x: h, mean: make([]float32, n), rstd: make([]float32, n)}
-	p.out = make([]float32, n*D)
-	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
+	m.forward(p, bt.IDs, B, T)
 	st, dout, err := outputLoss(m.head, p.out, bt.Labels, bt.Ignore, D, V, opt)
 	if err != nil || dout == nil {
 		return st, err

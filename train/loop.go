@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -23,7 +22,9 @@ type RunConfig struct {
 	Seed        uint64               `json:"seed"`
 	Steps       int                  `json:"steps"`
 	BatchSize   int                  `json:"batch_size"`
-	Model       nn.TransformerConfig `json:"model"`
+	Arch        string               `json:"arch,omitempty"` // ArchTransformer (default) or ArchGPT
+	Model       nn.TransformerConfig `json:"model"`           // the Transformer's, when Arch is transformer
+	GPT         nn.GPTConfig         `json:"gpt,omitempty"`   // the GPT's, when Arch is gpt
 	LR          float64              `json:"lr"`     // peak learning rate
 	Warmup      int                  `json:"warmup"` // steps of linear warm-up
 	Schedule    string               `json:"schedule"`
@@ -65,14 +66,31 @@ func (rc RunConfig) Validate() error {
 	if err != nil {
 		return err
 	}
-	if err := rc.Model.Validate(); err != nil {
-		return err
+	switch rc.arch() {
+	case ArchTransformer:
+		if err := rc.Model.Validate(); err != nil {
+			return err
+		}
+		if rc.Model.Vocab != t.Vocab() {
+			return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.Model.Vocab, rc.Task, t.Vocab())
+		}
+		if rc.Model.MaxLen < max(t.MaxSrc(), t.MaxTgt()+1) {
+			return fmt.Errorf("train: model max_len %d is shorter than task %s's sequences (%d)", rc.Model.MaxLen, rc.Task, max(t.MaxSrc(), t.MaxTgt()+1))
+		}
+	case ArchGPT:
+		if err := rc.GPT.Validate(); err != nil {
+			return err
+		}
+		if rc.GPT.Vocab != t.Vocab() {
+			return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.GPT.Vocab, rc.Task, t.Vocab())
+		}
+		if need := t.MaxSrc() + t.MaxTgt() + 2; rc.GPT.Context < need {
+			return fmt.Errorf("train: gpt block_size %d is shorter than task %s's source, BOS, target and EOS (%d)", rc.GPT.Context, rc.Task, need)
+		}
+	default:
+		return fmt.Errorf("train: unknown architecture %q (%s, %s)", rc.Arch, ArchTransformer, ArchGPT)
 	}
 	switch {
-	case rc.Model.Vocab != t.Vocab():
-		return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.Model.Vocab, rc.Task, t.Vocab())
-	case rc.Model.MaxLen < max(t.MaxSrc(), t.MaxTgt()+1):
-		return fmt.Errorf("train: model max_len %d is shorter than task %s's sequences (%d)", rc.Model.MaxLen, rc.Task, max(t.MaxSrc(), t.MaxTgt()+1))
 	case rc.Steps < 1 || rc.BatchSize < 1 || rc.BatchSize > 1<<16:
 		return fmt.Errorf("train: steps %d and batch size %d, want steps >= 1 and batch 1..65536", rc.Steps, rc.BatchSize)
 	case !(rc.LR > 0) || math.IsInf(rc.LR, 0):
@@ -89,13 +107,41 @@ func (rc RunConfig) Validate() error {
 	return nil
 }
 
+// arch is the run's architecture, the Transformer when unset.
+func (rc RunConfig) arch() string {
+	if rc.Arch == "" {
+		return ArchTransformer
+	}
+	return rc.Arch
+}
+
+// UseGPT switches the run to a decoder-only model of the "small" size
+// with a context that fits the task's source, BOS, target and EOS.
+func (rc *RunConfig) UseGPT() error {
+	t, err := NewTask(rc.Task)
+	if err != nil {
+		return err
+	}
+	g, err := nn.GPTPreset("small", t.Vocab())
+	if err != nil {
+		return err
+	}
+	g.Context = t.MaxSrc() + t.MaxTgt() + 2
+	rc.Arch, rc.GPT = ArchGPT, g
+	return nil
+}
+
 func (rc RunConfig) schedule() Schedule {
 	switch rc.Schedule {
 	case "noam":
 		// The paper's schedule, scaled so that its peak (at the end of the
 		// warm-up) is LR.
-		peak := math.Pow(float64(rc.Model.DModel), -0.5) * math.Pow(float64(max(rc.Warmup, 1)), -0.5)
-		return NoamSchedule{DModel: rc.Model.DModel, Warmup: max(rc.Warmup, 1), Factor: rc.LR / peak}
+		d := rc.Model.DModel
+		if rc.arch() == ArchGPT {
+			d = rc.GPT.DModel
+		}
+		peak := math.Pow(float64(d), -0.5) * math.Pow(float64(max(rc.Warmup, 1)), -0.5)
+		return NoamSchedule{DModel: d, Warmup: max(rc.Warmup, 1), Factor: rc.LR / peak}
 	case "constant":
 		return CosineSchedule{Base: rc.LR, Min: rc.LR, Warmup: rc.Warmup, Total: rc.Warmup}
 	}
@@ -155,7 +201,7 @@ var ErrInterrupted = errors.New("train: interrupted")
 // uninterrupted one would have.
 func Train(ctx context.Context, rc RunConfig, dir string, resume bool, hooks Hooks) (*Result, error) {
 	var start int
-	var model *nn.Transformer
+	var model Model
 	adam := &Adam{Beta1: 0.9, Beta2: 0.98, Eps: 1e-9, WeightDecay: rc.WeightDecay, Decoupled: true}
 	if resume {
 		saved, _, err := ReadRunConfig(dir)
@@ -215,7 +261,7 @@ func Train(ctx context.Context, rc RunConfig, dir string, resume bool, hooks Hoo
 		}
 		bt := MakeBatch(task, rc.Seed^trainStream, uint64(step-1)*uint64(rc.BatchSize), rc.BatchSize)
 		ZeroGrads(params)
-		st, err := model.Loss(bt.seq2seq(), nn.TrainOptions{Backward: true, Dropout: true, Seed: stepSeed(rc.Seed, step), Smoothing: rc.Smoothing})
+		st, err := model.Loss(bt, nn.TrainOptions{Backward: true, Dropout: true, Seed: stepSeed(rc.Seed, step), Smoothing: rc.Smoothing})
 		if err == nil && (math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0)) {
 			err = fmt.Errorf("loss is %v", st.Sum)
 		}
@@ -278,7 +324,7 @@ func (b *Batch) seq2seq() *nn.Seq2SeqBatch {
 // Evaluate scores a model on n held-out examples of the task (the same
 // ones for a given seed): the teacher-forced loss and token accuracy, and
 // the exact-match rate of greedy decoding.
-func Evaluate(model *nn.Transformer, task Task, seed uint64, n int) (EvalInfo, error) {
+func Evaluate(model Model, task Task, seed uint64, n int) (EvalInfo, error) {
 	ev := EvalInfo{Examples: n}
 	if n == 0 {
 		return ev, nil
@@ -289,14 +335,14 @@ func Evaluate(model *nn.Transformer, task Task, seed uint64, n int) (EvalInfo, e
 	for first := 0; first < n; first += chunk {
 		b := min(chunk, n-first)
 		bt := MakeBatch(task, seed^evalStream, uint64(first), b)
-		st, err := model.Loss(bt.seq2seq(), nn.TrainOptions{Smoothing: 0})
+		st, err := model.Loss(bt, nn.TrainOptions{Smoothing: 0})
 		if err != nil {
 			return ev, err
 		}
 		sum += st.Sum
 		count += st.Count
 		correct += st.Correct
-		outs, err := model.Greedy(bt.Sources, BOS, EOS, task.MaxTgt()+1)
+		outs, err := model.Greedy(bt.Sources, task.MaxTgt()+1)
 		if err != nil {
 			return ev, err
 		}
@@ -325,7 +371,7 @@ func equalInts(a, b []int) bool {
 }
 
 // LoadModel rebuilds the model saved in dir (its parameters only).
-func LoadModel(dir string) (*nn.Transformer, RunConfig, int, error) {
+func LoadModel(dir string) (Model, RunConfig, int, error) {
 	rc, _, err := ReadRunConfig(dir)
 	if err != nil {
 		return nil, rc, 0, err
@@ -389,9 +435,4 @@ func openLossLog(dir string, start int) (*os.File, error) {
 		return nil, fmt.Errorf("train: loss log: %w", err)
 	}
 	return f, nil
-}
-
-// newModel builds the run's model, initialised from its seed.
-func newModel(rc RunConfig) (*nn.Transformer, error) {
-	return nn.NewTransformer(rc.Model, rand.New(rand.NewPCG(rc.Seed, 0)))
 }

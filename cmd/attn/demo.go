@@ -96,10 +96,11 @@ func runDemo(cmd *cobra.Command, f demoFlags) error {
 	fmt.Fprintf(w, "Held-out exact match: %.1f%% of %d sequences reversed without a single wrong digit\n(token accuracy %.2f%%).\n\n",
 		100*res.Eval.ExactMatch, res.Eval.Examples, 100*res.Eval.TokenAccuracy)
 
-	model, _, _, err := train.LoadModel(dir)
+	loaded, _, _, err := train.LoadModel(dir)
 	if err != nil {
 		return err
 	}
+	model := loaded.(train.Seq2Seq) // the demo trains the encoder-decoder
 	task, _ := train.NewTask("reverse")
 	examples := []string{"31415926", "2718281828459045", "1234567890", "55501234"}
 	var srcs [][]int

@@ -31,6 +31,7 @@ type trainFlags struct {
 	heads, dff     int
 	dropout        float64
 	normFirst      bool
+	arch           string
 }
 
 func newTrainCmd() *cobra.Command {
@@ -68,6 +69,7 @@ cosine schedule, label smoothing 0.1) reach over 99% exact match on reverse.`,
 	fs.IntVar(&f.dff, "d-ff", 0, "feed-forward width (default 256)")
 	fs.Float64Var(&f.dropout, "dropout", -1, "dropout probability (default 0)")
 	fs.BoolVar(&f.normFirst, "pre-ln", false, "pre-LN layers instead of the paper's post-LN")
+	fs.StringVar(&f.arch, "arch", train.ArchTransformer, "model: transformer (the paper's encoder-decoder) or gpt (decoder-only on \"source BOS target\")")
 	fs.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: cosine (default), noam (the paper's, peaking at --lr) or constant")
 	fs.IntVar(&f.warmup, "warmup", 0, "warm-up steps (default 100)")
 	fs.IntVar(&f.saveEvery, "save-every", 0, "steps between checkpoints (default 250)")
@@ -110,6 +112,24 @@ func runTrain(cmd *cobra.Command, f trainFlags) error {
 		rc.Model.Dropout = float32(f.dropout)
 	}
 	rc.Model.NormFirst = f.normFirst
+	switch f.arch {
+	case train.ArchTransformer:
+	case train.ArchGPT:
+		if err := rc.UseGPT(); err != nil {
+			return err
+		}
+		set(&rc.GPT.Layers, f.layers)
+		set(&rc.GPT.DModel, f.dmodel)
+		set(&rc.GPT.Heads, f.heads)
+		if f.dff != 0 || f.normFirst {
+			return fmt.Errorf("--d-ff and --pre-ln are for --arch transformer (GPT blocks are pre-LN with a 4×d_model feed-forward)")
+		}
+		if f.dropout >= 0 {
+			rc.GPT.Dropout = float32(f.dropout)
+		}
+	default:
+		return fmt.Errorf("--arch %q: want %s or %s", f.arch, train.ArchTransformer, train.ArchGPT)
+	}
 	if f.steps < 0 || f.batch < 0 || f.layers < 0 || f.dmodel < 0 || f.heads < 0 || f.dff < 0 || f.saveEvery < 0 || f.evalEvery < 0 || f.warmup < 0 {
 		return fmt.Errorf("sizes and counts must be positive")
 	}
@@ -255,7 +275,7 @@ input is written as the task shows it: digits for copy/reverse/sort
 			if err != nil {
 				return err
 			}
-			outs, err := m.Greedy([][]int{src}, train.BOS, train.EOS, t.MaxTgt()+1)
+			outs, err := m.Greedy([][]int{src}, t.MaxTgt()+1)
 			if err != nil {
 				return err
 			}

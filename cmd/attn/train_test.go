@@ -156,3 +156,42 @@ func TestTrainRandomKills(t *testing.T) {
 		t.Errorf("losses after %d random kills differ from the uninterrupted run", 6)
 	}
 }
+
+// --arch gpt trains the decoder-only model through the same commands;
+// eval and predict work on its checkpoint, and viz says why it cannot draw
+// cross-attention for it.
+func TestTrainGPTArch(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCLI(t, "train", "--task", "reverse", "--arch", "gpt", "--out", dir, "--steps", "6", "--batch", "8",
+		"--d-model", "16", "--heads", "2", "--layers", "1", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "trained 6 steps") {
+		t.Errorf("output %q", out)
+	}
+	code, out, errOut = runCLI(t, "eval", "--checkpoint", dir, "--json", "--examples", "8")
+	if code != 0 || !strings.Contains(out, `"exact_match"`) || !strings.Contains(out, `"token_accuracy"`) {
+		t.Errorf("eval: exit %d, %q %q", code, out, errOut)
+	}
+	if code, out, errOut = runCLI(t, "predict", "--checkpoint", dir, "--input", "12345678"); code != 0 || strings.TrimSpace(out) == "" && errOut != "" {
+		t.Errorf("predict: exit %d, %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "viz", "--model", dir, "--prompt", "12345678", "--out", filepath.Join(t.TempDir(), "x.png"))
+	if code != 1 || !strings.Contains(errOut, "gpt checkpoint") {
+		t.Errorf("viz on a gpt checkpoint: exit %d, %q", code, errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		sub  string
+	}{
+		{[]string{"--arch", "rnn"}, "--arch"},
+		{[]string{"--arch", "gpt", "--d-ff", "64"}, "--d-ff"},
+		{[]string{"--arch", "gpt", "--heads", "3"}, "does not divide"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"train", "--task", "copy", "--out", t.TempDir()}, c.args...)...)
+		if code != 1 || !strings.Contains(errOut, c.sub) {
+			t.Errorf("%v: exit %d, %q; want an error about %s", c.args, code, errOut, c.sub)
+		}
+	}
+}

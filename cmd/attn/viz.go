@@ -322,9 +322,13 @@ func vizDecoder(cmd *cobra.Command, f vizFlags, m *models.Decoder, format viz.Fo
 // vizTrainCheckpoint draws the last decoder layer's cross-attention of a
 // model saved by attn train, for the greedy output on one input.
 func vizTrainCheckpoint(cmd *cobra.Command, f vizFlags, format viz.Format, win viz.Window) error {
-	model, rc, _, err := train.LoadModel(f.model)
+	loaded, rc, _, err := train.LoadModel(f.model)
 	if err != nil {
 		return err
+	}
+	model, ok := loaded.(train.Seq2Seq)
+	if !ok {
+		return fmt.Errorf("%s is a %s checkpoint; pictures of trained models show the encoder-decoder's cross-attention", f.model, rc.Arch)
 	}
 	task, err := train.NewTask(rc.Task)
 	if err != nil {
