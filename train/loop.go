@@ -23,10 +23,10 @@ type RunConfig struct {
 	Steps       int                  `json:"steps"`
 	BatchSize   int                  `json:"batch_size"`
 	Arch        string               `json:"arch,omitempty"` // ArchTransformer (default) or ArchGPT
-	Model       nn.TransformerConfig `json:"model"`           // the Transformer's, when Arch is transformer
-	GPT         nn.GPTConfig         `json:"gpt,omitempty"`   // the GPT's, when Arch is gpt
-	LR          float64              `json:"lr"`     // peak learning rate
-	Warmup      int                  `json:"warmup"` // steps of linear warm-up
+	Model       nn.TransformerConfig `json:"model"`          // the Transformer's, when Arch is transformer
+	GPT         nn.GPTConfig         `json:"gpt,omitempty"`  // the GPT's, when Arch is gpt
+	LR          float64              `json:"lr"`             // peak learning rate
+	Warmup      int                  `json:"warmup"`         // steps of linear warm-up
 	Schedule    string               `json:"schedule"`
 	WeightDecay float64              `json:"weight_decay"`
 	ClipNorm    float64              `json:"clip_norm"`
