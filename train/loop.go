@@ -22,11 +22,12 @@ type RunConfig struct {
 	Seed        uint64               `json:"seed"`
 	Steps       int                  `json:"steps"`
 	BatchSize   int                  `json:"batch_size"`
-	Arch        string               `json:"arch,omitempty"` // ArchTransformer (default) or ArchGPT
-	Model       nn.TransformerConfig `json:"model"`          // the Transformer's, when Arch is transformer
-	GPT         nn.GPTConfig         `json:"gpt,omitempty"`  // the GPT's, when Arch is gpt
-	LR          float64              `json:"lr"`             // peak learning rate
-	Warmup      int                  `json:"warmup"`         // steps of linear warm-up
+	Arch        string               `json:"arch,omitempty"`    // ArchTransformer (default) or ArchGPT
+	Model       nn.TransformerConfig `json:"model"`             // the Transformer's, when Arch is transformer
+	GPT         nn.GPTConfig         `json:"gpt,omitempty"`     // the GPT's, when Arch is gpt
+	Encoder     nn.EncoderConfig     `json:"encoder,omitempty"` // the encoder's, when Arch is encoder
+	LR          float64              `json:"lr"`                // peak learning rate
+	Warmup      int                  `json:"warmup"`            // steps of linear warm-up
 	Schedule    string               `json:"schedule"`
 	WeightDecay float64              `json:"weight_decay"`
 	ClipNorm    float64              `json:"clip_norm"`
@@ -87,8 +88,21 @@ func (rc RunConfig) Validate() error {
 		if need := t.MaxSrc() + t.MaxTgt() + 2; rc.GPT.Context < need {
 			return fmt.Errorf("train: gpt block_size %d is shorter than task %s's source, BOS, target and EOS (%d)", rc.GPT.Context, rc.Task, need)
 		}
+	case ArchEncoder:
+		if err := rc.Encoder.Validate(); err != nil {
+			return err
+		}
+		if rc.Task == "add" {
+			return fmt.Errorf("train: an encoder-only model labels each source token; task add's target is not as long as its source (use copy, reverse or sort)")
+		}
+		if rc.Encoder.Vocab != t.Vocab() {
+			return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.Encoder.Vocab, rc.Task, t.Vocab())
+		}
+		if rc.Encoder.MaxLen < t.MaxSrc() {
+			return fmt.Errorf("train: encoder max_len %d is shorter than task %s's sources (%d)", rc.Encoder.MaxLen, rc.Task, t.MaxSrc())
+		}
 	default:
-		return fmt.Errorf("train: unknown architecture %q (%s, %s)", rc.Arch, ArchTransformer, ArchGPT)
+		return fmt.Errorf("train: unknown architecture %q (%s, %s, %s)", rc.Arch, ArchTransformer, ArchGPT, ArchEncoder)
 	}
 	switch {
 	case rc.Steps < 1 || rc.BatchSize < 1 || rc.BatchSize > 1<<16:
@@ -131,14 +145,26 @@ func (rc *RunConfig) UseGPT() error {
 	return nil
 }
 
+// UseEncoder switches the run to an encoder-only model with the
+// encoder half of the Transformer's settings.
+func (rc *RunConfig) UseEncoder() {
+	m := rc.Model
+	rc.Arch = ArchEncoder
+	rc.Encoder = nn.EncoderConfig{Vocab: m.Vocab, DModel: m.DModel, Heads: m.Heads, DFF: m.DFF, Layers: m.EncLayers,
+		Dropout: m.Dropout, MaxLen: m.MaxLen, NormFirst: m.NormFirst, Eps: m.Eps}
+}
+
 func (rc RunConfig) schedule() Schedule {
 	switch rc.Schedule {
 	case "noam":
 		// The paper's schedule, scaled so that its peak (at the end of the
 		// warm-up) is LR.
 		d := rc.Model.DModel
-		if rc.arch() == ArchGPT {
+		switch rc.arch() {
+		case ArchGPT:
 			d = rc.GPT.DModel
+		case ArchEncoder:
+			d = rc.Encoder.DModel
 		}
 		peak := math.Pow(float64(d), -0.5) * math.Pow(float64(max(rc.Warmup, 1)), -0.5)
 		return NoamSchedule{DModel: d, Warmup: max(rc.Warmup, 1), Factor: rc.LR / peak}

@@ -11,6 +11,7 @@ import (
 const (
 	ArchTransformer = "transformer" // the paper's encoder-decoder (nn.Transformer)
 	ArchGPT         = "gpt"         // decoder-only (nn.GPT) on "source BOS target EOS"
+	ArchEncoder     = "encoder"     // encoder-only (nn.Encoder): one output per source token
 )
 
 // Model is what the training loop drives: the encoder-decoder Transformer
@@ -74,6 +75,33 @@ func (m DecoderOnly) Greedy(srcs [][]int, maxLen int) ([][]int, error) {
 	return m.GPT.Greedy(prefixes, EOS, maxLen)
 }
 
+// EncoderOnly trains nn.Encoder to label each source position with the
+// target token at the same position, for tasks whose target is as long as
+// the source (copy, reverse, sort).
+type EncoderOnly struct{ *nn.Encoder }
+
+// Loss implements Model.
+func (m EncoderOnly) Loss(b *Batch, opt nn.TrainOptions) (nn.LossStats, error) {
+	tb := &nn.TaggingBatch{B: b.B, S: b.S, IDs: b.Src, Lens: b.SrcLen, Labels: make([]int, b.B*b.S), Ignore: Ignore}
+	for i := range b.B {
+		if len(b.Targets[i]) != len(b.Sources[i]) {
+			return nn.LossStats{}, fmt.Errorf("train: an encoder-only model needs targets as long as their sources (example %d: %d and %d)", i, len(b.Targets[i]), len(b.Sources[i]))
+		}
+		for j := range b.S {
+			tb.Labels[i*b.S+j] = Ignore
+			if j < len(b.Targets[i]) {
+				tb.Labels[i*b.S+j] = b.Targets[i][j]
+			}
+		}
+	}
+	return m.Encoder.Loss(tb, opt)
+}
+
+// Greedy implements Model: the argmax at every source position.
+func (m EncoderOnly) Greedy(srcs [][]int, _ int) ([][]int, error) {
+	return m.Encoder.Predict(srcs)
+}
+
 // newModel builds the run's model, initialised from its seed.
 func newModel(rc RunConfig) (Model, error) {
 	rng := rand.New(rand.NewPCG(rc.Seed, 0))
@@ -90,6 +118,12 @@ func newModel(rc RunConfig) (Model, error) {
 			return nil, err
 		}
 		return DecoderOnly{g}, nil
+	case ArchEncoder:
+		e, err := nn.NewEncoder(rc.Encoder, rng)
+		if err != nil {
+			return nil, err
+		}
+		return EncoderOnly{e}, nil
 	}
-	return nil, fmt.Errorf("train: unknown architecture %q (%s, %s)", rc.Arch, ArchTransformer, ArchGPT)
+	return nil, fmt.Errorf("train: unknown architecture %q (%s, %s, %s)", rc.Arch, ArchTransformer, ArchGPT, ArchEncoder)
 }

@@ -39,6 +39,11 @@ func TestResumeIsExact(t *testing.T) {
 		rc.GPT.DModel, rc.GPT.Heads, rc.GPT.Layers, rc.GPT.Dropout = 16, 2, 1, 0.1
 		testResume(t, rc)
 	})
+	t.Run("encoder", func(t *testing.T) {
+		rc := tinyRun(t, "sort", 17)
+		rc.UseEncoder()
+		testResume(t, rc)
+	})
 }
 
 func testResume(t *testing.T, rc RunConfig) {

@@ -69,7 +69,7 @@ cosine schedule, label smoothing 0.1) reach over 99% exact match on reverse.`,
 	fs.IntVar(&f.dff, "d-ff", 0, "feed-forward width (default 256)")
 	fs.Float64Var(&f.dropout, "dropout", -1, "dropout probability (default 0)")
 	fs.BoolVar(&f.normFirst, "pre-ln", false, "pre-LN layers instead of the paper's post-LN")
-	fs.StringVar(&f.arch, "arch", train.ArchTransformer, "model: transformer (the paper's encoder-decoder) or gpt (decoder-only on \"source BOS target\")")
+	fs.StringVar(&f.arch, "arch", train.ArchTransformer, "model: transformer (the paper's encoder-decoder), gpt (decoder-only on \"source BOS target\") or encoder (encoder-only, one output per input token; copy, reverse, sort)")
 	fs.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: cosine (default), noam (the paper's, peaking at --lr) or constant")
 	fs.IntVar(&f.warmup, "warmup", 0, "warm-up steps (default 100)")
 	fs.IntVar(&f.saveEvery, "save-every", 0, "steps between checkpoints (default 250)")
@@ -127,8 +127,10 @@ func runTrain(cmd *cobra.Command, f trainFlags) error {
 		if f.dropout >= 0 {
 			rc.GPT.Dropout = float32(f.dropout)
 		}
+	case train.ArchEncoder:
+		rc.UseEncoder() // after the flags above set the Transformer's sizes
 	default:
-		return fmt.Errorf("--arch %q: want %s or %s", f.arch, train.ArchTransformer, train.ArchGPT)
+		return fmt.Errorf("--arch %q: want %s, %s or %s", f.arch, train.ArchTransformer, train.ArchGPT, train.ArchEncoder)
 	}
 	if f.steps < 0 || f.batch < 0 || f.layers < 0 || f.dmodel < 0 || f.heads < 0 || f.dff < 0 || f.saveEvery < 0 || f.evalEvery < 0 || f.warmup < 0 {
 		return fmt.Errorf("sizes and counts must be positive")

@@ -157,6 +157,21 @@ func TestTrainRandomKills(t *testing.T) {
 	}
 }
 
+// --arch encoder trains the encoder-only model on a same-length task.
+func TestTrainEncoderArch(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runCLI(t, "train", "--task", "sort", "--arch", "encoder", "--out", dir, "--steps", "6", "--batch", "8",
+		"--d-model", "16", "--heads", "2", "--d-ff", "32", "--layers", "1", "--quiet"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if code, out, errOut := runCLI(t, "eval", "--checkpoint", dir, "--json", "--examples", "8"); code != 0 || !strings.Contains(out, `"exact_match"`) {
+		t.Errorf("eval: exit %d, %q %q", code, out, errOut)
+	}
+	if code, out, _ := runCLI(t, "predict", "--checkpoint", dir, "--input", "3141592"); code != 0 || len(strings.TrimSpace(out)) != 7 {
+		t.Errorf("predict: exit %d, %q; want 7 symbols", code, out)
+	}
+}
+
 // --arch gpt trains the decoder-only model through the same commands;
 // eval and predict work on its checkpoint, and viz says why it cannot draw
 // cross-attention for it.
@@ -188,6 +203,7 @@ func TestTrainGPTArch(t *testing.T) {
 		{[]string{"--arch", "rnn"}, "--arch"},
 		{[]string{"--arch", "gpt", "--d-ff", "64"}, "--d-ff"},
 		{[]string{"--arch", "gpt", "--heads", "3"}, "does not divide"},
+		{[]string{"--arch", "encoder", "--task", "add"}, "encoder-only"},
 	} {
 		code, _, errOut := runCLI(t, append([]string{"train", "--task", "copy", "--out", t.TempDir()}, c.args...)...)
 		if code != 1 || !strings.Contains(errOut, c.sub) {
