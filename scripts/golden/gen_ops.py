@@ -40,6 +40,7 @@ import torch.nn.functional as Fn
 sys.dont_write_bytecode = True  # keep scripts/golden free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
+from golden_common import rel_l2  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO, "testdata", "golden", "ops")
@@ -255,12 +256,6 @@ def run(c, fn, inputs, dtype):
     return res
 
 
-def rel_l2(a, ref):
-    a = np.asarray(a, dtype=np.float64).ravel()
-    ref = np.asarray(ref, dtype=np.float64).ravel()
-    d = np.linalg.norm(a - ref)
-    n = np.linalg.norm(ref)
-    return d / n if n > 0 else d
 
 
 # --------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import torch.nn.functional as Fn
 sys.dont_write_bytecode = True  # keep scripts/golden free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
+from golden_common import finish, rel_l2, smoothed_ce  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO, "testdata", "golden", "transformer")
@@ -214,10 +215,8 @@ class Seq2Seq(tnn.Module):
         return out @ self.embedding.weight.t()
 
 
-def loss_fn(logits, tgt_out, ls):
-    V = logits.shape[-1]
-    return Fn.cross_entropy(logits.reshape(-1, V), tgt_out.reshape(-1), ignore_index=IGNORE,
-                            label_smoothing=ls, reduction="mean")
+def loss_fn(logits, labels, ls):
+    return smoothed_ce(logits, labels, ls, IGNORE)
 
 
 # --------------------------------------------------------------------------
@@ -314,12 +313,6 @@ def own_forward(P, c, pe, src, src_len, tgt_in, tgt_out, eps, ls, mutate=None):
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-def rel_l2(a, ref):
-    a = np.asarray(a, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.float64)
-    d = np.linalg.norm((a - ref).ravel())
-    n = np.linalg.norm(ref.ravel())
-    return d / n if n > 0 else d
 
 
 def run_torch(model, pe, batch, ls):
@@ -474,12 +467,7 @@ def main():
         if verbose:
             for k, v in sorted(tensors.items()):
                 print(f"      {k} {v.dtype} {list(v.shape)}")
-    stale = sorted(f for f in os.listdir(OUT_DIR)
-                   if f.endswith(".safetensors") and f[:-len(".safetensors")] not in names)
-    if stale:
-        print("WARNING: files not produced by this script:", ", ".join(stale))
-    print(f"{len(CASES)} files, total {total} bytes ({total / 1e6:.2f} MB)")
-    assert total <= MAX_TOTAL, total
+    finish(OUT_DIR, names, len(CASES), total, MAX_TOTAL)
 
 
 if __name__ == "__main__":
