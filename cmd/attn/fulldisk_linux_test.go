@@ -44,3 +44,34 @@ func TestTrainFullDisk(t *testing.T) {
 		}
 	}
 }
+
+// A folder that turns read-only between runs: resuming fails at the first
+// write with one line, and the checkpoint already there still loads. As
+// with the full disk, the read-only folder is a tmpfs remounted read-only,
+// which needs root.
+func TestTrainReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("remounting a tmpfs read-only needs root")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	defer exec.Command("umount", mnt).Run()
+	dir := filepath.Join(mnt, "run")
+	args := []string{"train", "--task", "copy", "--out", dir, "--steps", "4", "--batch", "8", "--d-model", "16",
+		"--heads", "2", "--d-ff", "32", "--layers", "1", "--save-every", "1", "--eval-every", "1000", "--quiet"}
+	if code, _, errOut := runCLI(t, args...); code != 0 {
+		t.Fatalf("first run: exit %d: %s", code, errOut)
+	}
+	if out, err := exec.Command("mount", "-o", "remount,ro", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	code, _, errOut := runCLI(t, append(args[:len(args)-1:len(args)-1], "--steps", "8", "--resume", "--quiet")...)
+	if code != 1 || !strings.Contains(errOut, "read-only file system") || strings.Count(errOut, "\n") != 1 {
+		t.Fatalf("resume into a read-only folder: exit %d, stderr %q", code, errOut)
+	}
+	if _, _, step, err := train.LoadModel(dir); err != nil || step != 4 {
+		t.Fatalf("the checkpoint of step 4 does not load: step %d, %v", step, err)
+	}
+}
