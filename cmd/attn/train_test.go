@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -209,5 +210,42 @@ func TestTrainGPTArch(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, c.sub) {
 			t.Errorf("%v: exit %d, %q; want an error about %s", c.args, code, errOut, c.sub)
 		}
+	}
+}
+
+// Ctrl-C (SIGINT) stops training cleanly: the last finished step is saved,
+// the process says where and exits 0, and --resume continues from there.
+func TestTrainSIGINT(t *testing.T) {
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "train", "--task", "copy", "--out", dir, "--steps", "100000", "--batch", "8", "--d-model", "16",
+		"--heads", "2", "--d-ff", "32", "--layers", "1", "--save-every", "100000", "--eval-every", "100000", "--quiet")
+	child.Env = append(os.Environ(), "ATTN_CLI_CHILD=1")
+	var stdout bytes.Buffer
+	child.Stdout = &stdout
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The step-0 checkpoint exists once training has started.
+	deadline := time.Now().Add(60 * time.Second)
+	for checkpointStep(dir) < 0 {
+		if time.Now().After(deadline) {
+			child.Process.Kill()
+			t.Fatal("training did not start within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := child.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatalf("interrupted training exited with %v; output %q", err, stdout.String())
+	}
+	step := checkpointStep(dir)
+	if step < 1 || !strings.Contains(stdout.String(), "interrupted at step") {
+		t.Fatalf("after SIGINT: checkpoint at step %d, output %q", step, stdout.String())
+	}
+	if _, _, got, err := train.LoadModel(dir); err != nil || got != step {
+		t.Fatalf("saved checkpoint does not load: %v (step %d, want %d)", err, got, step)
 	}
 }
