@@ -47,6 +47,7 @@ import torch
 sys.dont_write_bytecode = True  # keep scripts/golden free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
+from golden_common import save_verified  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO, "testdata", "golden", "grad")
@@ -245,11 +246,7 @@ def generate(c):
         assert v.dtype != np.float64 or k.startswith("ref."), k
 
     path = os.path.join(OUT_DIR, c.name + ".safetensors")
-    size = st.save(path, tensors, meta)
-    rt, rmeta = st.load(path)
-    assert rmeta == meta and sorted(rt) == sorted(tensors), c.name
-    for k, v in tensors.items():
-        assert rt[k].tobytes() == np.ascontiguousarray(v).tobytes(), (c.name, k)
+    size = save_verified(path, tensors, meta, c.name)
     return size, meta
 
 

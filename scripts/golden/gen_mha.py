@@ -25,6 +25,7 @@ import torch
 sys.dont_write_bytecode = True  # keep scripts/golden free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
+from golden_common import save_verified  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO, "testdata", "golden", "mha")
@@ -495,15 +496,7 @@ def generate(c):
             assert np.array_equal(v, synth(c.seed, k, v.shape, SYNTH_E)), k
 
     path = os.path.join(OUT_DIR, c.name + ".safetensors")
-    size = st.save(path, tensors, meta)
-
-    # self-check: re-read and compare bit for bit
-    rt, rmeta = st.load(path)
-    assert rmeta == meta, c.name
-    assert sorted(rt) == sorted(tensors), c.name
-    for k, v in tensors.items():
-        assert rt[k].dtype == v.dtype and rt[k].shape == v.shape, (c.name, k)
-        assert rt[k].tobytes() == np.ascontiguousarray(v).tobytes(), (c.name, k)
+    size = save_verified(path, tensors, meta, c.name)  # re-read and compared bit for bit
     assert size <= MAX_FILE, (c.name, size)
     return size, meta, e_out, e_w, tensors
 

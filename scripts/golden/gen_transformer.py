@@ -35,7 +35,7 @@ import torch.nn.functional as Fn
 sys.dont_write_bytecode = True  # keep scripts/golden free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st  # noqa: E402
-from golden_common import finish, rel_l2, smoothed_ce  # noqa: E402
+from golden_common import finish, rel_l2, save_verified, smoothed_ce  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT_DIR = os.path.join(REPO, "testdata", "golden", "transformer")
@@ -423,16 +423,7 @@ def generate(c):
     }
 
     path = os.path.join(OUT_DIR, c.name + ".safetensors")
-    size = st.save(path, tensors, meta)
-    with open(path, "rb") as f:
-        raw = f.read()
-    assert raw == st.serialize(tensors, meta), c.name
-    rt, rmeta = st.load(path)
-    assert rmeta == meta, c.name
-    assert sorted(rt) == sorted(tensors), c.name
-    for k, v in tensors.items():
-        assert rt[k].dtype == v.dtype and rt[k].shape == v.shape, (c.name, k)
-        assert rt[k].tobytes() == np.ascontiguousarray(v).tobytes(), (c.name, k)
+    size = save_verified(path, tensors, meta, c.name)
 
     stats = dict(size=size, loss32=float(loss32), loss64=float(loss64), e_loss=e_loss, e_logits=e_logits,
                  e_grad_worst=e_grads[worst], worst=worst, e_grads_all=e_grads_all,

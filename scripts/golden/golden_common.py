@@ -33,3 +33,21 @@ def finish(out_dir, names, n_cases, total, max_total):
         print("WARNING: files not produced by this script:", ", ".join(stale))
     print(f"{n_cases} files, total {total} bytes ({total / 1e6:.2f} MB)")
     assert total <= max_total, total
+
+
+def save_verified(path, tensors, meta, label):
+    """Write tensors with st.save, then read the file back and require the
+    same bytes, metadata, names, dtypes, shapes and values. Returns the
+    file's size."""
+    import st  # the generators put this folder on sys.path
+    size = st.save(path, tensors, meta)
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw == st.serialize(tensors, meta), label
+    rt, rmeta = st.load(path)
+    assert rmeta == meta, label
+    assert sorted(rt) == sorted(tensors), label
+    for k, v in tensors.items():
+        assert rt[k].dtype == v.dtype and rt[k].shape == v.shape, (label, k)
+        assert rt[k].tobytes() == np.ascontiguousarray(v).tobytes(), (label, k)
+    return size
