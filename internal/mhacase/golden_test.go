@@ -41,12 +41,7 @@ func TestGoldenPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			meta := in.Metadata()
-			fl := Flags{
-				NumHeads:       atoi(t, meta["num_heads"]),
-				Causal:         meta["causal"] == "true",
-				NeedWeights:    meta["need_weights"] == "true",
-				PerHeadWeights: meta["average_attn_weights"] == "false",
-			}
+			fl := goldenFlags(t, meta)
 			var weights *safetensors.File
 			if meta["synthetic_weights"] != "" {
 				weights = syntheticWeights(t, meta)
@@ -168,6 +163,17 @@ func TestSplitmixTwin(t *testing.T) {
 		if math.Float32bits(got[i]) != w {
 			t.Fatalf("element %d: %#x, want %#x", i, math.Float32bits(got[i]), w)
 		}
+	}
+}
+
+// goldenFlags reads the module settings a golden file records in its
+// metadata (the generators write them under PyTorch's argument names).
+func goldenFlags(t *testing.T, meta map[string]string) Flags {
+	return Flags{
+		NumHeads:       atoi(t, meta["num_heads"]),
+		Causal:         meta["causal"] == "true",
+		NeedWeights:    meta["need_weights"] == "true",
+		PerHeadWeights: meta["average_attn_weights"] == "false",
 	}
 }
 

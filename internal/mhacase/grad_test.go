@@ -38,12 +38,7 @@ func TestGoldenGradients(t *testing.T) {
 				t.Fatal(err)
 			}
 			meta := in.Metadata()
-			fl := Flags{
-				NumHeads:       atoi(t, meta["num_heads"]),
-				Causal:         meta["causal"] == "true",
-				NeedWeights:    meta["need_weights"] == "true",
-				PerHeadWeights: meta["average_attn_weights"] == "false",
-			}
+			fl := goldenFlags(t, meta)
 			c, err := Load(in, nil, fl)
 			if err != nil {
 				t.Fatal(err)
