@@ -304,19 +304,7 @@ func TestBackwardWeightsGradient(t *testing.T) {
 func TestFusedBackwardAtTileEdges(t *testing.T) {
 	const tol = 5e-6
 	rng := rand.New(rand.NewPCG(105, 106))
-	type maskFn func(B, H, T, S int) []Mask
-	kinds := map[string]maskFn{
-		"none":      func(B, H, T, S int) []Mask { return nil },
-		"causal":    func(B, H, T, S int) []Mask { return []Mask{Causal{}} },
-		"causal-br": func(B, H, T, S int) []Mask { return []Mask{Causal{Align: BottomRight}} },
-		"window":    func(B, H, T, S int) []Mask { return []Mask{SlidingWindow{Size: 70, Align: BottomRight}} },
-		"lengths":   func(B, H, T, S int) []Mask { return []Mask{KeyLengths(randLengths(rng, B, S))} },
-		"bool":      func(B, H, T, S int) []Mask { return []Mask{must(NewAllowedMask(boolsRand(rng, T*S, 0.8), T, S))} },
-		"additive":  func(B, H, T, S int) []Mask { return []Mask{must(NewAdditiveMask(randTensor(rng, 1, B*H, T, S)))} },
-		"padding+causal": func(B, H, T, S int) []Mask {
-			return []Mask{Causal{Align: BottomRight}, must(NewKeyPaddingMask(boolsRand(rng, B*S, 0.9), B, S))}
-		},
-	}
+	kinds := edgeMaskKinds(rng)
 	shapes := []struct{ B, H, Hkv, T, S, Dh, Dv int }{
 		{1, 1, 1, 1, 1, 8, 8},
 		{1, 2, 1, 2, 3, 4, 4},

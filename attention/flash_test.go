@@ -46,17 +46,13 @@ func checkGuards(t *testing.T, view *tensor.Tensor, buf []float32) {
 	}
 }
 
-// The fused kernel against the float64 twin at sizes around the tile edges
-// (tileQ = 64, tileK = 256), with every mask kind, GQA, key splitting (one head,
-// a few queries, many keys) and NaN guard bands around output and weights.
-// Tolerance 2e-6 relative, as for the reference path (see
-// TestSDPAMatchesFloat64Twin): tiling changes the summation order, not the
-// error's order of magnitude.
-func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
-	const tol = 2e-6
-	rng := rand.New(rand.NewPCG(21, 22))
-	type maskFn func(B, H, T, S int) []Mask
-	kinds := map[string]maskFn{
+// maskFn builds masks for a call of sizes B, H, T, S.
+type maskFn func(B, H, T, S int) []Mask
+
+// edgeMaskKinds are the mask kinds the tile-edge tests run the fused paths
+// with, one of each kind and one combination.
+func edgeMaskKinds(rng *rand.Rand) map[string]maskFn {
+	return map[string]maskFn{
 		"none":        func(B, H, T, S int) []Mask { return nil },
 		"causal":      func(B, H, T, S int) []Mask { return []Mask{Causal{}} },
 		"causal-br":   func(B, H, T, S int) []Mask { return []Mask{Causal{Align: BottomRight}} },
@@ -68,6 +64,18 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 			return []Mask{Causal{Align: BottomRight}, must(NewKeyPaddingMask(boolsRand(rng, B*S, 0.9), B, S))}
 		},
 	}
+}
+
+// The fused kernel against the float64 twin at sizes around the tile edges
+// (tileQ = 64, tileK = 256), with every mask kind, GQA, key splitting (one head,
+// a few queries, many keys) and NaN guard bands around output and weights.
+// Tolerance 2e-6 relative, as for the reference path (see
+// TestSDPAMatchesFloat64Twin): tiling changes the summation order, not the
+// error's order of magnitude.
+func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
+	const tol = 2e-6
+	rng := rand.New(rand.NewPCG(21, 22))
+	kinds := edgeMaskKinds(rng)
 	shapes := []struct{ B, H, Hkv, T, S, Dh, Dv int }{
 		{1, 1, 1, 1, 1, 8, 8},
 		{1, 2, 1, 63, 65, 16, 8},
