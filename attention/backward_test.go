@@ -74,21 +74,24 @@ func (c bwdCase) fd64(q, k, v, dout, dw []float64) (dq, dk, dv []float64) {
 		}
 		return L
 	}
-	grad := func(x []float64) []float64 {
-		g := make([]float64, len(x))
-		for i := range x {
-			const h = 1e-5
-			x0 := x[i]
-			x[i] = x0 + h
-			lp := loss()
-			x[i] = x0 - h
-			lm := loss()
-			x[i] = x0
-			g[i] = (lp - lm) / (2 * h)
-		}
-		return g
+	return centralDiff(q, loss), centralDiff(k, loss), centralDiff(v, loss)
+}
+
+// centralDiff returns dloss/dx by central differences with step 1e-5 (see
+// fd64 for why that step), perturbing x in place and restoring it.
+func centralDiff(x []float64, loss func() float64) []float64 {
+	const h = 1e-5
+	g := make([]float64, len(x))
+	for i := range x {
+		x0 := x[i]
+		x[i] = x0 + h
+		lp := loss()
+		x[i] = x0 - h
+		lm := loss()
+		x[i] = x0
+		g[i] = (lp - lm) / (2 * h)
 	}
-	return grad(q), grad(k), grad(v)
+	return g
 }
 
 func rand64(rng *rand.Rand, n int) []float64 {

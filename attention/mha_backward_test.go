@@ -207,20 +207,7 @@ func TestMHABackwardFiniteDifferences(t *testing.T) {
 				}
 				return L
 			}
-			fd := func(x []float64) []float64 {
-				g := make([]float64, len(x))
-				for i := range x {
-					const h = 1e-5
-					x0 := x[i]
-					x[i] = x0 + h
-					lp := loss()
-					x[i] = x0 - h
-					lm := loss()
-					x[i] = x0
-					g[i] = (lp - lm) / (2 * h)
-				}
-				return g
-			}
+			fd := func(x []float64) []float64 { return centralDiff(x, loss) }
 			check := func(what string, got *tensor.Tensor, want []float64) {
 				t.Helper()
 				rel, mx := relErr(got.Data(), want)
