@@ -28,7 +28,7 @@ import (
 )
 
 const (
-	tileQ = 64  // Br: query rows per task
+	tileQ = 64  // Br: about this many query rows per task (rounded up to whole micro-tiles, see flashPlan.tq)
 	tileK = 256 // Bc: keys per inner tile (64 and 128 measured 25% and 12% slower)
 )
 
@@ -49,8 +49,9 @@ type flashPlan struct {
 	// is as accurate as the reference, while exp(s−lse) loses the digits
 	// of log(l) that do not fit beside a large m in one float32.
 	rowM, rowL []float32
+	tq         int // query rows per task: tileQ rounded up to whole micro-tiles
 	nq, splits int
-	// key-split partial results, [task][tileQ·Dv] and [task][tileQ], and
+	// key-split partial results, [task][tq·Dv] and [task][tq], and
 	// the merge's scratch
 	partO, partM, partL []float32
 	mergeO, mergeM      []float32
@@ -58,16 +59,30 @@ type flashPlan struct {
 	// second pass: weights [B,H,T,S]
 	weights     operand[float32]
 	weightsPass bool
+	// packed path: scores through the bare micro-kernel on keys packed
+	// once per (b, kv head) and slot, see packedKeys
+	tiles  kernel.Tiles
+	packed bool
+	slots  []flashSlot
+}
+
+// flashSlot is one goroutine's packed keys: Kᵀ of kv head kh of batch b,
+// keys [lo, hi), in the micro-kernel's panels (kernel.Tiles.PackTrans).
+type flashSlot struct {
+	kp            []float32
+	b, kh, lo, hi int
+	valid         bool
 }
 
 // flashWork is one worker's scratch, reused across calls.
 type flashWork struct {
-	s      []float32 // [tileQ, tileK] scores, then probabilities
-	o      []float32 // [tileQ, Dv] output accumulator
-	m, l   []float32 // [tileQ] running max and sum
-	lo, hi []int     // [tileQ] open key range per row
-	bad    []bool    // [tileQ] row saw a NaN or +Inf score
-	rows   []maskRow // [tileQ·len(masks)] per-element masks per row
+	s      []float32 // [tq, tileK] scores, then probabilities
+	o      []float32 // [tq, Dv] output accumulator
+	m, l   []float32 // [tq] running max and sum
+	lo, hi []int     // [tq] open key range per row
+	qpad   []float32 // [tq, Dh] a partial query tile, zero-padded to whole micro-tiles
+	bad    []bool    // [tq] row saw a NaN or +Inf score
+	rows   []maskRow // [tq·len(masks)] per-element masks per row
 	nm     int       // masks per row in rows
 	elem   bool      // some mask has per-element values
 	// backward only
@@ -100,7 +115,10 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 	}()
 	p.d, p.hkv, p.dh, p.dv, p.scale = d, hkv, dh, dv, scale
 	p.q, p.k, p.v, p.out, p.masks, p.drop = q, k, v, out, masks, drop
-	p.nq = (d.T + tileQ - 1) / tileQ
+	p.tiles = kernel.CurrentTiles()
+	mr := p.tiles.MR()
+	p.tq = (tileQ + mr - 1) / mr * mr
+	p.nq = (d.T + p.tq - 1) / p.tq
 	p.lse, p.lseLo = lse, lseLo
 	p.rowM, p.rowL = p.rowM[:0], p.rowL[:0]
 	if w.data != nil {
@@ -108,30 +126,44 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		p.rowL = grow(p.rowL, d.B*d.H*d.T)
 	}
 	base := d.B * d.H * p.nq
-	p.splits = p.planSplits(d)
+	p.splits = planSplits(d, p.nq)
 	if p.splits > 1 {
 		n := base * p.splits
-		p.partO = grow(p.partO, n*tileQ*dv)
-		p.partM = grow(p.partM, n*tileQ)
-		p.partL = grow(p.partL, n*tileQ)
+		p.partO = grow(p.partO, n*p.tq*dv)
+		p.partM = grow(p.partM, n*p.tq)
+		p.partL = grow(p.partL, n*p.tq)
 	}
 	p.weightsPass = false
-	parallel.Run(base*p.splits, p)
+	// With at least one whole micro-tile of queries, scores run on keys
+	// packed once per head and goroutine; below that (decoding) the small-m
+	// GEMM reads the keys in place.
+	p.packed = d.T >= p.tiles.MR()
+	if p.packed {
+		p.slots = grow(p.slots, parallel.Workers())
+		for i := range p.slots {
+			p.slots[i].valid = false
+		}
+	}
+	parallel.RunSlots(base*p.splits, p)
 	if p.splits > 1 {
 		p.merge()
 	}
 	if w.data != nil {
 		p.weights, p.weightsPass = w, true
-		parallel.Run(base, p)
+		for i := range p.slots {
+			p.slots[i].valid = false
+		}
+		parallel.RunSlots(base, p)
 	}
 	p.lse, p.lseLo = nil, nil
 }
 
-// planSplits returns into how many chunks each task's key range is split:
+// planSplits returns into how many chunks each task's key range is split
+// (nq query tiles per head):
 // 1 unless there are fewer than two tasks per worker and enough keys for
 // each chunk to hold at least two key tiles.
-func (p *flashPlan) planSplits(d Dims) int {
-	base := d.B * d.H * ((d.T + tileQ - 1) / tileQ)
+func planSplits(d Dims, nq int) int {
+	base := d.B * d.H * nq
 	workers := parallel.Workers()
 	if base >= 2*workers || d.S < 4*tileK {
 		return 1
@@ -139,9 +171,9 @@ func (p *flashPlan) planSplits(d Dims) int {
 	return min((2*workers+base-1)/base, d.S/(2*tileK))
 }
 
-// Run processes one task: (bh, query tile, split) in the forward pass, or
-// (bh, query tile) in the weights pass.
-func (p *flashPlan) Run(task int) {
+// RunSlot processes one task: (bh, query tile, split) in the forward pass,
+// or (bh, query tile) in the weights pass.
+func (p *flashPlan) RunSlot(slot, task int) {
 	split := 0
 	if !p.weightsPass {
 		split = task % p.splits
@@ -152,15 +184,23 @@ func (p *flashPlan) Run(task int) {
 	bh := task / p.nq
 	b, h := bh/p.d.H, bh%p.d.H
 	kh := h / (p.d.H / p.hkv)
-	i0 := qt * tileQ
-	br := min(tileQ, p.d.T-i0)
+	i0 := qt * p.tq
+	br := min(p.tq, p.d.T-i0)
 
 	w := workPool.Get()
 	defer workPool.Put(w)
-	w.size(tileQ, tileK, p.dv, len(p.masks))
+	w.size(p.tq, tileK, p.dv, len(p.masks))
+	w.qpad = grow(w.qpad, p.tq*p.dh)
 	jStart, jEnd := w.gather(p.masks, p.d, b, h, i0, br)
+	var kt keyTiles
+	if p.packed && jStart < jEnd {
+		// Key tiles start on panel boundaries; the keys this adds before
+		// the open range are masked like any other closed key.
+		jStart = jStart / p.tiles.NR() * p.tiles.NR()
+		kt = p.prepareTile(w, slot, b, h, kh, i0, br, jStart, jEnd)
+	}
 	if p.weightsPass {
-		p.weightsTile(w, b, h, kh, i0, br, jStart, jEnd)
+		p.weightsTile(w, kt, b, h, kh, i0, br, jStart, jEnd)
 		return
 	}
 	if p.splits > 1 {
@@ -171,7 +211,7 @@ func (p *flashPlan) Run(task int) {
 	}
 	dv := p.dv
 	o := w.o[:br*dv]
-	clear(o)
+	clear(w.o)
 	for r := 0; r < br; r++ {
 		w.m[r] = float32(math.Inf(-1))
 		w.l[r] = 0
@@ -179,7 +219,7 @@ func (p *flashPlan) Run(task int) {
 	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
-		p.scoreTile(w, b, kh, qoff, br, j0, bc)
+		p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
 		w.maskTile(w.s, tileK, br, j0, bc)
 		// Online softmax: fold this tile into the running max and sum.
 		for r := 0; r < br; r++ {
@@ -199,9 +239,11 @@ func (p *flashPlan) Run(task int) {
 			}
 			mNew := max(w.m[r], mx)
 			sum := kernel.ExpShift(row, mNew)
-			if corr := float32(math.Exp(float64(w.m[r] - mNew))); corr != 1 {
-				kernel.ScaleInPlace(corr, o[r*dv:(r+1)*dv])
-				w.l[r] *= corr
+			if w.m[r] != mNew {
+				if corr := float32(math.Exp(float64(w.m[r] - mNew))); corr != 1 {
+					kernel.ScaleInPlace(corr, o[r*dv:(r+1)*dv])
+					w.l[r] *= corr
+				}
 			}
 			w.l[r] += sum
 			w.m[r] = mNew
@@ -210,7 +252,13 @@ func (p *flashPlan) Run(task int) {
 			}
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
-		kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
+		if kt.ok && dv%p.tiles.NR() == 0 {
+			// Whole micro-tiles on V in place; the padding rows of the
+			// score tile (zero queries) only reach o's padding rows.
+			p.tiles.Run(kt.mt, dv/p.tiles.NR(), bc, 1, w.s, 1, tileK, p.v.data[voff:], p.v.st, p.tiles.NR(), 1, w.o, dv)
+		} else {
+			kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
+		}
 	}
 	for r := 0; r < br; r++ {
 		if w.bad[r] {
@@ -219,16 +267,76 @@ func (p *flashPlan) Run(task int) {
 	}
 	if p.splits > 1 {
 		t := task*p.splits + split
-		copy(p.partO[t*tileQ*dv:], o)
-		copy(p.partM[t*tileQ:], w.m[:br])
-		copy(p.partL[t*tileQ:], w.l[:br])
+		copy(p.partO[t*p.tq*dv:], o)
+		copy(p.partM[t*p.tq:], w.m[:br])
+		copy(p.partL[t*p.tq:], w.l[:br])
 		return
 	}
 	p.finish(b, h, i0, br, o, w.m, w.l)
 }
 
-// scoreTile computes w.s[:br, :bc] = scale · Q[i0:i0+br] · K[j0:j0+bc]ᵀ.
-func (p *flashPlan) scoreTile(w *flashWork, b, kh, qoff, br, j0, bc int) {
+// keyTiles is one query tile's operands for the packed path (ok): the
+// query rows as micro-kernel A (q, its row stride qRow, mt micro-tiles of
+// rows) and the packed keys, whose first panel holds key lo.
+type keyTiles struct {
+	ok   bool
+	q    []float32
+	qRow int
+	mt   int
+	kp   []float32
+	lo   int
+}
+
+// prepareTile readies the packed path for query rows [i0, i0+br) of head
+// h, batch b, against keys [jStart, jEnd) of kv head kh: the slot's packed keys, and
+// the query rows, copied and zero-padded to whole micro-tiles when br is
+// not a multiple of MR (so the kernel never reads past the tile's rows).
+func (p *flashPlan) prepareTile(w *flashWork, slot, b, h, kh, i0, br, jStart, jEnd int) keyTiles {
+	mr := p.tiles.MR()
+	kt := keyTiles{ok: true, mt: (br + mr - 1) / mr}
+	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
+	if br%mr == 0 {
+		kt.q, kt.qRow = p.q.data[qoff:], p.q.st
+	} else {
+		dh := p.dh
+		pad := w.qpad[:kt.mt*mr*dh]
+		clear(pad)
+		for r := 0; r < br; r++ {
+			copy(pad[r*dh:(r+1)*dh], p.q.data[qoff+r*p.q.st:][:dh])
+		}
+		kt.q, kt.qRow = pad, dh
+	}
+	kt.kp, kt.lo = p.packedKeys(slot, b, kh, jStart, jEnd)
+	return kt
+}
+
+// packedKeys returns Kᵀ of keys [lo, hi) of kv head kh, batch b, packed
+// in micro-kernel panels, and the key its first panel starts at: the
+// slot's copy when it already holds them (a goroutine's tasks run through
+// one head's query tiles in turn, so each head is packed about once per
+// goroutine, not once per query tile), else packed now.
+func (p *flashPlan) packedKeys(slot, b, kh, lo, hi int) ([]float32, int) {
+	s := &p.slots[slot]
+	if !s.valid || s.b != b || s.kh != kh || lo < s.lo || hi > s.hi {
+		n := hi - lo
+		s.kp = grow(s.kp, p.tiles.PackedLen(n, p.dh))
+		koff := p.k.off + b*p.k.sb + kh*p.k.sh + lo*p.k.st
+		p.tiles.PackTrans(s.kp, p.k.data[koff:], p.k.st, n, p.dh)
+		s.b, s.kh, s.lo, s.hi, s.valid = b, kh, lo, hi, true
+	}
+	return s.kp[(lo-s.lo)*p.dh:], lo
+}
+
+// scoreTile computes w.s[:br, :bc] = scale · Q[i0:i0+br] · K[j0:j0+bc]ᵀ
+// (qoff locates Q[i0]). On the packed path (kt.ok) it computes whole
+// micro-tiles: rows up to kt.mt·MR and columns up to the next multiple of
+// NR, which w.s has room for.
+func (p *flashPlan) scoreTile(w *flashWork, kt keyTiles, b, kh, qoff, br, j0, bc int) {
+	if kt.ok {
+		nr := p.tiles.NR()
+		p.tiles.Run(kt.mt, (bc+nr-1)/nr, p.dh, p.scale, kt.q, 1, kt.qRow, kt.kp[(j0-kt.lo)*p.dh:], nr, p.dh*nr, 0, w.s, tileK)
+		return
+	}
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
 	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
 }
@@ -272,23 +380,23 @@ func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
 // M = max m_s, L = Σ l_s·e^(m_s−M), O = Σ O_s·e^(m_s−M) / L.
 func (p *flashPlan) merge() {
 	dv := p.dv
-	p.mergeO = grow(p.mergeO, tileQ*dv)
-	p.mergeM = grow(p.mergeM, tileQ)
-	p.mergeL = grow(p.mergeL, tileQ)
+	p.mergeO = grow(p.mergeO, p.tq*dv)
+	p.mergeM = grow(p.mergeM, p.tq)
+	p.mergeL = grow(p.mergeL, p.tq)
 	o, m, l := p.mergeO, p.mergeM, p.mergeL
 	for task := 0; task < p.d.B*p.d.H*p.nq; task++ {
 		qt := p.nq - 1 - task%p.nq
 		bh := task / p.nq
 		b, h := bh/p.d.H, bh%p.d.H
-		i0 := qt * tileQ
-		br := min(tileQ, p.d.T-i0)
+		i0 := qt * p.tq
+		br := min(p.tq, p.d.T-i0)
 		clear(o)
 		for r := 0; r < br; r++ {
 			M := float32(math.Inf(-1))
 			for s := 0; s < p.splits; s++ {
 				t := task*p.splits + s
-				if ls := p.partL[t*tileQ+r]; ls > 0 {
-					M = max(M, p.partM[t*tileQ+r])
+				if ls := p.partL[t*p.tq+r]; ls > 0 {
+					M = max(M, p.partM[t*p.tq+r])
 				} else if ls != ls {
 					M = ls // poisoned
 				}
@@ -300,13 +408,13 @@ func (p *flashPlan) merge() {
 			} else if !math.IsInf(float64(M), -1) {
 				for s := 0; s < p.splits; s++ {
 					t := task*p.splits + s
-					ls := p.partL[t*tileQ+r]
+					ls := p.partL[t*p.tq+r]
 					if ls == 0 {
 						continue
 					}
-					f := float32(math.Exp(float64(p.partM[t*tileQ+r] - M)))
+					f := float32(math.Exp(float64(p.partM[t*p.tq+r] - M)))
 					L += ls * f
-					kernel.Axpy(f, p.partO[t*tileQ*dv+r*dv:t*tileQ*dv+(r+1)*dv], dst)
+					kernel.Axpy(f, p.partO[t*p.tq*dv+r*dv:t*p.tq*dv+(r+1)*dv], dst)
 				}
 			}
 			m[r], l[r] = M, L
@@ -318,7 +426,7 @@ func (p *flashPlan) merge() {
 // weightsTile writes the weights of one query tile, exp(score − m)/l,
 // recomputing the scores tile by tile over the open key range [jStart,
 // jEnd); keys outside it get zero without computing their scores.
-func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int) {
+func (p *flashPlan) weightsTile(w *flashWork, kt keyTiles, b, h, kh, i0, br, jStart, jEnd int) {
 	for r := 0; r < br; r++ {
 		row := p.weights.row(b, h, i0+r, p.d.S)
 		clear(row[:jStart])
@@ -327,7 +435,7 @@ func (p *flashPlan) weightsTile(w *flashWork, b, h, kh, i0, br, jStart, jEnd int
 	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
-		p.scoreTile(w, b, kh, qoff, br, j0, bc)
+		p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
 		w.maskTile(w.s, tileK, br, j0, bc)
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]

@@ -67,7 +67,9 @@ func edgeMaskKinds(rng *rand.Rand) map[string]maskFn {
 }
 
 // The fused kernel against the float64 twin at sizes around the tile edges
-// (tileQ = 64, tileK = 256), with every mask kind, GQA, key splitting (one head,
+// (query tiles of tileQ = 64 rows rounded up to whole micro-tiles: 66 with
+// AVX2, 70 with AVX-512, 64 in pure Go; key tiles of tileK = 256), with
+// every mask kind, GQA, key splitting (one head,
 // a few queries, many keys) and NaN guard bands around output and weights.
 // Tolerance 2e-6 relative, as for the reference path (see
 // TestSDPAMatchesFloat64Twin): tiling changes the summation order, not the
@@ -83,6 +85,8 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 		{1, 3, 3, 65, 129, 32, 40},
 		{1, 4, 2, 130, 127, 8, 8},
 		{1, 2, 2, 255, 257, 16, 16}, // around the key tile (256)
+		{1, 2, 1, 66, 67, 64, 64},   // one AVX2 query tile (66 rows), and one more
+		{1, 1, 1, 133, 300, 24, 32}, // two AVX2 query tiles and a row; keys past a key tile
 		{1, 1, 1, 1, 2100, 64, 64},  // decode: key range split across workers
 		{1, 1, 1, 3, 1777, 16, 16},
 	}
@@ -225,10 +229,9 @@ func TestDecodeShapesSplit(t *testing.T) {
 	if parallel.Workers() < 2 {
 		t.Skip("one worker: the key range is never split")
 	}
-	p := &flashPlan{}
 	for _, S := range []int{1777, 2100} {
 		d := Dims{B: 1, H: 1, T: 1, S: S}
-		if splits := p.planSplits(d); splits < 2 {
+		if splits := planSplits(d, 1); splits < 2 {
 			t.Fatalf("S=%d: %d splits, want >= 2", S, splits)
 		}
 	}

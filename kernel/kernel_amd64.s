@@ -1554,9 +1554,76 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	VBROADCASTSS shift+16(FP), Y0
 	VXORPS       Y1, Y1, Y1
 	SHRQ         $0x03, CX
-	JZ           expShiftAVX2_done
+	MOVQ         CX, DX
+	SHRQ         $0x01, DX
+	JZ           expShiftAVX2_one
 
-expShiftAVX2_loop:
+expShiftAVX2_loop2:
+	VMOVUPS      (AX), Y2
+	VMOVUPS      32(AX), Y7
+	VSUBPS       Y0, Y2, Y2
+	VSUBPS       Y0, Y7, Y7
+	VMAXPS       kconst_expLo<>+0(SB), Y2, Y2
+	VMAXPS       kconst_expLo<>+0(SB), Y7, Y7
+	VMINPS       kconst_expHi<>+0(SB), Y2, Y2
+	VMINPS       kconst_expHi<>+0(SB), Y7, Y7
+	VMOVUPS      kconst_magic<>+0(SB), Y3
+	VMOVUPS      kconst_magic<>+0(SB), Y8
+	VFMADD231PS  kconst_log2e<>+0(SB), Y2, Y3
+	VFMADD231PS  kconst_log2e<>+0(SB), Y7, Y8
+	VSUBPS       kconst_magic<>+0(SB), Y3, Y4
+	VSUBPS       kconst_magic<>+0(SB), Y8, Y9
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Y4, Y2
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Y4, Y2
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Y9, Y7
+	VMULPS       Y2, Y2, Y6
+	VMULPS       Y7, Y7, Y11
+	VMOVUPS      kconst_p0<>+0(SB), Y5
+	VMOVUPS      kconst_p0<>+0(SB), Y10
+	VFMADD213PS  kconst_p1<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p1<>+0(SB), Y7, Y10
+	VFMADD213PS  kconst_p2<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p2<>+0(SB), Y7, Y10
+	VFMADD213PS  kconst_p3<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p3<>+0(SB), Y7, Y10
+	VFMADD213PS  kconst_p4<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p4<>+0(SB), Y7, Y10
+	VFMADD213PS  kconst_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p5<>+0(SB), Y7, Y10
+	VFMADD213PS  Y2, Y6, Y5
+	VFMADD213PS  Y7, Y11, Y10
+	VADDPS       kconst_one<>+0(SB), Y5, Y5
+	VADDPS       kconst_one<>+0(SB), Y10, Y10
+	VPSUBD       kconst_magic<>+0(SB), Y3, Y3
+	VPSUBD       kconst_magic<>+0(SB), Y8, Y8
+	VPSRAD       $0x01, Y3, Y4
+	VPSRAD       $0x01, Y8, Y9
+	VPSUBD       Y4, Y3, Y6
+	VPSUBD       Y9, Y8, Y11
+	VPADDD       kconst_bias<>+0(SB), Y4, Y4
+	VPADDD       kconst_bias<>+0(SB), Y9, Y9
+	VPADDD       kconst_bias<>+0(SB), Y6, Y6
+	VPADDD       kconst_bias<>+0(SB), Y11, Y11
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y9, Y9
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y11, Y11
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y9, Y10, Y10
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y11, Y10, Y10
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      Y10, 32(AX)
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y10, Y1, Y1
+	ADDQ         $0x00000040, AX
+	DECQ         DX
+	JNZ          expShiftAVX2_loop2
+
+expShiftAVX2_one:
+	ANDQ         $0x01, CX
+	JZ           expShiftAVX2_done
 	VMOVUPS      (AX), Y2
 	VSUBPS       Y0, Y2, Y2
 	VMAXPS       kconst_expLo<>+0(SB), Y2, Y2
@@ -1576,19 +1643,16 @@ expShiftAVX2_loop:
 	VFMADD213PS  Y2, Y6, Y5
 	VADDPS       kconst_one<>+0(SB), Y5, Y5
 	VPSUBD       kconst_magic<>+0(SB), Y3, Y3
-	VPSRAD       $0x01, Y3, Y7
-	VPSUBD       Y7, Y3, Y8
-	VPADDD       kconst_bias<>+0(SB), Y7, Y7
-	VPADDD       kconst_bias<>+0(SB), Y8, Y8
-	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VMULPS       Y7, Y5, Y5
-	VMULPS       Y8, Y5, Y5
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y6
+	VPADDD       kconst_bias<>+0(SB), Y4, Y4
+	VPADDD       kconst_bias<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y4, Y5, Y5
+	VMULPS       Y6, Y5, Y5
 	VMOVUPS      Y5, (AX)
 	VADDPS       Y5, Y1, Y1
-	ADDQ         $0x00000020, AX
-	DECQ         CX
-	JNZ          expShiftAVX2_loop
 
 expShiftAVX2_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2319,9 +2383,76 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	VBROADCASTSS shift+16(FP), Z0
 	VPXORD       Z1, Z1, Z1
 	SHRQ         $0x04, CX
-	JZ           expShiftAVX512_done
+	MOVQ         CX, DX
+	SHRQ         $0x01, DX
+	JZ           expShiftAVX512_one
 
-expShiftAVX512_loop:
+expShiftAVX512_loop2:
+	VMOVUPS      (AX), Z2
+	VMOVUPS      64(AX), Z7
+	VSUBPS       Z0, Z2, Z2
+	VSUBPS       Z0, Z7, Z7
+	VMAXPS       kconst_expLo<>+0(SB), Z2, Z2
+	VMAXPS       kconst_expLo<>+0(SB), Z7, Z7
+	VMINPS       kconst_expHi<>+0(SB), Z2, Z2
+	VMINPS       kconst_expHi<>+0(SB), Z7, Z7
+	VMOVUPS      kconst_magic<>+0(SB), Z3
+	VMOVUPS      kconst_magic<>+0(SB), Z8
+	VFMADD231PS  kconst_log2e<>+0(SB), Z2, Z3
+	VFMADD231PS  kconst_log2e<>+0(SB), Z7, Z8
+	VSUBPS       kconst_magic<>+0(SB), Z3, Z4
+	VSUBPS       kconst_magic<>+0(SB), Z8, Z9
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z4, Z2
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z4, Z2
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z9, Z7
+	VMULPS       Z2, Z2, Z6
+	VMULPS       Z7, Z7, Z11
+	VMOVUPS      kconst_p0<>+0(SB), Z5
+	VMOVUPS      kconst_p0<>+0(SB), Z10
+	VFMADD213PS  kconst_p1<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p1<>+0(SB), Z7, Z10
+	VFMADD213PS  kconst_p2<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p2<>+0(SB), Z7, Z10
+	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p3<>+0(SB), Z7, Z10
+	VFMADD213PS  kconst_p4<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p4<>+0(SB), Z7, Z10
+	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p5<>+0(SB), Z7, Z10
+	VFMADD213PS  Z2, Z6, Z5
+	VFMADD213PS  Z7, Z11, Z10
+	VADDPS       kconst_one<>+0(SB), Z5, Z5
+	VADDPS       kconst_one<>+0(SB), Z10, Z10
+	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
+	VPSUBD       kconst_magic<>+0(SB), Z8, Z8
+	VPSRAD       $0x01, Z3, Z4
+	VPSRAD       $0x01, Z8, Z9
+	VPSUBD       Z4, Z3, Z6
+	VPSUBD       Z9, Z8, Z11
+	VPADDD       kconst_bias<>+0(SB), Z4, Z4
+	VPADDD       kconst_bias<>+0(SB), Z9, Z9
+	VPADDD       kconst_bias<>+0(SB), Z6, Z6
+	VPADDD       kconst_bias<>+0(SB), Z11, Z11
+	VPSLLD       $0x17, Z4, Z4
+	VPSLLD       $0x17, Z9, Z9
+	VPSLLD       $0x17, Z6, Z6
+	VPSLLD       $0x17, Z11, Z11
+	VMULPS       Z4, Z5, Z5
+	VMULPS       Z9, Z10, Z10
+	VMULPS       Z6, Z5, Z5
+	VMULPS       Z11, Z10, Z10
+	VMOVUPS      Z5, (AX)
+	VMOVUPS      Z10, 64(AX)
+	VADDPS       Z5, Z1, Z1
+	VADDPS       Z10, Z1, Z1
+	ADDQ         $0x00000080, AX
+	DECQ         DX
+	JNZ          expShiftAVX512_loop2
+
+expShiftAVX512_one:
+	ANDQ         $0x01, CX
+	JZ           expShiftAVX512_done
 	VMOVUPS      (AX), Z2
 	VSUBPS       Z0, Z2, Z2
 	VMAXPS       kconst_expLo<>+0(SB), Z2, Z2
@@ -2341,19 +2472,16 @@ expShiftAVX512_loop:
 	VFMADD213PS  Z2, Z6, Z5
 	VADDPS       kconst_one<>+0(SB), Z5, Z5
 	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z3, Z7
-	VPSUBD       Z7, Z3, Z8
-	VPADDD       kconst_bias<>+0(SB), Z7, Z7
-	VPADDD       kconst_bias<>+0(SB), Z8, Z8
-	VPSLLD       $0x17, Z7, Z7
-	VPSLLD       $0x17, Z8, Z8
-	VMULPS       Z7, Z5, Z5
-	VMULPS       Z8, Z5, Z5
+	VPSRAD       $0x01, Z3, Z4
+	VPSUBD       Z4, Z3, Z6
+	VPADDD       kconst_bias<>+0(SB), Z4, Z4
+	VPADDD       kconst_bias<>+0(SB), Z6, Z6
+	VPSLLD       $0x17, Z4, Z4
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z4, Z5, Z5
+	VMULPS       Z6, Z5, Z5
 	VMOVUPS      Z5, (AX)
 	VADDPS       Z5, Z1, Z1
-	ADDQ         $0x00000040, AX
-	DECQ         CX
-	JNZ          expShiftAVX512_loop
 
 expShiftAVX512_done:
 	VEXTRACTF64X4 $0x01, Z1, Y2

@@ -19,21 +19,38 @@ type Func func(i int)
 // Run calls f(i).
 func (f Func) Run(i int) { f(i) }
 
+// SlotTask is a loop body that is also told which of the goroutines
+// working on its Run call it is: RunSlot(slot, i) processes item i, and
+// slot is in [0, Workers()), the same for every item one goroutine runs
+// and never shared by two goroutines of one call. Per-slot scratch (a
+// cache of packed operands, say) therefore needs no locking and is reused
+// across the items a goroutine processes.
+type SlotTask interface {
+	RunSlot(slot, i int)
+}
+
 type job struct {
-	task Task
-	n    int64
-	next atomic.Int64
-	wg   sync.WaitGroup
+	task  Task
+	stask SlotTask
+	n     int64
+	next  atomic.Int64
+	slots atomic.Int64
+	wg    sync.WaitGroup
 }
 
 // work claims items until none remain.
 func (j *job) work() {
+	slot := int(j.slots.Add(1) - 1)
 	for {
 		i := j.next.Add(1) - 1
 		if i >= j.n {
 			return
 		}
-		j.task.Run(int(i))
+		if j.stask != nil {
+			j.stask.RunSlot(slot, int(i))
+		} else {
+			j.task.Run(int(i))
+		}
 	}
 }
 
@@ -92,10 +109,28 @@ func Run(n int, task Task) {
 		task.Run(0)
 		return
 	}
+	run(n, task, nil)
+}
+
+// RunSlots is Run for a SlotTask: it calls task.RunSlot(slot, i) for i in
+// [0, n), with slot identifying the goroutine (see SlotTask).
+func RunSlots(n int, task SlotTask) {
+	if n <= 0 {
+		return
+	}
+	if n == 1 {
+		task.RunSlot(0, 0)
+		return
+	}
+	run(n, nil, task)
+}
+
+func run(n int, task Task, stask SlotTask) {
 	global.start()
 	j := jobCache.Get()
-	j.task, j.n = task, int64(n)
+	j.task, j.stask, j.n = task, stask, int64(n)
 	j.next.Store(0)
+	j.slots.Store(0)
 	// Hand the job to workers that are idle right now (an unbuffered send
 	// succeeds only into a waiting receiver); never wait for a busy one.
 	for w := 0; w < global.workers && w < n-1; w++ {
@@ -109,7 +144,7 @@ func Run(n int, task Task) {
 	}
 	j.work()
 	j.wg.Wait()
-	j.task = nil
+	j.task, j.stask = nil, nil
 	jobCache.Put(j)
 }
 

@@ -25,6 +25,46 @@ func TestRunCoversEveryItemOnce(t *testing.T) {
 	}
 }
 
+// slotCounter records each item's slot and, per slot, whether two
+// goroutines ever held it at once.
+type slotCounter struct {
+	hits  []atomic.Int32
+	slot  []atomic.Int32
+	busy  []atomic.Int32
+	clash atomic.Bool
+}
+
+func (c *slotCounter) RunSlot(slot, i int) {
+	if c.busy[slot].Add(1) != 1 {
+		c.clash.Store(true)
+	}
+	c.hits[i].Add(1)
+	c.slot[i].Store(int32(slot))
+	time.Sleep(10 * time.Microsecond) // let the other goroutines take items too
+	c.busy[slot].Add(-1)
+}
+
+// RunSlots covers every item once, with slots in [0, Workers()) that no
+// two goroutines hold at the same time.
+func TestRunSlots(t *testing.T) {
+	w := Workers()
+	for _, n := range []int{0, 1, 2, 3, 7, 64, 500} {
+		c := &slotCounter{hits: make([]atomic.Int32, n), slot: make([]atomic.Int32, n), busy: make([]atomic.Int32, w)}
+		RunSlots(n, c)
+		for i := range c.hits {
+			if h := c.hits[i].Load(); h != 1 {
+				t.Fatalf("n=%d: item %d ran %d times", n, i, h)
+			}
+			if s := c.slot[i].Load(); s < 0 || int(s) >= w {
+				t.Fatalf("n=%d: item %d got slot %d, want [0, %d)", n, i, s, w)
+			}
+		}
+		if c.clash.Load() {
+			t.Fatalf("n=%d: two goroutines held one slot at once", n)
+		}
+	}
+}
+
 // Nested Run calls (a task that itself runs a parallel loop) must finish:
 // the pool never waits for a busy worker.
 func TestNestedRunDoesNotDeadlock(t *testing.T) {

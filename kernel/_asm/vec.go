@@ -268,45 +268,66 @@ func genExpShift(g *build.Context, s isa) {
 	g.VBROADCASTSS(paramAddr(g, "shift"), sh)
 	s.zero(g, sum)
 	c := constMem
-	// One vector per step: v, t, nf, p, z, n1, n2 in registers 2..8.
-	body := func(off int) {
-		v, t, nf, p, z, n1, n2 := s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6), s.phys(7), s.phys(8)
-		m := Mem{Base: x, Disp: off}
-		g.VMOVUPS(m, v)
-		g.VSUBPS(sh, v, v)
-		g.VMAXPS(c["expLo"], v, v)
-		g.VMINPS(c["expHi"], v, v)
-		g.VMOVUPS(c["magic"], t)
-		g.VFMADD231PS(c["log2e"], v, t) // t = v·log2e + magic
-		g.VSUBPS(c["magic"], t, nf)     // nf = t - magic
-		g.VFNMADD231PS(c["ln2hi"], nf, v)
-		g.VFNMADD231PS(c["ln2lo"], nf, v) // v = r
-		g.VMULPS(v, v, z)
-		g.VMOVUPS(c["p0"], p)
-		for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
-			g.VFMADD213PS(c[k], v, p) // p = p·r + pk
+	// The polynomial is a chain of about twenty dependent operations per
+	// vector; two vectors per step, their instructions interleaved, give
+	// the out-of-order core independent work beside each chain (measured
+	// in docs/flash-forward.md). Five registers per vector: v, t, nf, p, z,
+	// with the exponent halves n1, n2 reusing nf and z once those are dead.
+	// The sum is accumulated in index order of the vectors either way.
+	type lane struct{ v, t, nf, p, z reg.VecPhysical }
+	ls := []lane{
+		{s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6)},
+		{s.phys(7), s.phys(8), s.phys(9), s.phys(10), s.phys(11)},
+	}
+	body := func(nv int) {
+		each := func(f func(u int, l lane)) {
+			for u := 0; u < nv; u++ {
+				f(u, ls[u])
+			}
 		}
-		g.VFMADD213PS(v, z, p)      // p = p·r² + r
-		g.VADDPS(c["one"], p, p)    // y = 1 + p
-		g.VPSUBD(c["magic"], t, t)  // n = bits(t) - bits(magic)
-		g.VPSRAD(U8(1), t, n1)      // n1 = n >> 1
-		g.VPSUBD(n1, t, n2)         // n2 = n - n1
-		g.VPADDD(c["bias"], n1, n1) // biased exponents
-		g.VPADDD(c["bias"], n2, n2)
-		g.VPSLLD(U8(23), n1, n1)
-		g.VPSLLD(U8(23), n2, n2)
-		g.VMULPS(n1, p, p)
-		g.VMULPS(n2, p, p)
-		g.VMOVUPS(p, m)
-		g.VADDPS(p, sum, sum)
+		m := func(u int) Mem { return Mem{Base: x, Disp: u * s.bytes()} }
+		each(func(u int, l lane) { g.VMOVUPS(m(u), l.v) })
+		each(func(u int, l lane) { g.VSUBPS(sh, l.v, l.v) })
+		each(func(u int, l lane) { g.VMAXPS(c["expLo"], l.v, l.v) })
+		each(func(u int, l lane) { g.VMINPS(c["expHi"], l.v, l.v) })
+		each(func(u int, l lane) { g.VMOVUPS(c["magic"], l.t) })
+		each(func(u int, l lane) { g.VFMADD231PS(c["log2e"], l.v, l.t) }) // t = v·log2e + magic
+		each(func(u int, l lane) { g.VSUBPS(c["magic"], l.t, l.nf) })     // nf = t - magic
+		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2hi"], l.nf, l.v) })
+		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2lo"], l.nf, l.v) }) // v = r
+		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) })
+		each(func(u int, l lane) { g.VMOVUPS(c["p0"], l.p) })
+		for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
+			each(func(u int, l lane) { g.VFMADD213PS(c[k], l.v, l.p) }) // p = p·r + pk
+		}
+		each(func(u int, l lane) { g.VFMADD213PS(l.v, l.z, l.p) })    // p = p·r² + r
+		each(func(u int, l lane) { g.VADDPS(c["one"], l.p, l.p) })    // y = 1 + p
+		each(func(u int, l lane) { g.VPSUBD(c["magic"], l.t, l.t) })  // n = bits(t) - bits(magic)
+		each(func(u int, l lane) { g.VPSRAD(U8(1), l.t, l.nf) })      // n1 = n >> 1
+		each(func(u int, l lane) { g.VPSUBD(l.nf, l.t, l.z) })        // n2 = n - n1
+		each(func(u int, l lane) { g.VPADDD(c["bias"], l.nf, l.nf) }) // biased exponents
+		each(func(u int, l lane) { g.VPADDD(c["bias"], l.z, l.z) })
+		each(func(u int, l lane) { g.VPSLLD(U8(23), l.nf, l.nf) })
+		each(func(u int, l lane) { g.VPSLLD(U8(23), l.z, l.z) })
+		each(func(u int, l lane) { g.VMULPS(l.nf, l.p, l.p) })
+		each(func(u int, l lane) { g.VMULPS(l.z, l.p, l.p) })
+		each(func(u int, l lane) { g.VMOVUPS(l.p, m(u)) })
+		each(func(u int, l lane) { g.VADDPS(l.p, sum, sum) })
 	}
 	g.SHRQ(U8(map[int]int{8: 3, 16: 4}[s.lanes]), n) // vectors
+	n2 := g.GP64()
+	g.MOVQ(n, n2)
+	g.SHRQ(U8(1), n2) // pairs
+	g.JZ(LabelRef(name + "_one"))
+	g.Label(name + "_loop2")
+	body(2)
+	g.ADDQ(U32(2*s.bytes()), x)
+	g.DECQ(n2)
+	g.JNZ(LabelRef(name + "_loop2"))
+	g.Label(name + "_one")
+	g.ANDQ(U8(1), n)
 	g.JZ(LabelRef(name + "_done"))
-	g.Label(name + "_loop")
-	body(0)
-	g.ADDQ(U32(s.bytes()), x)
-	g.DECQ(n)
-	g.JNZ(LabelRef(name + "_loop"))
+	body(1)
 	g.Label(name + "_done")
 	reduce(g, s, sum, s.phys(2), false)
 	g.Store(sum.AsX(), g.ReturnIndex(0))
