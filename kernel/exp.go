@@ -29,7 +29,8 @@ const (
 //	v  = clamp(x - shift, -110, 89)
 //	n  = round(v·log2e)                        (adding 1.5·2^23 rounds to nearest)
 //	r  = v - n·ln2hi - n·ln2lo,  |r| ≤ ln2/2    (Cody–Waite, Cephes' split of ln2)
-//	y  = 1 + r + r²·P(r)                        (P of degree 5: the coefficients of Cephes expf)
+//	y  = 1 + r + r²·P(r)                        (P of degree 5: the coefficients of Cephes expf,
+//	                                             in Estrin's form ((p0·r+p1)·r² + (p2·r+p3))·r² + (p4·r+p5))
 //	x  = y · 2^(n>>1) · 2^(n-(n>>1))            (two exact power-of-two scalings)
 //
 // Splitting 2^n into two factors keeps both normal for every n in
@@ -63,12 +64,10 @@ func expGo(v float32) float32 {
 	r := v - nf*expLn2Hi
 	r -= nf * expLn2Lo
 	z := r * r
-	p := float32(expP0)
-	p = p*r + expP1
-	p = p*r + expP2
-	p = p*r + expP3
-	p = p*r + expP4
-	p = p*r + expP5
+	a := expP0*r + expP1
+	b := expP2*r + expP3
+	c := expP4*r + expP5
+	p := (a*z+b)*z + c
 	y := p*z + r + 1
 	n := int32(math.Float32bits(t) - math.Float32bits(expMagic))
 	n1 := n >> 1

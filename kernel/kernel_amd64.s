@@ -1560,63 +1560,67 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 
 expShiftAVX2_loop2:
 	VMOVUPS      (AX), Y2
-	VMOVUPS      32(AX), Y7
+	VMOVUPS      32(AX), Y8
 	VSUBPS       Y0, Y2, Y2
-	VSUBPS       Y0, Y7, Y7
+	VSUBPS       Y0, Y8, Y8
 	VMAXPS       kconst_expLo<>+0(SB), Y2, Y2
-	VMAXPS       kconst_expLo<>+0(SB), Y7, Y7
+	VMAXPS       kconst_expLo<>+0(SB), Y8, Y8
 	VMINPS       kconst_expHi<>+0(SB), Y2, Y2
-	VMINPS       kconst_expHi<>+0(SB), Y7, Y7
+	VMINPS       kconst_expHi<>+0(SB), Y8, Y8
 	VMOVUPS      kconst_magic<>+0(SB), Y3
-	VMOVUPS      kconst_magic<>+0(SB), Y8
+	VMOVUPS      kconst_magic<>+0(SB), Y9
 	VFMADD231PS  kconst_log2e<>+0(SB), Y2, Y3
-	VFMADD231PS  kconst_log2e<>+0(SB), Y7, Y8
+	VFMADD231PS  kconst_log2e<>+0(SB), Y8, Y9
 	VSUBPS       kconst_magic<>+0(SB), Y3, Y4
-	VSUBPS       kconst_magic<>+0(SB), Y8, Y9
+	VSUBPS       kconst_magic<>+0(SB), Y9, Y10
 	VFNMADD231PS kconst_ln2hi<>+0(SB), Y4, Y2
-	VFNMADD231PS kconst_ln2hi<>+0(SB), Y9, Y7
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Y10, Y8
 	VFNMADD231PS kconst_ln2lo<>+0(SB), Y4, Y2
-	VFNMADD231PS kconst_ln2lo<>+0(SB), Y9, Y7
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Y10, Y8
 	VMULPS       Y2, Y2, Y6
-	VMULPS       Y7, Y7, Y11
+	VMULPS       Y8, Y8, Y12
 	VMOVUPS      kconst_p0<>+0(SB), Y5
-	VMOVUPS      kconst_p0<>+0(SB), Y10
+	VMOVUPS      kconst_p0<>+0(SB), Y11
+	VMOVUPS      kconst_p2<>+0(SB), Y4
+	VMOVUPS      kconst_p2<>+0(SB), Y10
+	VMOVUPS      kconst_p4<>+0(SB), Y7
+	VMOVUPS      kconst_p4<>+0(SB), Y13
 	VFMADD213PS  kconst_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p1<>+0(SB), Y7, Y10
-	VFMADD213PS  kconst_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p2<>+0(SB), Y7, Y10
-	VFMADD213PS  kconst_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p3<>+0(SB), Y7, Y10
-	VFMADD213PS  kconst_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p4<>+0(SB), Y7, Y10
-	VFMADD213PS  kconst_p5<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p5<>+0(SB), Y7, Y10
+	VFMADD213PS  kconst_p1<>+0(SB), Y8, Y11
+	VFMADD213PS  kconst_p3<>+0(SB), Y2, Y4
+	VFMADD213PS  kconst_p3<>+0(SB), Y8, Y10
+	VFMADD213PS  kconst_p5<>+0(SB), Y2, Y7
+	VFMADD213PS  kconst_p5<>+0(SB), Y8, Y13
+	VFMADD213PS  Y4, Y6, Y5
+	VFMADD213PS  Y10, Y12, Y11
+	VFMADD213PS  Y7, Y6, Y5
+	VFMADD213PS  Y13, Y12, Y11
 	VFMADD213PS  Y2, Y6, Y5
-	VFMADD213PS  Y7, Y11, Y10
+	VFMADD213PS  Y8, Y12, Y11
 	VADDPS       kconst_one<>+0(SB), Y5, Y5
-	VADDPS       kconst_one<>+0(SB), Y10, Y10
+	VADDPS       kconst_one<>+0(SB), Y11, Y11
 	VPSUBD       kconst_magic<>+0(SB), Y3, Y3
-	VPSUBD       kconst_magic<>+0(SB), Y8, Y8
+	VPSUBD       kconst_magic<>+0(SB), Y9, Y9
 	VPSRAD       $0x01, Y3, Y4
-	VPSRAD       $0x01, Y8, Y9
-	VPSUBD       Y4, Y3, Y6
-	VPSUBD       Y9, Y8, Y11
+	VPSRAD       $0x01, Y9, Y10
+	VPSUBD       Y4, Y3, Y7
+	VPSUBD       Y10, Y9, Y13
 	VPADDD       kconst_bias<>+0(SB), Y4, Y4
-	VPADDD       kconst_bias<>+0(SB), Y9, Y9
-	VPADDD       kconst_bias<>+0(SB), Y6, Y6
-	VPADDD       kconst_bias<>+0(SB), Y11, Y11
+	VPADDD       kconst_bias<>+0(SB), Y10, Y10
+	VPADDD       kconst_bias<>+0(SB), Y7, Y7
+	VPADDD       kconst_bias<>+0(SB), Y13, Y13
 	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y9, Y9
-	VPSLLD       $0x17, Y6, Y6
-	VPSLLD       $0x17, Y11, Y11
+	VPSLLD       $0x17, Y10, Y10
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y13, Y13
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y9, Y10, Y10
-	VMULPS       Y6, Y5, Y5
-	VMULPS       Y11, Y10, Y10
+	VMULPS       Y10, Y11, Y11
+	VMULPS       Y7, Y5, Y5
+	VMULPS       Y13, Y11, Y11
 	VMOVUPS      Y5, (AX)
-	VMOVUPS      Y10, 32(AX)
+	VMOVUPS      Y11, 32(AX)
 	VADDPS       Y5, Y1, Y1
-	VADDPS       Y10, Y1, Y1
+	VADDPS       Y11, Y1, Y1
 	ADDQ         $0x00000040, AX
 	DECQ         DX
 	JNZ          expShiftAVX2_loop2
@@ -1635,22 +1639,24 @@ expShiftAVX2_one:
 	VFNMADD231PS kconst_ln2lo<>+0(SB), Y4, Y2
 	VMULPS       Y2, Y2, Y6
 	VMOVUPS      kconst_p0<>+0(SB), Y5
+	VMOVUPS      kconst_p2<>+0(SB), Y4
+	VMOVUPS      kconst_p4<>+0(SB), Y7
 	VFMADD213PS  kconst_p1<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p2<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p3<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p4<>+0(SB), Y2, Y5
-	VFMADD213PS  kconst_p5<>+0(SB), Y2, Y5
+	VFMADD213PS  kconst_p3<>+0(SB), Y2, Y4
+	VFMADD213PS  kconst_p5<>+0(SB), Y2, Y7
+	VFMADD213PS  Y4, Y6, Y5
+	VFMADD213PS  Y7, Y6, Y5
 	VFMADD213PS  Y2, Y6, Y5
 	VADDPS       kconst_one<>+0(SB), Y5, Y5
 	VPSUBD       kconst_magic<>+0(SB), Y3, Y3
 	VPSRAD       $0x01, Y3, Y4
-	VPSUBD       Y4, Y3, Y6
+	VPSUBD       Y4, Y3, Y7
 	VPADDD       kconst_bias<>+0(SB), Y4, Y4
-	VPADDD       kconst_bias<>+0(SB), Y6, Y6
+	VPADDD       kconst_bias<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
-	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y4, Y5, Y5
-	VMULPS       Y6, Y5, Y5
+	VMULPS       Y7, Y5, Y5
 	VMOVUPS      Y5, (AX)
 	VADDPS       Y5, Y1, Y1
 
@@ -2389,63 +2395,67 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 
 expShiftAVX512_loop2:
 	VMOVUPS      (AX), Z2
-	VMOVUPS      64(AX), Z7
+	VMOVUPS      64(AX), Z8
 	VSUBPS       Z0, Z2, Z2
-	VSUBPS       Z0, Z7, Z7
+	VSUBPS       Z0, Z8, Z8
 	VMAXPS       kconst_expLo<>+0(SB), Z2, Z2
-	VMAXPS       kconst_expLo<>+0(SB), Z7, Z7
+	VMAXPS       kconst_expLo<>+0(SB), Z8, Z8
 	VMINPS       kconst_expHi<>+0(SB), Z2, Z2
-	VMINPS       kconst_expHi<>+0(SB), Z7, Z7
+	VMINPS       kconst_expHi<>+0(SB), Z8, Z8
 	VMOVUPS      kconst_magic<>+0(SB), Z3
-	VMOVUPS      kconst_magic<>+0(SB), Z8
+	VMOVUPS      kconst_magic<>+0(SB), Z9
 	VFMADD231PS  kconst_log2e<>+0(SB), Z2, Z3
-	VFMADD231PS  kconst_log2e<>+0(SB), Z7, Z8
+	VFMADD231PS  kconst_log2e<>+0(SB), Z8, Z9
 	VSUBPS       kconst_magic<>+0(SB), Z3, Z4
-	VSUBPS       kconst_magic<>+0(SB), Z8, Z9
+	VSUBPS       kconst_magic<>+0(SB), Z9, Z10
 	VFNMADD231PS kconst_ln2hi<>+0(SB), Z4, Z2
-	VFNMADD231PS kconst_ln2hi<>+0(SB), Z9, Z7
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z10, Z8
 	VFNMADD231PS kconst_ln2lo<>+0(SB), Z4, Z2
-	VFNMADD231PS kconst_ln2lo<>+0(SB), Z9, Z7
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z10, Z8
 	VMULPS       Z2, Z2, Z6
-	VMULPS       Z7, Z7, Z11
+	VMULPS       Z8, Z8, Z12
 	VMOVUPS      kconst_p0<>+0(SB), Z5
-	VMOVUPS      kconst_p0<>+0(SB), Z10
+	VMOVUPS      kconst_p0<>+0(SB), Z11
+	VMOVUPS      kconst_p2<>+0(SB), Z4
+	VMOVUPS      kconst_p2<>+0(SB), Z10
+	VMOVUPS      kconst_p4<>+0(SB), Z7
+	VMOVUPS      kconst_p4<>+0(SB), Z13
 	VFMADD213PS  kconst_p1<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p1<>+0(SB), Z7, Z10
-	VFMADD213PS  kconst_p2<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p2<>+0(SB), Z7, Z10
-	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p3<>+0(SB), Z7, Z10
-	VFMADD213PS  kconst_p4<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p4<>+0(SB), Z7, Z10
-	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p5<>+0(SB), Z7, Z10
+	VFMADD213PS  kconst_p1<>+0(SB), Z8, Z11
+	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z4
+	VFMADD213PS  kconst_p3<>+0(SB), Z8, Z10
+	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z7
+	VFMADD213PS  kconst_p5<>+0(SB), Z8, Z13
+	VFMADD213PS  Z4, Z6, Z5
+	VFMADD213PS  Z10, Z12, Z11
+	VFMADD213PS  Z7, Z6, Z5
+	VFMADD213PS  Z13, Z12, Z11
 	VFMADD213PS  Z2, Z6, Z5
-	VFMADD213PS  Z7, Z11, Z10
+	VFMADD213PS  Z8, Z12, Z11
 	VADDPS       kconst_one<>+0(SB), Z5, Z5
-	VADDPS       kconst_one<>+0(SB), Z10, Z10
+	VADDPS       kconst_one<>+0(SB), Z11, Z11
 	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
-	VPSUBD       kconst_magic<>+0(SB), Z8, Z8
+	VPSUBD       kconst_magic<>+0(SB), Z9, Z9
 	VPSRAD       $0x01, Z3, Z4
-	VPSRAD       $0x01, Z8, Z9
-	VPSUBD       Z4, Z3, Z6
-	VPSUBD       Z9, Z8, Z11
+	VPSRAD       $0x01, Z9, Z10
+	VPSUBD       Z4, Z3, Z7
+	VPSUBD       Z10, Z9, Z13
 	VPADDD       kconst_bias<>+0(SB), Z4, Z4
-	VPADDD       kconst_bias<>+0(SB), Z9, Z9
-	VPADDD       kconst_bias<>+0(SB), Z6, Z6
-	VPADDD       kconst_bias<>+0(SB), Z11, Z11
+	VPADDD       kconst_bias<>+0(SB), Z10, Z10
+	VPADDD       kconst_bias<>+0(SB), Z7, Z7
+	VPADDD       kconst_bias<>+0(SB), Z13, Z13
 	VPSLLD       $0x17, Z4, Z4
-	VPSLLD       $0x17, Z9, Z9
-	VPSLLD       $0x17, Z6, Z6
-	VPSLLD       $0x17, Z11, Z11
+	VPSLLD       $0x17, Z10, Z10
+	VPSLLD       $0x17, Z7, Z7
+	VPSLLD       $0x17, Z13, Z13
 	VMULPS       Z4, Z5, Z5
-	VMULPS       Z9, Z10, Z10
-	VMULPS       Z6, Z5, Z5
-	VMULPS       Z11, Z10, Z10
+	VMULPS       Z10, Z11, Z11
+	VMULPS       Z7, Z5, Z5
+	VMULPS       Z13, Z11, Z11
 	VMOVUPS      Z5, (AX)
-	VMOVUPS      Z10, 64(AX)
+	VMOVUPS      Z11, 64(AX)
 	VADDPS       Z5, Z1, Z1
-	VADDPS       Z10, Z1, Z1
+	VADDPS       Z11, Z1, Z1
 	ADDQ         $0x00000080, AX
 	DECQ         DX
 	JNZ          expShiftAVX512_loop2
@@ -2464,22 +2474,24 @@ expShiftAVX512_one:
 	VFNMADD231PS kconst_ln2lo<>+0(SB), Z4, Z2
 	VMULPS       Z2, Z2, Z6
 	VMOVUPS      kconst_p0<>+0(SB), Z5
+	VMOVUPS      kconst_p2<>+0(SB), Z4
+	VMOVUPS      kconst_p4<>+0(SB), Z7
 	VFMADD213PS  kconst_p1<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p2<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p4<>+0(SB), Z2, Z5
-	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z5
+	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z4
+	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z7
+	VFMADD213PS  Z4, Z6, Z5
+	VFMADD213PS  Z7, Z6, Z5
 	VFMADD213PS  Z2, Z6, Z5
 	VADDPS       kconst_one<>+0(SB), Z5, Z5
 	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
 	VPSRAD       $0x01, Z3, Z4
-	VPSUBD       Z4, Z3, Z6
+	VPSUBD       Z4, Z3, Z7
 	VPADDD       kconst_bias<>+0(SB), Z4, Z4
-	VPADDD       kconst_bias<>+0(SB), Z6, Z6
+	VPADDD       kconst_bias<>+0(SB), Z7, Z7
 	VPSLLD       $0x17, Z4, Z4
-	VPSLLD       $0x17, Z6, Z6
+	VPSLLD       $0x17, Z7, Z7
 	VMULPS       Z4, Z5, Z5
-	VMULPS       Z6, Z5, Z5
+	VMULPS       Z7, Z5, Z5
 	VMOVUPS      Z5, (AX)
 	VADDPS       Z5, Z1, Z1
 

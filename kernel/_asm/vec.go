@@ -15,8 +15,9 @@ import (
 var constNames = []string{"negInf", "expLo", "expHi", "log2e", "magic", "ln2hi", "ln2lo",
 	"p0", "p1", "p2", "p3", "p4", "p5", "one", "bias"}
 
-// The exp polynomial: exp(r) ≈ 1 + r + r²·(p5 + r·(p4 + r·(p3 + r·(p2 + r·(p1 + r·p0))))) on
-// |r| ≤ ln2/2, Cephes' expf coefficients. kernel/exp.go holds the same
+// The exp polynomial: exp(r) ≈ 1 + r + r²·P(r), P(r) = p5 + p4·r + p3·r² + p2·r³ + p1·r⁴ + p0·r⁵
+// on |r| ≤ ln2/2, Cephes' expf coefficients, evaluated in Estrin's form
+// ((p0·r + p1)·r² + (p2·r + p3))·r² + (p4·r + p5). kernel/exp.go holds the same
 // numbers for the pure-Go twin; TestExpShiftConstants checks they agree.
 var constBits = map[string]uint32{
 	"negInf": math.Float32bits(float32(math.Inf(-1))),
@@ -268,16 +269,18 @@ func genExpShift(g *build.Context, s isa) {
 	g.VBROADCASTSS(paramAddr(g, "shift"), sh)
 	s.zero(g, sum)
 	c := constMem
-	// The polynomial is a chain of about twenty dependent operations per
-	// vector; two vectors per step, their instructions interleaved, give
-	// the out-of-order core independent work beside each chain (measured
-	// in docs/flash-forward.md). Five registers per vector: v, t, nf, p, z,
-	// with the exponent halves n1, n2 reusing nf and z once those are dead.
-	// The sum is accumulated in index order of the vectors either way.
-	type lane struct{ v, t, nf, p, z reg.VecPhysical }
+	// Each vector's result is a chain of dependent operations about sixty
+	// cycles long, and the out-of-order window holds only a few vectors'
+	// chains, so the chain's length sets the speed: the polynomial is
+	// evaluated in Estrin's form (three independent FMAs, then two in r²:
+	// 12 cycles of latency instead of Horner's 20), and two vectors per
+	// step have their instructions interleaved. Six registers per vector:
+	// v (then r), t, nf (then the Estrin term b, then n1), a (then y), z,
+	// c (then n2). The sum is accumulated in index order of the vectors.
+	type lane struct{ v, t, nf, a, z, c reg.VecPhysical }
 	ls := []lane{
-		{s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6)},
-		{s.phys(7), s.phys(8), s.phys(9), s.phys(10), s.phys(11)},
+		{s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6), s.phys(7)},
+		{s.phys(8), s.phys(9), s.phys(10), s.phys(11), s.phys(12), s.phys(13)},
 	}
 	body := func(nv int) {
 		each := func(f func(u int, l lane)) {
@@ -295,24 +298,28 @@ func genExpShift(g *build.Context, s isa) {
 		each(func(u int, l lane) { g.VSUBPS(c["magic"], l.t, l.nf) })     // nf = t - magic
 		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2hi"], l.nf, l.v) })
 		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2lo"], l.nf, l.v) }) // v = r
-		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) })
-		each(func(u int, l lane) { g.VMOVUPS(c["p0"], l.p) })
-		for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
-			each(func(u int, l lane) { g.VFMADD213PS(c[k], l.v, l.p) }) // p = p·r + pk
-		}
-		each(func(u int, l lane) { g.VFMADD213PS(l.v, l.z, l.p) })    // p = p·r² + r
-		each(func(u int, l lane) { g.VADDPS(c["one"], l.p, l.p) })    // y = 1 + p
-		each(func(u int, l lane) { g.VPSUBD(c["magic"], l.t, l.t) })  // n = bits(t) - bits(magic)
-		each(func(u int, l lane) { g.VPSRAD(U8(1), l.t, l.nf) })      // n1 = n >> 1
-		each(func(u int, l lane) { g.VPSUBD(l.nf, l.t, l.z) })        // n2 = n - n1
-		each(func(u int, l lane) { g.VPADDD(c["bias"], l.nf, l.nf) }) // biased exponents
-		each(func(u int, l lane) { g.VPADDD(c["bias"], l.z, l.z) })
+		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) })               // z = r²
+		each(func(u int, l lane) { g.VMOVUPS(c["p0"], l.a) })
+		each(func(u int, l lane) { g.VMOVUPS(c["p2"], l.nf) })
+		each(func(u int, l lane) { g.VMOVUPS(c["p4"], l.c) })
+		each(func(u int, l lane) { g.VFMADD213PS(c["p1"], l.v, l.a) })  // a = p0·r + p1
+		each(func(u int, l lane) { g.VFMADD213PS(c["p3"], l.v, l.nf) }) // b = p2·r + p3
+		each(func(u int, l lane) { g.VFMADD213PS(c["p5"], l.v, l.c) })  // c = p4·r + p5
+		each(func(u int, l lane) { g.VFMADD213PS(l.nf, l.z, l.a) })     // a = a·z + b
+		each(func(u int, l lane) { g.VFMADD213PS(l.c, l.z, l.a) })      // P = a·z + c
+		each(func(u int, l lane) { g.VFMADD213PS(l.v, l.z, l.a) })      // a = P·r² + r
+		each(func(u int, l lane) { g.VADDPS(c["one"], l.a, l.a) })      // y = 1 + a
+		each(func(u int, l lane) { g.VPSUBD(c["magic"], l.t, l.t) })    // n = bits(t) - bits(magic)
+		each(func(u int, l lane) { g.VPSRAD(U8(1), l.t, l.nf) })        // n1 = n >> 1
+		each(func(u int, l lane) { g.VPSUBD(l.nf, l.t, l.c) })          // n2 = n - n1
+		each(func(u int, l lane) { g.VPADDD(c["bias"], l.nf, l.nf) })   // biased exponents
+		each(func(u int, l lane) { g.VPADDD(c["bias"], l.c, l.c) })
 		each(func(u int, l lane) { g.VPSLLD(U8(23), l.nf, l.nf) })
-		each(func(u int, l lane) { g.VPSLLD(U8(23), l.z, l.z) })
-		each(func(u int, l lane) { g.VMULPS(l.nf, l.p, l.p) })
-		each(func(u int, l lane) { g.VMULPS(l.z, l.p, l.p) })
-		each(func(u int, l lane) { g.VMOVUPS(l.p, m(u)) })
-		each(func(u int, l lane) { g.VADDPS(l.p, sum, sum) })
+		each(func(u int, l lane) { g.VPSLLD(U8(23), l.c, l.c) })
+		each(func(u int, l lane) { g.VMULPS(l.nf, l.a, l.a) })
+		each(func(u int, l lane) { g.VMULPS(l.c, l.a, l.a) })
+		each(func(u int, l lane) { g.VMOVUPS(l.a, m(u)) })
+		each(func(u int, l lane) { g.VADDPS(l.a, sum, sum) })
 	}
 	g.SHRQ(U8(map[int]int{8: 3, 16: 4}[s.lanes]), n) // vectors
 	n2 := g.GP64()
