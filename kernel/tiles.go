@@ -76,8 +76,9 @@ func (t Tiles) PackTrans(dst, src []float32, ld, n, k int) {
 //
 // so A may be row-major (aStep 1, aRow lda) or packed, and B either
 // PackTrans panels (bStep NR, bPanel k·NR) or a row-major matrix read in
-// place (bStep ldb, bPanel NR). Every element in these ranges must exist:
-// callers pad their operands to whole tiles. Runs on the calling goroutine.
+// place (bStep ldb, bPanel NR). Strides are non-negative and every element
+// in these ranges must exist: callers pad their operands to whole tiles.
+// Runs on the calling goroutine.
 //
 // Shapes: A [mt·MR, k], B [k, nt·NR], C [mt·MR, nt·NR].
 func (t Tiles) Run(mt, nt, k int, alpha float32, a []float32, aStep, aRow int, b []float32, bStep, bPanel int, beta float32, c []float32, ldc int) {
@@ -86,17 +87,28 @@ func (t Tiles) Run(mt, nt, k int, alpha float32, a []float32, aStep, aRow int, b
 	if mt <= 0 || nt <= 0 {
 		return
 	}
-	if k <= 0 {
-		panic(fmt.Sprintf("kernel: Tiles.Run with depth %d", k))
+	if k <= 0 || aStep < 0 || aRow < 0 || bStep < 0 || bPanel < 0 || ldc < nt*nr {
+		panic(fmt.Sprintf("kernel: Tiles.Run with depth %d, strides aStep %d aRow %d bStep %d bPanel %d ldc %d", k, aStep, aRow, bStep, bPanel, ldc))
 	}
 	// The extreme elements: Go's bounds checks guard the assembly.
 	_ = a[(k-1)*aStep+(mt*mr-1)*aRow]
 	_ = b[(nt-1)*bPanel+(k-1)*bStep+nr-1]
 	_ = c[(mt*mr-1)*ldc+nt*nr-1]
+	if s.id == kernGo {
+		for tj := 0; tj < nt; tj++ {
+			bp := b[tj*bPanel:]
+			for ti := 0; ti < mt; ti++ {
+				s.micro(k, a[ti*mr*aRow:], aStep, aRow, bp, bStep, c[ti*mr*ldc+tj*nr:], ldc, alpha, beta)
+			}
+		}
+		return
+	}
+	// Straight to the assembly: every tile lies within the extremes
+	// checked above.
 	for tj := 0; tj < nt; tj++ {
-		bp := b[tj*bPanel:]
+		bp := &b[tj*bPanel]
 		for ti := 0; ti < mt; ti++ {
-			s.micro(k, a[ti*mr*aRow:], aStep, aRow, bp, bStep, c[ti*mr*ldc+tj*nr:], ldc, alpha, beta)
+			microAsm(s.id, k, &a[ti*mr*aRow], aStep, aRow, bp, bStep, &c[ti*mr*ldc+tj*nr], ldc, alpha, beta)
 		}
 	}
 }
