@@ -86,7 +86,11 @@ type flashWork struct {
 	nm     int       // masks per row in rows
 	elem   bool      // some mask has per-element values
 	// backward only
-	dp, pd []float32 // [bwdTileQ, bwdTileK] dP and the weights after dropout
+	dp, pd       []float32 // [tq, ld] dP and the weights after dropout
+	dopad        []float32 // [tq, Dv] a partial tile of dO rows, zero-padded
+	dqTmp        []float32 // [tq, Dh] dQ of a partial query tile
+	kp, vp       []float32 // the key tile's Kᵀ and Vᵀ, packed
+	dkAcc, dvAcc []float32 // [accRow, Dh], [accRow, Dv] the key tile's dK and dV sums
 }
 
 var (
@@ -544,7 +548,8 @@ func (w *flashWork) maskTile(s []float32, ld, br, j0, bc int) {
 //
 // Shape legend as above, plus dO = dout [B,H,T,Dv], the gradients dQ, dK,
 // dV shaped like Q, K, V, lse [B,H,T] from the forward, and D [B,H,T] with
-// D_i = dO_i·O_i. Tiles are bwdTileQ query rows by bwdTileK keys.
+// D_i = dO_i·O_i. Tiles are tq query rows (bwdTileQ rounded up to whole
+// micro-tiles) by bwdTileK keys.
 //
 // For one (query tile, key tile) pair, five small GEMMs:
 //
@@ -568,6 +573,14 @@ func (w *flashWork) maskTile(s []float32, ld, br, j0, bc int) {
 //
 // Neither keeps a T×S matrix or a per-worker copy of dQ: beyond the tiles,
 // memory is D and the per-query-tile key ranges, O(B·H·T).
+//
+// When Dh and Dv are multiples of the micro-kernel's width (Dh = 64 with
+// AVX2, AVX-512 or pure Go), the products run as whole micro-tiles
+// (kernel.Tiles): the key tile's K and V are packed once and reused by
+// every query tile and head of the group, dK and dV are summed for the
+// key tile in a scratch accumulator and added once, and the transposed
+// products read P and dS in place. Otherwise each product is a GemmSerial
+// call.
 
 const (
 	bwdTileQ = 64 // query rows per backward tile
@@ -594,13 +607,20 @@ type flashBwdPlan struct {
 	dq, dk, dvv, dout  operand[float32]
 	q, k, v, out       operand[float32]
 	lse                []float32 // [B,H,T]
-	lseLo              []float32 // [B,H,T] rounding residual of lse, or nil
+	loScale            []float32 // [B,H,T] exp(−lo), lo the rounding residual of lse; nil without one
 	delta              []float32 // [B,H,T]: D_i = dO_i·O_i
 	qlo, qhi           []int     // [B,H,nq]: union of the open key ranges of each query tile
 	masks              []Mask
 	drop               Dropout
+	tq                 int // query rows per tile
 	nq, nk             int
 	mode               int
+	lseLo              []float32 // the caller's residuals, read by the prep pass
+	// packed path (see the comment above)
+	tiles  kernel.Tiles
+	packed bool
+	ld     int // row stride of the score tiles
+	accRow int // rows of the dK and dV accumulators
 }
 
 var bwdPlanPool = parallel.NewCache(func() *flashBwdPlan { return new(flashBwdPlan) })
@@ -618,9 +638,26 @@ func flashBackward(d Dims, hkv, dh, dv int, scale float32, dq, dk, dvv, dout, q,
 	p.dq, p.dk, p.dvv, p.dout = dq, dk, dvv, dout
 	p.q, p.k, p.v, p.out = q, k, v, out
 	p.lse, p.lseLo, p.masks, p.drop = lse, lseLo, masks, drop
-	p.nq = (d.T + bwdTileQ - 1) / bwdTileQ
+	p.tiles = kernel.CurrentTiles()
+	mr, nr := p.tiles.MR(), p.tiles.NR()
+	p.packed = dh%nr == 0 && dv%nr == 0
+	p.tq = bwdTileQ
+	// Score tiles: columns for whole NR panels of a key tile, and, since
+	// the transposed products read them as rows of whole micro-tiles, at
+	// least a key tile rounded up to MR.
+	p.ld = bwdTileK
+	if p.packed {
+		p.tq = roundUp(bwdTileQ, mr)
+		p.ld = max(roundUp(bwdTileK, nr), roundUp(bwdTileK, mr))
+		p.accRow = roundUp(bwdTileK, mr)
+	}
+	p.nq = (d.T + p.tq - 1) / p.tq
 	p.nk = (d.S + bwdTileK - 1) / bwdTileK
 	p.delta = grow(p.delta, d.B*d.H*d.T)
+	p.loScale = p.loScale[:0]
+	if lseLo != nil {
+		p.loScale = grow(p.loScale, d.B*d.H*d.T)
+	}
 	p.qlo = grow(p.qlo, d.B*d.H*p.nq)
 	p.qhi = grow(p.qhi, d.B*d.H*p.nq)
 	p.mode = bwdPrep
@@ -635,6 +672,8 @@ func flashBackward(d Dims, hkv, dh, dv int, scale float32, dq, dk, dvv, dout, q,
 	p.mode = bwdOwner
 	parallel.Run(d.B*hkv, p)
 }
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
 
 // twoPass chooses the schedule: owner tasks do 5/7 of the two-pass work,
 // so they win unless fewer than 3/4 of the workers would be busy on
@@ -658,10 +697,19 @@ func (p *flashBwdPlan) twoPass() bool {
 func (p *flashBwdPlan) Run(task int) {
 	w := workPool.Get()
 	defer workPool.Put(w)
-	w.size(bwdTileQ, bwdTileK, p.dv, len(p.masks))
-	w.dp = grow(w.dp, bwdTileQ*bwdTileK)
+	w.size(p.tq, p.ld, p.dv, len(p.masks))
+	w.dp = grow(w.dp, p.tq*p.ld)
 	if p.drop.P > 0 {
-		w.pd = grow(w.pd, bwdTileQ*bwdTileK)
+		w.pd = grow(w.pd, p.tq*p.ld)
+	}
+	if p.packed {
+		w.qpad = grow(w.qpad, p.tq*p.dh)
+		w.dopad = grow(w.dopad, p.tq*p.dv)
+		w.dqTmp = grow(w.dqTmp, p.tq*p.dh)
+		w.kp = grow(w.kp, p.tiles.PackedLen(bwdTileK, p.dh))
+		w.vp = grow(w.vp, p.tiles.PackedLen(bwdTileK, p.dv))
+		w.dkAcc = grow(w.dkAcc, p.accRow*p.dh)
+		w.dvAcc = grow(w.dvAcc, p.accRow*p.dv)
 	}
 	d := p.d
 	switch p.mode {
@@ -677,9 +725,15 @@ func (p *flashBwdPlan) Run(task int) {
 			}
 			p.delta[task*d.T+i] = float32(sum)
 		}
+		// exp(−lo) once per row rather than once per tile pair.
+		if p.lseLo != nil {
+			for i := task * d.T; i < (task+1)*d.T; i++ {
+				p.loScale[i] = float32(math.Exp(-float64(p.lseLo[i])))
+			}
+		}
 		for qt := 0; qt < p.nq; qt++ {
-			i0 := qt * bwdTileQ
-			p.qlo[task*p.nq+qt], p.qhi[task*p.nq+qt] = w.gather(p.masks, d, b, h, i0, min(bwdTileQ, d.T-i0))
+			i0 := qt * p.tq
+			p.qlo[task*p.nq+qt], p.qhi[task*p.nq+qt] = w.gather(p.masks, d, b, h, i0, min(p.tq, d.T-i0))
 		}
 	case bwdOwner:
 		b, kh := task/p.hkv, task%p.hkv
@@ -695,17 +749,30 @@ func (p *flashBwdPlan) Run(task int) {
 		qt := p.nq - 1 - task%p.nq
 		bh := task / p.nq
 		b, h := bh/d.H, bh%d.H
-		i0 := qt * bwdTileQ
-		br := min(bwdTileQ, d.T-i0)
+		i0 := qt * p.tq
+		br := min(p.tq, d.T-i0)
 		jStart, jEnd := p.qlo[bh*p.nq+qt], p.qhi[bh*p.nq+qt]
 		if jStart >= jEnd {
 			return
 		}
 		w.gather(p.masks, d, b, h, i0, br)
 		for j0 := jStart; j0 < jEnd; j0 += bwdTileK {
-			p.tilePair(w, b, h, h/p.group, i0, br, j0, min(bwdTileK, jEnd-j0), true, false)
+			bc := min(bwdTileK, jEnd-j0)
+			if p.packed {
+				p.packKeyTile(w, b, h/p.group, j0, bc)
+			}
+			p.tilePair(w, b, h, h/p.group, i0, br, j0, bc, j0, bc, true, false)
 		}
 	}
+}
+
+// packKeyTile packs Kᵀ and Vᵀ of keys [j0, j0+bc) of kv head kh into w.kp
+// and w.vp (packed path).
+func (p *flashBwdPlan) packKeyTile(w *flashWork, b, kh, j0, bc int) {
+	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
+	voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
+	p.tiles.PackTrans(w.kp, p.k.data[koff:], p.k.st, bc, p.dh)
+	p.tiles.PackTrans(w.vp, p.v.data[voff:], p.v.st, bc, p.dv)
 }
 
 // keyTile adds the contributions of key tile kt of kv head kh, batch b, to
@@ -714,6 +781,11 @@ func (p *flashBwdPlan) Run(task int) {
 func (p *flashBwdPlan) keyTile(w *flashWork, b, kh, kt int, withDQ bool) {
 	d := p.d
 	j0, j1 := kt*bwdTileK, min((kt+1)*bwdTileK, d.S)
+	if p.packed {
+		p.packKeyTile(w, b, kh, j0, j1-j0)
+		clear(w.dkAcc)
+		clear(w.dvAcc)
+	}
 	for h := kh * p.group; h < (kh+1)*p.group; h++ {
 		bh := b*d.H + h
 		for qt := 0; qt < p.nq; qt++ {
@@ -721,30 +793,67 @@ func (p *flashBwdPlan) keyTile(w *flashWork, b, kh, kt int, withDQ bool) {
 			if lo >= hi {
 				continue
 			}
-			i0 := qt * bwdTileQ
-			br := min(bwdTileQ, d.T-i0)
+			i0 := qt * p.tq
+			br := min(p.tq, d.T-i0)
 			w.gather(p.masks, d, b, h, i0, br)
-			p.tilePair(w, b, h, kh, i0, br, lo, hi-lo, withDQ, true)
+			if p.packed {
+				// The whole packed key tile (keys outside [lo, hi) are
+				// masked for every row, so they add nothing to dK and dV),
+				// dQ over [lo, hi) only.
+				p.tilePair(w, b, h, kh, i0, br, j0, j1-j0, lo, hi-lo, withDQ, true)
+			} else {
+				p.tilePair(w, b, h, kh, i0, br, lo, hi-lo, lo, hi-lo, withDQ, true)
+			}
+		}
+	}
+	if p.packed {
+		// dK += the key tile's sums, likewise dV.
+		for j := j0; j < j1; j++ {
+			r := j - j0
+			kernel.Axpy(1, w.dkAcc[r*p.dh:(r+1)*p.dh], p.dk.row(b, kh, j, p.dh))
+			kernel.Axpy(1, w.dvAcc[r*p.dv:(r+1)*p.dv], p.dvv.row(b, kh, j, p.dv))
 		}
 	}
 }
 
 // tilePair processes query rows [i0, i0+br) of head h against keys [j0,
-// j0+bc) of kv head kh; w holds the rows' masks (gather). It adds to dQ
-// when doDQ and to dK and dV when doDKV.
-func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc int, doDQ, doDKV bool) {
-	const ld = bwdTileK
+// j0+bc) of kv head kh; w holds the rows' masks (gather), and on the packed
+// path w.kp and w.vp the keys and values of [j0, j0+bc), and w.dkAcc and
+// w.dvAcc the key tile's dK and dV sums. It adds to dQ when doDQ, from
+// keys [q0, q0+qc) only (within [j0, j0+bc): no key outside the rows' open
+// ranges is read for dQ, so a NaN in a masked key cannot leak into it),
+// and to dK and dV when doDKV.
+func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc int, doDQ, doDKV bool) {
+	ld := p.ld
 	d := p.d
-	s, dp := w.s[:br*ld], w.dp[:br*ld]
+	s, dp := w.s[:p.tq*ld], w.dp[:p.tq*ld]
 	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
 	voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
 	dooff := p.dout.off + b*p.dout.sb + h*p.dout.sh + i0*p.dout.st
 	bh := b*d.H + h
+	tl := p.tiles
+	mr, nr := tl.MR(), tl.NR()
+	mt := (br + mr - 1) / mr // query micro-tiles
+	mtk := (bc + mr - 1) / mr
+	ntk := (bc + nr - 1) / nr
+
+	// Query and dO rows as micro-kernel A: in place, or zero-padded copies
+	// when br is not a whole number of micro-tiles.
+	qa, qRow := p.q.data[qoff:], p.q.st
+	doa, doRow := p.dout.data[dooff:], p.dout.st
+	if p.packed && br%mr != 0 {
+		qa, qRow = padRows(w.qpad, p.q.data[qoff:], p.q.st, br, mt*mr, p.dh), p.dh
+		doa, doRow = padRows(w.dopad, p.dout.data[dooff:], p.dout.st, br, mt*mr, p.dv), p.dv
+	}
 
 	// P = exp(scale·Q·Kᵀ + masks − lse); fully masked rows (lse = -Inf) are
 	// 0. With the residual lo of lse, P = exp(S − lse)·exp(−lo).
-	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, s, ld)
+	if p.packed {
+		tl.Run(mt, ntk, p.dh, p.scale, qa, 1, qRow, w.kp, nr, p.dh*nr, 0, s, ld)
+	} else {
+		kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, s, ld)
+	}
 	w.maskTile(s, ld, br, j0, bc)
 	for r := 0; r < br; r++ {
 		row := s[r*ld : r*ld+bc]
@@ -753,15 +862,15 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc int, doDQ
 			clear(row)
 		} else {
 			kernel.ExpShift(row, l)
-			if p.lseLo != nil && p.lseLo[at] != 0 {
-				kernel.ScaleInPlace(float32(math.Exp(-float64(p.lseLo[at]))), row)
+			if len(p.loScale) > 0 && p.loScale[at] != 1 {
+				kernel.ScaleInPlace(p.loScale[at], row)
 			}
 		}
 	}
 	// P' = P∘Z/(1−p), the weights the forward multiplied V by.
 	pd := s
 	if p.drop.P > 0 {
-		pd = w.pd[:br*ld]
+		pd = w.pd[:p.tq*ld]
 		for r := 0; r < br; r++ {
 			row := pd[r*ld : r*ld+bc]
 			copy(row, s[r*ld:r*ld+bc])
@@ -769,13 +878,23 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc int, doDQ
 		}
 	}
 	if doDKV {
-		dvoff := p.dvv.off + b*p.dvv.sb + kh*p.dvv.sh + j0*p.dvv.st
-		kernel.GemmSerial(true, false, bc, p.dv, br, 1, pd, ld, p.dout.data[dooff:], p.dout.st, 1, p.dvv.data[dvoff:], p.dvv.st)
+		if p.packed {
+			// dV_acc += P'ᵀ·dO: A = P' read transposed (whole micro-tiles of
+			// keys: columns past bc are never-read padding), depth br.
+			tl.Run(mtk, p.dv/nr, br, 1, pd, ld, 1, p.dout.data[dooff:], p.dout.st, nr, 1, w.dvAcc, p.dv)
+		} else {
+			dvoff := p.dvv.off + b*p.dvv.sb + kh*p.dvv.sh + j0*p.dvv.st
+			kernel.GemmSerial(true, false, bc, p.dv, br, 1, pd, ld, p.dout.data[dooff:], p.dout.st, 1, p.dvv.data[dvoff:], p.dvv.st)
+		}
 	}
 	// dP' = dO·Vᵀ, then dS = P∘(dP'∘Z/(1−p) − D) in place of P. Where P is
 	// 0 (masked) dS is set to 0, not computed, so a NaN in a masked value
 	// row cannot leak in.
-	kernel.GemmSerial(false, true, br, bc, p.dv, 1, p.dout.data[dooff:], p.dout.st, p.v.data[voff:], p.v.st, 0, dp, ld)
+	if p.packed {
+		tl.Run(mt, ntk, p.dv, 1, doa, 1, doRow, w.vp, nr, p.dv*nr, 0, dp, ld)
+	} else {
+		kernel.GemmSerial(false, true, br, bc, p.dv, 1, p.dout.data[dooff:], p.dout.st, p.v.data[voff:], p.v.st, 0, dp, ld)
+	}
 	keep := float32(1 / (1 - p.drop.P))
 	for r := 0; r < br; r++ {
 		D := p.delta[bh*d.T+i0+r]
@@ -801,11 +920,44 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc int, doDQ
 		}
 	}
 	if doDKV {
-		dkoff := p.dk.off + b*p.dk.sb + kh*p.dk.sh + j0*p.dk.st
-		kernel.GemmSerial(true, false, bc, p.dh, br, p.scale, s, ld, p.q.data[qoff:], p.q.st, 1, p.dk.data[dkoff:], p.dk.st)
+		if p.packed {
+			// dK_acc += scale·dSᵀ·Q, dS read transposed.
+			tl.Run(mtk, p.dh/nr, br, p.scale, s, ld, 1, p.q.data[qoff:], p.q.st, nr, 1, w.dkAcc, p.dh)
+		} else {
+			dkoff := p.dk.off + b*p.dk.sb + kh*p.dk.sh + j0*p.dk.st
+			kernel.GemmSerial(true, false, bc, p.dh, br, p.scale, s, ld, p.q.data[qoff:], p.q.st, 1, p.dk.data[dkoff:], p.dk.st)
+		}
 	}
 	if doDQ {
 		dqoff := p.dq.off + b*p.dq.sb + h*p.dq.sh + i0*p.dq.st
-		kernel.GemmSerial(false, false, br, p.dh, bc, p.scale, s, ld, p.k.data[koff:], p.k.st, 1, p.dq.data[dqoff:], p.dq.st)
+		kq := koff + (q0-j0)*p.k.st
+		ds := s[q0-j0:]
+		if !p.packed {
+			kernel.GemmSerial(false, false, br, p.dh, qc, p.scale, ds, ld, p.k.data[kq:], p.k.st, 1, p.dq.data[dqoff:], p.dq.st)
+			return
+		}
+		// dQ += scale·dS·K over keys [q0, q0+qc), K read in place.
+		if br%mr == 0 {
+			tl.Run(mt, p.dh/nr, qc, p.scale, ds, 1, ld, p.k.data[kq:], p.k.st, nr, 1, p.dq.data[dqoff:], p.dq.st)
+			return
+		}
+		// A partial query tile: whole micro-tiles into scratch, then the
+		// br real rows.
+		tmp := w.dqTmp[:mt*mr*p.dh]
+		tl.Run(mt, p.dh/nr, qc, p.scale, ds, 1, ld, p.k.data[kq:], p.k.st, nr, 0, tmp, p.dh)
+		for r := 0; r < br; r++ {
+			kernel.Axpy(1, tmp[r*p.dh:(r+1)*p.dh], p.dq.data[dqoff+r*p.dq.st:][:p.dh])
+		}
 	}
+}
+
+// padRows copies rows [0, n) of src (row stride ld, width wd) into dst as
+// a [rows, wd] matrix whose rows past n are zero, and returns it.
+func padRows(dst, src []float32, ld, n, rows, wd int) []float32 {
+	dst = dst[:rows*wd]
+	for r := 0; r < n; r++ {
+		copy(dst[r*wd:(r+1)*wd], src[r*ld:][:wd])
+	}
+	clear(dst[n*wd:])
+	return dst
 }
