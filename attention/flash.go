@@ -913,11 +913,7 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 			}
 			continue
 		}
-		for j, pj := range prow {
-			if pj != 0 {
-				prow[j] = pj * (dprow[j] - D)
-			}
-		}
+		kernel.SoftmaxGrad(prow, dprow, D)
 	}
 	if doDKV {
 		if p.packed {

@@ -49,6 +49,9 @@ func scaleAsm(level int, alpha float32, x *float32, n int) {
 // compare result, which AVX-512 puts in a mask register instead.
 func maxAsm(level int, x *float32, n int) float32 { return maxAVX2(x, n) }
 
+// softmaxGradAsm runs the AVX2 kernel at both levels (see maxAsm).
+func softmaxGradAsm(p, dp *float32, n int, delta float32) { softmaxGradAVX2(p, dp, n, delta) }
+
 func expShiftAsm(level int, x *float32, n int, shift float32) float32 {
 	if level == levelAVX512 {
 		return expShiftAVX512(x, n, shift)

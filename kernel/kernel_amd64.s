@@ -1671,6 +1671,74 @@ expShiftAVX2_done:
 	VZEROUPPER
 	RET
 
+// func softmaxGradAVX2(p *float32, dp *float32, n int, delta float32)
+// Requires: AVX
+TEXT ·softmaxGradAVX2(SB), NOSPLIT, $0-28
+	MOVQ         p+0(FP), AX
+	MOVQ         dp+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VBROADCASTSS delta+24(FP), Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         DX, BX
+	SHRQ         $0x05, BX
+	JZ           softmaxGradAVX2_one
+
+softmaxGradAVX2_loop4:
+	VMOVUPS (AX), Y2
+	VMOVUPS (CX), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  Y2, Y6, Y6
+	VCMPPS  $0x04, Y1, Y2, Y10
+	VANDPS  Y10, Y6, Y6
+	VMOVUPS Y6, (AX)
+	VMOVUPS 32(AX), Y3
+	VMOVUPS 32(CX), Y7
+	VSUBPS  Y0, Y7, Y7
+	VMULPS  Y3, Y7, Y7
+	VCMPPS  $0x04, Y1, Y3, Y11
+	VANDPS  Y11, Y7, Y7
+	VMOVUPS Y7, 32(AX)
+	VMOVUPS 64(AX), Y4
+	VMOVUPS 64(CX), Y8
+	VSUBPS  Y0, Y8, Y8
+	VMULPS  Y4, Y8, Y8
+	VCMPPS  $0x04, Y1, Y4, Y12
+	VANDPS  Y12, Y8, Y8
+	VMOVUPS Y8, 64(AX)
+	VMOVUPS 96(AX), Y5
+	VMOVUPS 96(CX), Y9
+	VSUBPS  Y0, Y9, Y9
+	VMULPS  Y5, Y9, Y9
+	VCMPPS  $0x04, Y1, Y5, Y13
+	VANDPS  Y13, Y9, Y9
+	VMOVUPS Y9, 96(AX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, CX
+	DECQ    BX
+	JNZ     softmaxGradAVX2_loop4
+
+softmaxGradAVX2_one:
+	SHRQ $0x03, DX
+	ANDQ $0x03, DX
+	JZ   softmaxGradAVX2_done
+
+softmaxGradAVX2_loop1:
+	VMOVUPS (AX), Y2
+	VMOVUPS (CX), Y6
+	VSUBPS  Y0, Y6, Y6
+	VMULPS  Y2, Y6, Y6
+	VCMPPS  $0x04, Y1, Y2, Y10
+	VANDPS  Y10, Y6, Y6
+	VMOVUPS Y6, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	DECQ    DX
+	JNZ     softmaxGradAVX2_loop1
+
+softmaxGradAVX2_done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX2(n int)
 // Requires: AVX, FMA3
 TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8

@@ -57,6 +57,12 @@ func maxAVX2(x *float32, n int) float32
 //go:noescape
 func expShiftAVX2(x *float32, n int, shift float32) float32
 
+// softmaxGradAVX2 sets p[i] = p[i]·(dp[i]−delta) where p[i] != 0, leaving zeros (whatever dp[i] is),
+// for i < n; n must be a multiple of 8.
+//
+//go:noescape
+func softmaxGradAVX2(p *float32, dp *float32, n int, delta float32)
+
 // fmaPeakAVX2 runs n iterations of 12 independent 8-lane FMAs.
 func fmaPeakAVX2(n int)
 

@@ -194,6 +194,35 @@ func expShiftLevel(level int, x []float32, shift float32) float32 {
 	return s
 }
 
+// SoftmaxGrad sets p[i] = p[i]·(dp[i] − delta) for every i where p[i] is
+// not zero, and leaves the zeros (so a NaN in dp where p is 0, from a
+// masked value row, does not leak). It is the softmax backward for one
+// row: with p the weights, dp = ∂L/∂p and delta = Σ p·dp, the result is
+// ∂L/∂scores. dp must be at least as long as p.
+func SoftmaxGrad(p, dp []float32, delta float32) { softmaxGradLevel(vecLevel, p, dp, delta) }
+
+func softmaxGradLevel(level int, p, dp []float32, delta float32) {
+	n := len(p)
+	dp = dp[:n]
+	if level == levelGo || n < 8 {
+		softmaxGradGo(p, dp, delta)
+		return
+	}
+	nv := n &^ 7
+	softmaxGradAsm(&p[0], &dp[0], nv, delta)
+	softmaxGradGo(p[nv:], dp[nv:], delta)
+}
+
+// softmaxGradGo is the pure-Go twin of SoftmaxGrad.
+func softmaxGradGo(p, dp []float32, delta float32) {
+	dp = dp[:len(p)]
+	for i, x := range p {
+		if x != 0 {
+			p[i] = x * (dp[i] - delta)
+		}
+	}
+}
+
 // Softmax replaces x with softmax(x) in place and returns the row's
 // log-sum-exp, log Σ exp(x[i]).
 //

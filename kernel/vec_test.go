@@ -308,3 +308,41 @@ func TestSoftmaxLevels(t *testing.T) {
 		}
 	}
 }
+
+// SoftmaxGrad at every level equals its Go twin bit for bit (one
+// subtraction and one multiply, each rounded once), keeps exact zeros of p
+// even where dp is NaN or Inf, computes where p is NaN, and writes nothing
+// past len(p).
+func TestSoftmaxGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, lv := range vecLevels() {
+		for _, n := range vecLengths {
+			p := randSlice(rng, n+3)
+			dp := randSlice(rng, n+3)
+			for i := 0; i < n; i += 3 {
+				p[i] = 0
+				dp[i] = []float32{nan, inf, -inf}[i%3]
+			}
+			if n > 5 {
+				p[5] = nan
+			}
+			want := append([]float32(nil), p...)
+			softmaxGradGo(want[:n], dp, 0.37)
+			got := append([]float32(nil), p...)
+			softmaxGradLevel(lv, got[:n], dp, 0.37)
+			for i := range got {
+				same := got[i] == want[i] || (got[i] != got[i] && want[i] != want[i])
+				if !same || math.Signbit(float64(got[i])) != math.Signbit(float64(want[i])) && got[i] == got[i] {
+					t.Fatalf("%s n=%d: p[%d] = %v, want %v", levelNames[lv], n, i, got[i], want[i])
+				}
+				if i < n && p[i] == 0 && got[i] != 0 {
+					t.Fatalf("%s n=%d: zero p[%d] became %v", levelNames[lv], n, i, got[i])
+				}
+				if i >= n && got[i] != p[i] {
+					t.Fatalf("%s n=%d: wrote p[%d] past the slice", levelNames[lv], n, i)
+				}
+			}
+		}
+	}
+}

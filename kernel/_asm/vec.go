@@ -105,6 +105,49 @@ func genVec(g *build.Context, s isa) {
 	genScale(g, s)
 	genMax(g, s)
 	genExpShift(g, s)
+	genSoftmaxGrad(g, s)
+}
+
+// softmaxGrad<ISA>(p, dp *float32, n int, delta float32) sets p[i] =
+// p[i]·(dp[i] − delta) where p[i] != 0 and leaves p[i] = 0 otherwise
+// (whatever dp[i] is, NaN included), for n a multiple of 8. AVX2 only (the
+// AVX-512 level calls it too): the zero test needs a vector compare result,
+// which AVX-512 puts in a mask register.
+func genSoftmaxGrad(g *build.Context, s isa) {
+	if s.lanes != 8 {
+		return
+	}
+	name := "softmaxGrad" + s.name
+	g.Function(name)
+	g.Attributes(attr.NOSPLIT)
+	g.Pragma("noescape")
+	g.SignatureExpr("func(p, dp *float32, n int, delta float32)")
+	g.Doc(name+" sets p[i] = p[i]·(dp[i]−delta) where p[i] != 0, leaving zeros (whatever dp[i] is),",
+		"for i < n; n must be a multiple of 8.")
+	p := g.Load(g.Param("p"), g.GP64())
+	dp := g.Load(g.Param("dp"), g.GP64())
+	n := g.Load(g.Param("n"), g.GP64())
+	delta, zero := s.phys(0), s.phys(1)
+	g.VBROADCASTSS(paramAddr(g, "delta"), delta)
+	g.VXORPS(zero, zero, zero)
+	pv := []reg.VecPhysical{s.phys(2), s.phys(3), s.phys(4), s.phys(5)}
+	tv := []reg.VecPhysical{s.phys(6), s.phys(7), s.phys(8), s.phys(9)}
+	mv := []reg.VecPhysical{s.phys(10), s.phys(11), s.phys(12), s.phys(13)}
+	vecLoop(g, s, name, n, func(u int) {
+		off := u * s.bytes()
+		g.VMOVUPS(Mem{Base: p, Disp: off}, pv[u])
+		g.VMOVUPS(Mem{Base: dp, Disp: off}, tv[u])
+		g.VSUBPS(delta, tv[u], tv[u])
+		g.VMULPS(pv[u], tv[u], tv[u])
+		g.VCMPPS(U8(4), zero, pv[u], mv[u]) // predicate 4: not equal (unordered: NaN p counts as non-zero)
+		g.VANDPS(mv[u], tv[u], tv[u])
+		g.VMOVUPS(tv[u], Mem{Base: p, Disp: off})
+	}, func(b int) {
+		g.ADDQ(U32(b), p)
+		g.ADDQ(U32(b), dp)
+	})
+	g.VZEROUPPER()
+	g.RET()
 }
 
 // dot<ISA>(x, y *float32, n int) float32 returns Σ x[i]·y[i], i < n, for n a
