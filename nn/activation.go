@@ -34,7 +34,9 @@ func GELU(x []float32, kind GELUKind) {
 			f := float64(v)
 			var g float64
 			if kind == GELUTanh {
-				g = 0.5 * f * (1 + math.Tanh(sqrt2OverPi*(f+0.044715*f*f*f)))
+				// x/2·(1 + tanh u) = x·σ(2u) = x/(1 + e^(−2u)): one exp, and
+				// no cancellation in 1 + tanh u on the left tail.
+				g = f / (1 + math.Exp(-2*sqrt2OverPi*(f+0.044715*f*f*f)))
 			} else {
 				g = 0.5 * f * (1 + math.Erf(f/math.Sqrt2))
 			}
@@ -90,7 +92,10 @@ func SwiGLU(gate, up []float32) {
 // Exact form: d/dx x·Φ(x) = Φ(x) + x·φ(x), with Φ(x) = erfc(−x/√2)/2 so the
 // left tail keeps its relative accuracy. Tanh form: with u = √(2/π)·(x +
 // 0.044715x³), d/dx x/2·(1 + tanh u) = (1 + tanh u)/2 + x/2·sech²(u)·√(2/π)·(1
-// + 3·0.044715x²); sech is 1/cosh, which goes to 0 (never NaN) for large |u|.
+// + 3·0.044715x²). Both terms come from one e = exp(−2|u|), which never
+// overflows: (1 + tanh u)/2 is 1/(1 + e) for u ≥ 0 and e/(1 + e) for u < 0
+// (no cancellation on the left tail), and sech²(u) = 4e/(1 + e)², which
+// goes to 0 (never NaN) for large |u|.
 func geluGrad(f float64, kind GELUKind) float64 {
 	const (
 		sqrt2OverPi = 0.7978845608028654
@@ -98,8 +103,14 @@ func geluGrad(f float64, kind GELUKind) float64 {
 	)
 	if kind == GELUTanh {
 		u := sqrt2OverPi * (f + 0.044715*f*f*f)
-		sech := 1 / math.Cosh(u)
-		return 0.5*(1+math.Tanh(u)) + 0.5*f*sech*sech*sqrt2OverPi*(1+3*0.044715*f*f)
+		e := math.Exp(-2 * math.Abs(u))
+		inv := 1 / (1 + e)
+		half := inv // (1 + tanh u)/2
+		if u < 0 {
+			half = e * inv
+		}
+		sech2 := 4 * e * inv * inv
+		return half + 0.5*f*sech2*sqrt2OverPi*(1+3*0.044715*f*f)
 	}
 	return 0.5*math.Erfc(-f/math.Sqrt2) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
 }
