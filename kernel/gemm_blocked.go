@@ -85,6 +85,11 @@ func (s *gemmSpec) micro(k int, a []float32, aStep, aRow int, b []float32, bStep
 const (
 	parallelMin = 64 * 64 * 128
 	directMax   = 128 * 128
+	// Gemm too reads A in place when n is at most directAMaxN: packed A is
+	// reused once per B panel, and with at most 8 panels the packing costs
+	// more than the strided reads (weight gradients of small layers, e.g.
+	// 64×64×1024 Aᵀ·B: 17–23 → 52–54 GFLOP/s on 2 threads; docs/gemm.md).
+	directAMaxN = 128
 )
 
 type gemmWork struct {
@@ -181,7 +186,7 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 		workPool.Put(w)
 		return
 	}
-	w.directA = serial && m*k <= directMax
+	w.directA = serial && m*k <= directMax || n <= directAMaxN
 	w.directB = serial && !transB && k*n <= directMax
 	w.plan(workers)
 
