@@ -160,7 +160,19 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		parallel.RunSlots(base, p)
 	}
 	p.lse, p.lseLo = nil, nil
+	// Pooled plans keep their scratch for the next call, but not packed
+	// keys of a long sequence (S·Dh floats per goroutine: 16 MiB at S =
+	// 65536, Dh = 64), which concurrent callers would otherwise each keep.
+	for i := range p.slots {
+		if cap(p.slots[i].kp) > maxKeptPacked {
+			p.slots[i].kp = nil
+		}
+	}
 }
+
+// maxKeptPacked is the largest packed-keys buffer (in floats) a pooled plan
+// keeps between calls: 1 MiB covers S = 4096 at Dh = 64.
+const maxKeptPacked = 1 << 18
 
 // planSplits returns into how many chunks each task's key range is split
 // (nq query tiles per head):
