@@ -208,22 +208,24 @@ func (p *flashPlan) RunSlot(slot, task int) {
 	w.size(p.tq, tileK, p.dv, len(p.masks))
 	w.qpad = grow(w.qpad, p.tq*p.dh)
 	jStart, jEnd := w.gather(p.masks, p.d, b, h, i0, br)
-	var kt keyTiles
 	if p.packed && jStart < jEnd {
 		// Key tiles start on panel boundaries; the keys this adds before
 		// the open range are masked like any other closed key.
 		jStart = jStart / p.tiles.NR() * p.tiles.NR()
+	}
+	if !p.weightsPass && p.splits > 1 {
+		// Split the open key range into tile-aligned chunks.
+		n := (jEnd - jStart + tileK - 1) / tileK
+		per := (n + p.splits - 1) / p.splits
+		jStart, jEnd = min(jStart+split*per*tileK, jEnd), min(jStart+(split+1)*per*tileK, jEnd)
+	}
+	var kt keyTiles
+	if p.packed && jStart < jEnd {
 		kt = p.prepareTile(w, slot, b, h, kh, i0, br, jStart, jEnd)
 	}
 	if p.weightsPass {
 		p.weightsTile(w, kt, b, h, kh, i0, br, jStart, jEnd)
 		return
-	}
-	if p.splits > 1 {
-		// Split the open key range into tile-aligned chunks.
-		n := (jEnd - jStart + tileK - 1) / tileK
-		per := (n + p.splits - 1) / p.splits
-		jStart, jEnd = min(jStart+split*per*tileK, jEnd), min(jStart+(split+1)*per*tileK, jEnd)
 	}
 	dv := p.dv
 	o := w.o[:br*dv]
@@ -304,9 +306,10 @@ type keyTiles struct {
 }
 
 // prepareTile readies the packed path for query rows [i0, i0+br) of head
-// h, batch b, against keys [jStart, jEnd) of kv head kh: the slot's packed keys, and
-// the query rows, copied and zero-padded to whole micro-tiles when br is
-// not a multiple of MR (so the kernel never reads past the tile's rows).
+// h, batch b, against keys [jStart, jEnd) of kv head kh: the slot's packed
+// keys, and the query rows, copied and zero-padded to whole micro-tiles
+// when br is not a multiple of MR (so the kernel never reads past the
+// tile's rows).
 func (p *flashPlan) prepareTile(w *flashWork, slot, b, h, kh, i0, br, jStart, jEnd int) keyTiles {
 	mr := p.tiles.MR()
 	kt := keyTiles{ok: true, mt: (br + mr - 1) / mr}
@@ -314,13 +317,7 @@ func (p *flashPlan) prepareTile(w *flashWork, slot, b, h, kh, i0, br, jStart, jE
 	if br%mr == 0 {
 		kt.q, kt.qRow = p.q.data[qoff:], p.q.st
 	} else {
-		dh := p.dh
-		pad := w.qpad[:kt.mt*mr*dh]
-		clear(pad)
-		for r := 0; r < br; r++ {
-			copy(pad[r*dh:(r+1)*dh], p.q.data[qoff+r*p.q.st:][:dh])
-		}
-		kt.q, kt.qRow = pad, dh
+		kt.q, kt.qRow = padRows(w.qpad, p.q.data[qoff:], p.q.st, br, kt.mt*mr, p.dh), p.dh
 	}
 	kt.kp, kt.lo = p.packedKeys(slot, b, kh, jStart, jEnd)
 	return kt
