@@ -146,3 +146,30 @@ func TestLinear(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// ReLU's special values: negatives (and -Inf) become +0, -0 and NaN stay
+// as they are; the backward adds dy only where x > 0, so a NaN or Inf in
+// dy elsewhere (or at a NaN x) does not reach dx.
+func TestReLUSpecialValues(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	x := []float32{-1, negZero, 0, 2, nan, -inf, inf, 1e-45, -1e-45}
+	want := []float32{0, negZero, 0, 2, nan, 0, inf, 1e-45, 0}
+	y := append([]float32(nil), x...)
+	ReLU(y)
+	for i := range y {
+		same := y[i] == want[i] && math.Signbit(float64(y[i])) == math.Signbit(float64(want[i])) || y[i] != y[i] && want[i] != want[i]
+		if !same {
+			t.Errorf("ReLU(%v) = %v, want %v", x[i], y[i], want[i])
+		}
+	}
+	dy := []float32{nan, inf, nan, 3, nan, nan, 5, 7, inf}
+	dx := []float32{1, 1, 1, 1, 1, 1, 1, 1, 1}
+	ReLUBackward(dx, dy, x)
+	wantDx := []float32{1, 1, 1, 4, 1, 1, 6, 8, 1}
+	for i := range dx {
+		if dx[i] != wantDx[i] {
+			t.Errorf("ReLUBackward at x=%v, dy=%v: dx = %v, want %v", x[i], dy[i], dx[i], wantDx[i])
+		}
+	}
+}
