@@ -240,8 +240,16 @@ func (p *flashPlan) RunSlot(slot, task int) {
 		p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
 		w.maskTile(w.s, tileK, br, j0, bc)
 		// Online softmax: fold this tile into the running max and sum.
+		// Rows are taken to a multiple of 8 columns, the extra ones set to
+		// -Inf (weight 0), so the vector kernels need no scalar tail; P·V
+		// reads only the first bc.
+		bc8 := min((bc+7)&^7, tileK)
+		negInf := float32(math.Inf(-1))
 		for r := 0; r < br; r++ {
-			row := w.s[r*tileK : r*tileK+bc]
+			row := w.s[r*tileK : r*tileK+bc8]
+			for j := bc; j < bc8; j++ {
+				row[j] = negInf
+			}
 			mx := kernel.MaxOf(row) // NaN if any score is NaN
 			if mx != mx || mx > math.MaxFloat32 {
 				// A NaN or +Inf score (from NaN/Inf in q or k, or an
@@ -266,7 +274,7 @@ func (p *flashPlan) RunSlot(slot, task int) {
 			w.l[r] += sum
 			w.m[r] = mNew
 			if p.drop.P > 0 {
-				dropRow(p.drop, row, rowIndex(p.d, b, h, i0+r, j0))
+				dropRow(p.drop, row[:bc], rowIndex(p.d, b, h, i0+r, j0))
 			}
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
