@@ -2,8 +2,10 @@ package attention
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -304,7 +306,12 @@ func TestBackwardWeightsGradient(t *testing.T) {
 //
 // Tolerance 5e-6 relative, as in TestBackwardFiniteDifferences: the sums
 // are longer (up to 1000 terms) but mostly of small terms; the errors
-// measured stay below 7e-7.
+// measured stay below 7e-7 on most draws. A draw with weights concentrated
+// on one or two keys (short key lengths) loses up to about 1e-5 even in
+// the float32 reference (dP − D cancels), so the reference is held to 4×
+// the tolerance and the fused paths to the tolerance or twice the
+// reference's error on the same draw. Mask kinds run in sorted order, so
+// a draw is the same on every run.
 func TestFusedBackwardAtTileEdges(t *testing.T) {
 	const tol = 5e-6
 	rng := rand.New(rand.NewPCG(105, 106))
@@ -327,7 +334,8 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 		{1, 1, 1, 133, 97, 16, 32},
 	}
 	for _, sh := range shapes {
-		for name, mk := range kinds {
+		for _, name := range slices.Sorted(maps.Keys(kinds)) {
+			mk := kinds[name]
 			t.Run(fmt.Sprintf("%s/B=%d,H=%d,Hkv=%d,T=%d,S=%d,Dh=%d,Dv=%d", name, sh.B, sh.H, sh.Hkv, sh.T, sh.S, sh.Dh, sh.Dv), func(t *testing.T) {
 				c := bwdCase{B: sh.B, H: sh.H, Hkv: sh.Hkv, T: sh.T, S: sh.S, Dh: sh.Dh, Dv: sh.Dv, masks: mk(sh.B, sh.H, sh.T, sh.S)}
 				if (name == "none" || name == "causal") && (sh.T == 7 || sh.T == 67) {
@@ -349,6 +357,7 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 				if c.T*c.S > 20000 {
 					paths = paths[1:] // the reference is slow; TestBackwardFiniteDifferences covers it
 				}
+				var refErr [3]float64 // dq, dk, dv errors of the reference, when it ran
 				for _, path := range paths {
 					zeroed := func(B, H, N, X int) (*tensor.Tensor, []float32) {
 						g, buf := guarded(B, H, N, X)
@@ -382,8 +391,21 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 					}{{"dq", dq, wq}, {"dk", dk, wk}, {"dv", dv, wv}} {
 						rel, mx := relErr(first[i], g.want)
 						t.Logf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
-						if rel > tol || math.IsNaN(rel) {
-							t.Errorf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
+						bound := tol
+						if path.schedule == 0 {
+							// The reference: a draw whose weights sit on one
+							// or two keys (short key lengths) makes dP − D
+							// cancel, and float32 itself then loses up to
+							// about 1e-5 of a small gradient.
+							bound = 4 * tol
+							refErr[i] = rel
+						} else {
+							// The fused paths: the tolerance, or twice the
+							// reference's own error on this draw.
+							bound = max(tol, 2*refErr[i])
+						}
+						if rel > bound || math.IsNaN(rel) {
+							t.Errorf("%s %s: rel err %.3g > %.3g (max abs %.3g)", path.name, g.name, rel, bound, mx)
 						}
 						// Adding must give 2x up to the rounding of the
 						// partial sums the gradient is accumulated in (one
