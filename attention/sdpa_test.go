@@ -2,8 +2,10 @@ package attention
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,7 +127,8 @@ func TestSDPAMatchesFloat64Twin(t *testing.T) {
 			return []Mask{must(TorchAttnMask(boolsRand(rng, T*S, 0.3), T, S)), must(TorchKeyPaddingMask([]bool{false, false, false, true, true, false, false, false, false, false}, B, S))}
 		}},
 	}
-	for name, c := range cases {
+	for _, name := range slices.Sorted(maps.Keys(cases)) { // sorted: the same draws every run
+		c := cases[name]
 		t.Run(name, func(t *testing.T) {
 			q := randTensor(rng, 1, c.B, c.H, c.T, c.Dh)
 			k := randTensor(rng, 1, c.B, c.Hkv, c.S, c.Dh)
@@ -249,7 +252,8 @@ func TestFullyMaskedRowsAreZero(t *testing.T) {
 		"window past length": {SlidingWindow{Size: 1}, KeyLengths{1, 1}}, // rows i >= 1 see only key i, which is padding
 		"disjoint masks":     {Causal{}, must(NewKeyPaddingMask([]bool{false, true, true, true, false, true, true, true}, B, S))},
 	}
-	for name, masks := range cases {
+	for _, name := range slices.Sorted(maps.Keys(cases)) { // sorted: the same draws every run
+		masks := cases[name]
 		t.Run(name, func(t *testing.T) {
 			q := randTensor(rng, 1, B, H, T, Dh)
 			k := randTensor(rng, 1, B, H, S, Dh)
