@@ -18,9 +18,11 @@
 //     under -tags purego, and internal/parallel for threads. GemmSerial is the
 //     same on the calling goroutine. GemmVariants and SetGemmVariant expose the
 //     variants ("ref", "purego", "avx2", "avx512") to tests, benchmarks and
-//     the CLI.
+//     the CLI. Tiles hands fused kernels (attention) the bare micro-kernel:
+//     they pack their operands once and run whole micro-tiles.
 //   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
-//     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them.
+//     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. SoftmaxGrad is
+//     one row of the softmax backward.
 //   - PeakGFLOPS measures the FMA peak that benchmarks compare against.
 //
 // docs/gemm.md describes the algorithm, the generated assembly
