@@ -121,7 +121,7 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 	p.q, p.k, p.v, p.out, p.masks, p.drop = q, k, v, out, masks, drop
 	p.tiles = kernel.CurrentTiles()
 	mr := p.tiles.MR()
-	p.tq = (tileQ + mr - 1) / mr * mr
+	p.tq = roundUp(tileQ, mr)
 	p.nq = (d.T + p.tq - 1) / p.tq
 	p.lse, p.lseLo = lse, lseLo
 	p.rowM, p.rowL = p.rowM[:0], p.rowL[:0]
@@ -153,10 +153,8 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 		p.merge()
 	}
 	if w.data != nil {
+		// The slots' packed keys stay valid: same call, same keys.
 		p.weights, p.weightsPass = w, true
-		for i := range p.slots {
-			p.slots[i].valid = false
-		}
 		parallel.RunSlots(base, p)
 	}
 	p.lse, p.lseLo = nil, nil
@@ -813,14 +811,14 @@ func (p *flashBwdPlan) keyTile(w *flashWork, b, kh, kt int, withDQ bool) {
 			i0 := qt * p.tq
 			br := min(p.tq, d.T-i0)
 			w.gather(p.masks, d, b, h, i0, br)
+			// The packed path takes the whole packed key tile (keys outside
+			// [lo, hi) are masked for every row, so they add nothing to dK
+			// and dV); dQ is over [lo, hi) either way.
+			k0, k1 := lo, hi
 			if p.packed {
-				// The whole packed key tile (keys outside [lo, hi) are
-				// masked for every row, so they add nothing to dK and dV),
-				// dQ over [lo, hi) only.
-				p.tilePair(w, b, h, kh, i0, br, j0, j1-j0, lo, hi-lo, withDQ, true)
-			} else {
-				p.tilePair(w, b, h, kh, i0, br, lo, hi-lo, lo, hi-lo, withDQ, true)
+				k0, k1 = j0, j1
 			}
+			p.tilePair(w, b, h, kh, i0, br, k0, k1-k0, lo, hi-lo, withDQ, true)
 		}
 	}
 	if p.packed {

@@ -90,6 +90,7 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 		{1, 2, 1, 66, 67, 64, 64},   // one AVX2 query tile (66 rows), and one more
 		{1, 1, 1, 133, 300, 24, 32}, // two AVX2 query tiles and a row; keys past a key tile
 		{1, 1, 1, 1, 2100, 64, 64},  // decode: key range split across workers
+		{1, 1, 1, 8, 1100, 16, 16},  // packed keys with the key split, then the weights pass over the whole range
 		{1, 1, 1, 3, 1777, 16, 16},
 	}
 	for _, sh := range shapes {
