@@ -308,12 +308,12 @@ func TestBackwardWeightsGradient(t *testing.T) {
 //
 // Tolerance 5e-6 relative, as in TestBackwardFiniteDifferences: the sums
 // are longer (up to 1000 terms) but mostly of small terms; the errors
-// measured stay below 7e-7 on most draws. A draw with weights concentrated
-// on one or two keys (short key lengths) loses up to about 1e-5 even in
-// the float32 reference (dP − D cancels), so the reference is held to 4×
-// the tolerance and the fused paths to the tolerance or twice the
-// reference's error on the same draw. Mask kinds run in sorted order, so
-// a draw is the same on every run.
+// measured stay below 9.1e-7. Mask kinds run in sorted order, so the
+// draws are the same on every run: when they came from a map's random
+// order, one draw put a row's weight on one or two keys (short key
+// lengths), where dP − D cancels, and even the float32 reference lost
+// 1.07e-5. A new shape that hits such a draw needs a better-conditioned
+// draw, not a looser bound.
 func TestFusedBackwardAtTileEdges(t *testing.T) {
 	const tol = 5e-6
 	rng := rand.New(rand.NewPCG(105, 106))
@@ -359,7 +359,6 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 				if c.T*c.S > 20000 {
 					paths = paths[1:] // the reference is slow; TestBackwardFiniteDifferences covers it
 				}
-				var refErr [3]float64 // dq, dk, dv errors of the reference, when it ran
 				for _, path := range paths {
 					zeroed := func(B, H, N, X int) (*tensor.Tensor, []float32) {
 						g, buf := guarded(B, H, N, X)
@@ -393,21 +392,8 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 					}{{"dq", dq, wq}, {"dk", dk, wk}, {"dv", dv, wv}} {
 						rel, mx := relErr(first[i], g.want)
 						t.Logf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
-						bound := tol
-						if path.schedule == 0 {
-							// The reference: a draw whose weights sit on one
-							// or two keys (short key lengths) makes dP − D
-							// cancel, and float32 itself then loses up to
-							// about 1e-5 of a small gradient.
-							bound = 4 * tol
-							refErr[i] = rel
-						} else {
-							// The fused paths: the tolerance, or twice the
-							// reference's own error on this draw.
-							bound = max(tol, 2*refErr[i])
-						}
-						if rel > bound || math.IsNaN(rel) {
-							t.Errorf("%s %s: rel err %.3g > %.3g (max abs %.3g)", path.name, g.name, rel, bound, mx)
+						if rel > tol || math.IsNaN(rel) {
+							t.Errorf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
 						}
 						// Adding must give 2x up to the rounding of the
 						// partial sums the gradient is accumulated in (one
