@@ -85,12 +85,16 @@ func (s *gemmSpec) micro(k int, a []float32, aStep, aRow int, b []float32, bStep
 const (
 	parallelMin = 64 * 64 * 128
 	directMax   = 128 * 128
-	// Gemm too reads A in place when n is at most directAMaxN: packed A is
+	// Gemm too reads A in place when n is at most defaultDirectAMaxN: packed A is
 	// reused once per B panel, and with at most 8 panels the packing costs
 	// more than the strided reads (weight gradients of small layers, e.g.
 	// 64×64×1024 Aᵀ·B: 17–23 → 52–54 GFLOP/s on 2 threads; docs/gemm.md).
-	directAMaxN = 128
+	defaultDirectAMaxN = 128
 )
+
+// directAMaxN is defaultDirectAMaxN; BenchmarkGemmSmallN sets it to 0 to
+// measure the packed path.
+var directAMaxN = defaultDirectAMaxN
 
 type gemmWork struct {
 	spec   *gemmSpec

@@ -48,7 +48,8 @@ func GELU(x []float32, kind GELUKind) {
 // ReLU sets every negative element of x to zero (NaN stays NaN).
 func ReLU(x []float32) {
 	// A bit mask chosen without a branch (the sign of x is random, so a
-	// branch mispredicts half the time: 4.6× slower on 64 Ki elements).
+	// branch mispredicts half the time: 4.6× slower on 64 Ki elements;
+	// BenchmarkActivations, docs/training.md).
 	for i, v := range x {
 		m := uint32(0xffffffff)
 		if v < 0 {
