@@ -20,6 +20,11 @@ type bwdCase struct {
 	scale                   float64 // 0: 1/sqrt(Dh)
 }
 
+// inputs64 draws q, k, v and dout of the case's shapes.
+func (c bwdCase) inputs64(rng *rand.Rand) (q, k, v, dout []float64) {
+	return rand64(rng, c.B*c.H*c.T*c.Dh), rand64(rng, c.B*c.Hkv*c.S*c.Dh), rand64(rng, c.B*c.Hkv*c.S*c.Dv), rand64(rng, c.B*c.H*c.T*c.Dv)
+}
+
 func (c bwdCase) dims() Dims { return Dims{c.B, c.H, c.T, c.S} }
 
 func (c bwdCase) scale64() float64 {
@@ -211,10 +216,7 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 	for _, name := range slices.Sorted(maps.Keys(cases)) { // sorted: the same draws every run
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			q := rand64(rng, c.B*c.H*c.T*c.Dh)
-			k := rand64(rng, c.B*c.Hkv*c.S*c.Dh)
-			v := rand64(rng, c.B*c.Hkv*c.S*c.Dv)
-			dout := rand64(rng, c.B*c.H*c.T*c.Dv)
+			q, k, v, dout := c.inputs64(rng)
 			fq, fk, fv := c.fd64(q, k, v, dout, nil)
 			_, _, lse := c.fwd64(q, k, v)
 			aq, ak, av := c.bwd64(q, k, v, dout, lse, nil)
@@ -259,10 +261,7 @@ func TestBackwardWeightsGradient(t *testing.T) {
 	for _, name := range []string{"gqa", "causal-br-T>S", "bool-3d", "additive", "dropout-0.3"} {
 		c := cases[name]
 		t.Run(name, func(t *testing.T) {
-			q := rand64(rng, c.B*c.H*c.T*c.Dh)
-			k := rand64(rng, c.B*c.Hkv*c.S*c.Dh)
-			v := rand64(rng, c.B*c.Hkv*c.S*c.Dv)
-			dout := rand64(rng, c.B*c.H*c.T*c.Dv)
+			q, k, v, dout := c.inputs64(rng)
 			dw := rand64(rng, c.B*c.H*c.T*c.S)
 			fq, fk, fv := c.fd64(q, k, v, dout, dw)
 			_, _, lse := c.fwd64(q, k, v)
