@@ -80,14 +80,40 @@ func packTrans(dst, src []float32, ld, kc, nr int) bool {
 	_ = src[(nr-1)*ld+kc-1]
 	_ = dst[kc*nr-1]
 	k8 := kc &^ 7
-	packTransAVX2(&dst[0], &src[0], ld, k8, nr)
-	for p := k8; p < kc; p++ {
-		dp := dst[p*nr : p*nr+nr]
+	packTransAVX2(&dst[0], &src[0], ld, k8, nr, nr)
+	transTail(dst, src, ld, k8, kc, 0, nr, nr)
+	return true
+}
+
+// packRows sets dst[p*mr+r] = src[r*ld+p] for r < mr, p < kc (an A panel
+// of a row-major A: mr rows interleaved) with the AVX2 8×8 transpose, when
+// the CPU has it and 8 ≤ mr; it returns false (doing nothing) otherwise. Rows
+// go in groups of 8; when mr is not a multiple of 8 the last group starts at
+// mr−8 and rewrites a few columns of the one before with the same values
+// (mr = 14: rows 0–7, then 6–13).
+func packRows(dst, src []float32, ld, kc, mr int) bool {
+	if !haveAVX2 || mr < 8 || kc < 8 {
+		return false
+	}
+	_ = src[(mr-1)*ld+kc-1]
+	_ = dst[kc*mr-1]
+	k8 := kc &^ 7
+	for r0 := 0; r0 < mr; r0 += 8 {
+		r0 = min(r0, mr-8)
+		packTransAVX2(&dst[r0], &src[r0*ld], ld, k8, 8, mr)
+	}
+	transTail(dst, src, ld, k8, kc, 0, mr, mr)
+	return true
+}
+
+// transTail sets dst[p*ds+c] = src[c*ld+p] for p in [p0, p1), c in [c0, c1).
+func transTail(dst, src []float32, ld, p0, p1, c0, c1, ds int) {
+	for p := p0; p < p1; p++ {
+		dp := dst[p*ds+c0 : p*ds+c1]
 		for c := range dp {
-			dp[c] = src[c*ld+p]
+			dp[c] = src[(c0+c)*ld+p]
 		}
 	}
-	return true
 }
 
 // packCopy sets dst[p*nr+c] = src[p*ld+c] for p < kc, c < nr with AVX

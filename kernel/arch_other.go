@@ -30,3 +30,5 @@ const noAsm = "kernel: no assembly vector kernels in this build"
 func packTrans(dst, src []float32, ld, kc, nr int) bool { return false }
 
 func packCopy(dst, src []float32, ld, kc, nr int) bool { return false }
+
+func packRows(dst, src []float32, ld, kc, mr int) bool { return false }

@@ -195,9 +195,10 @@ func TestGemmEdges(t *testing.T) {
 	}
 }
 
-// TestGemmBlockEdges crosses the cache-block boundaries: k around kc (192,
-// 256, several blocks), m around and beyond mc (several row blocks, uneven
-// split), n beyond nc (several column blocks).
+// TestGemmBlockEdges crosses the cache-block boundaries: k around kc (256,
+// 512, several blocks of balanced depth: 1030 is three blocks of 344), m
+// around and beyond mc (144, 252; several row blocks, uneven split), n
+// beyond nc (several column blocks).
 func TestGemmBlockEdges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large")
@@ -210,10 +211,10 @@ func TestGemmBlockEdges(t *testing.T) {
 			continue
 		}
 		for _, tr := range transForms {
-			for _, k := range []int{191, 192, 193, 255, 256, 257, 600} {
+			for _, k := range []int{191, 192, 193, 255, 256, 257, 511, 512, 513, 600, 1030} {
 				checkGemmCase(t, rng, g, gemmCase{transA: tr[0], transB: tr[1], m: 23, n: 37, k: k, alpha: 1.5, beta: 0.5, pad: [3]int{1, 1, 1}})
 			}
-			for _, m := range []int{143, 144, 145, 335, 337, 700} {
+			for _, m := range []int{143, 144, 145, 251, 252, 253, 335, 337, 700} {
 				checkGemmCase(t, rng, g, gemmCase{transA: tr[0], transB: tr[1], m: m, n: 41, k: 260, alpha: 1, beta: 0, pad: [3]int{0, 0, 2}})
 			}
 			checkGemmCase(t, rng, g, gemmCase{transA: tr[0], transB: tr[1], m: 9, n: 4100, k: 13, alpha: 2, beta: 0.5, pad: [3]int{3, 1, 1}})
@@ -408,6 +409,23 @@ func cmpRows(t *testing.T, name string, lv, n, k int, got, want []float32) {
 		tol := 1e-5 * float64(k+2) * (1 + math.Abs(float64(want[j])))
 		if d := math.Abs(float64(got[j] - want[j])); !(d <= tol) {
 			t.Fatalf("%s level %s n=%d k=%d: c[%d] = %v, twin %v", name, levelNames[lv], n, k, j, got[j], want[j])
+		}
+	}
+}
+
+// blockDepth splits k into the fewest blocks of at most kcMax, of equal
+// depth rounded up to 8, so that the last block is not a sliver.
+func TestBlockDepth(t *testing.T) {
+	for _, tc := range []struct{ k, kcMax, want int }{
+		{1, 512, 1}, {7, 512, 7}, {512, 512, 512}, {513, 512, 264}, {768, 512, 384},
+		{1000, 512, 504}, {1024, 512, 512}, {1030, 512, 344}, {3072, 512, 512}, {768, 256, 256}, {300, 256, 152},
+	} {
+		got := blockDepth(tc.k, tc.kcMax)
+		if got != tc.want {
+			t.Errorf("blockDepth(%d, %d) = %d, want %d", tc.k, tc.kcMax, got, tc.want)
+		}
+		if blocks := (tc.k + got - 1) / got; got > tc.kcMax || blocks != (tc.k+tc.kcMax-1)/tc.kcMax {
+			t.Errorf("blockDepth(%d, %d) = %d: %d blocks, not the fewest", tc.k, tc.kcMax, got, blocks)
 		}
 	}
 }

@@ -274,9 +274,9 @@ DATA kconst_bias<>+56(SB)/4, $0x0000007f
 DATA kconst_bias<>+60(SB)/4, $0x0000007f
 GLOBL kconst_bias<>(SB), RODATA|NOPTR, $64
 
-// func packTransAVX2(dst *float32, src *float32, ld int, kc int, nr int)
+// func packTransAVX2(dst *float32, src *float32, ld int, kc int, nr int, ds int)
 // Requires: AVX
-TEXT ·packTransAVX2(SB), NOSPLIT, $0-40
+TEXT ·packTransAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), AX
 	MOVQ src+8(FP), CX
 	MOVQ ld+16(FP), DX
@@ -284,7 +284,7 @@ TEXT ·packTransAVX2(SB), NOSPLIT, $0-40
 	LEAQ (DX)(DX*2), BX
 	MOVQ kc+24(FP), SI
 	MOVQ nr+32(FP), DI
-	MOVQ DI, R8
+	MOVQ ds+40(FP), R8
 	SHLQ $0x02, R8
 	SHRQ $0x03, DI
 	SHRQ $0x03, SI

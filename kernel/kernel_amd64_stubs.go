@@ -4,10 +4,10 @@
 
 package kernel
 
-// packTransAVX2 sets dst[p*nr+c] = src[c*ld+p] for c < nr, p < kc; nr and kc must be multiples of 8.
+// packTransAVX2 sets dst[p*ds+c] = src[c*ld+p] for c < nr, p < kc; nr and kc must be multiples of 8.
 //
 //go:noescape
-func packTransAVX2(dst *float32, src *float32, ld int, kc int, nr int)
+func packTransAVX2(dst *float32, src *float32, ld int, kc int, nr int, ds int)
 
 // packCopyAVX2 sets dst[p*nr+c] = src[p*ld+c] for p < kc, c < nr; nr must be a multiple of 8.
 //

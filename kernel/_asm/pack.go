@@ -9,14 +9,15 @@ import (
 
 // genPackTrans writes
 //
-//	packTransAVX2(dst, src *float32, ld, kc, nr int)
+//	packTransAVX2(dst, src *float32, ld, kc, nr, ds int)
 //
 // the transposing pack of a B panel in the Bᵀ (NT) form, and of any panel
-// whose rows must become columns: for c < nr (a multiple of 8) and p < kc (a
-// multiple of 8),
+// whose rows must become columns (an A panel of a row-major A): for c < nr
+// (a multiple of 8) and p < kc (a multiple of 8),
 //
-//	dst[p*nr + c] = src[c*ld + p]
+//	dst[p*ds + c] = src[c*ld + p]
 //
+// ds is nr for a B panel and MR for an A panel.
 // It reads 8 rows × 8 columns at a time and transposes them in registers
 // (unpack, shuffle, 128-bit permute: the classic 8×8 AVX transpose). It uses
 // only AVX/AVX2 (VEX) instructions, so the AVX-512 path uses it too.
@@ -25,8 +26,8 @@ func genPackTrans(g *build.Context) {
 	g.Function(name)
 	g.Attributes(attr.NOSPLIT)
 	g.Pragma("noescape")
-	g.SignatureExpr("func(dst, src *float32, ld, kc, nr int)")
-	g.Doc(name + " sets dst[p*nr+c] = src[c*ld+p] for c < nr, p < kc; nr and kc must be multiples of 8.")
+	g.SignatureExpr("func(dst, src *float32, ld, kc, nr, ds int)")
+	g.Doc(name + " sets dst[p*ds+c] = src[c*ld+p] for c < nr, p < kc; nr and kc must be multiples of 8.")
 	dst0 := g.Load(g.Param("dst"), g.GP64())
 	src0 := g.Load(g.Param("src"), g.GP64())
 	ld := g.Load(g.Param("ld"), g.GP64())
@@ -35,8 +36,7 @@ func genPackTrans(g *build.Context) {
 	g.LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
 	kc := g.Load(g.Param("kc"), g.GP64())
 	nr := g.Load(g.Param("nr"), g.GP64())
-	dstride := g.GP64() // bytes between dst rows p and p+1
-	g.MOVQ(nr, dstride)
+	dstride := g.Load(g.Param("ds"), g.GP64()) // bytes between dst rows p and p+1
 	g.SHLQ(U8(2), dstride)
 	groups := g.GP64()
 	g.MOVQ(nr, groups)
