@@ -1556,9 +1556,9 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	SHRQ         $0x03, CX
 	MOVQ         CX, DX
 	SHRQ         $0x01, DX
-	JZ           expShiftAVX2_one
+	JZ           expShiftAVX2_rest
 
-expShiftAVX2_loop2:
+expShiftAVX2_loop:
 	VMOVUPS      (AX), Y2
 	VMOVUPS      32(AX), Y8
 	VSUBPS       Y0, Y2, Y2
@@ -1623,11 +1623,13 @@ expShiftAVX2_loop2:
 	VADDPS       Y11, Y1, Y1
 	ADDQ         $0x00000040, AX
 	DECQ         DX
-	JNZ          expShiftAVX2_loop2
+	JNZ          expShiftAVX2_loop
+
+expShiftAVX2_rest:
+	ANDQ $0x01, CX
+	JZ   expShiftAVX2_done
 
 expShiftAVX2_one:
-	ANDQ         $0x01, CX
-	JZ           expShiftAVX2_done
 	VMOVUPS      (AX), Y2
 	VSUBPS       Y0, Y2, Y2
 	VMAXPS       kconst_expLo<>+0(SB), Y2, Y2
@@ -1659,6 +1661,9 @@ expShiftAVX2_one:
 	VMULPS       Y7, Y5, Y5
 	VMOVUPS      Y5, (AX)
 	VADDPS       Y5, Y1, Y1
+	ADDQ         $0x00000020, AX
+	DECQ         CX
+	JNZ          expShiftAVX2_one
 
 expShiftAVX2_done:
 	VEXTRACTF128 $0x01, Y1, X2
@@ -2458,88 +2463,120 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	VPXORD       Z1, Z1, Z1
 	SHRQ         $0x04, CX
 	MOVQ         CX, DX
-	SHRQ         $0x01, DX
-	JZ           expShiftAVX512_one
+	SHRQ         $0x02, DX
+	JZ           expShiftAVX512_rest
 
-expShiftAVX512_loop2:
+expShiftAVX512_loop:
 	VMOVUPS      (AX), Z2
 	VMOVUPS      64(AX), Z8
+	VMOVUPS      128(AX), Z14
+	VMOVUPS      192(AX), Z20
 	VSUBPS       Z0, Z2, Z2
 	VSUBPS       Z0, Z8, Z8
+	VSUBPS       Z0, Z14, Z14
+	VSUBPS       Z0, Z20, Z20
 	VMAXPS       kconst_expLo<>+0(SB), Z2, Z2
 	VMAXPS       kconst_expLo<>+0(SB), Z8, Z8
+	VMAXPS       kconst_expLo<>+0(SB), Z14, Z14
+	VMAXPS       kconst_expLo<>+0(SB), Z20, Z20
 	VMINPS       kconst_expHi<>+0(SB), Z2, Z2
 	VMINPS       kconst_expHi<>+0(SB), Z8, Z8
+	VMINPS       kconst_expHi<>+0(SB), Z14, Z14
+	VMINPS       kconst_expHi<>+0(SB), Z20, Z20
 	VMOVUPS      kconst_magic<>+0(SB), Z3
 	VMOVUPS      kconst_magic<>+0(SB), Z9
+	VMOVUPS      kconst_magic<>+0(SB), Z15
+	VMOVUPS      kconst_magic<>+0(SB), Z21
 	VFMADD231PS  kconst_log2e<>+0(SB), Z2, Z3
 	VFMADD231PS  kconst_log2e<>+0(SB), Z8, Z9
-	VSUBPS       kconst_magic<>+0(SB), Z3, Z4
-	VSUBPS       kconst_magic<>+0(SB), Z9, Z10
-	VFNMADD231PS kconst_ln2hi<>+0(SB), Z4, Z2
-	VFNMADD231PS kconst_ln2hi<>+0(SB), Z10, Z8
-	VFNMADD231PS kconst_ln2lo<>+0(SB), Z4, Z2
-	VFNMADD231PS kconst_ln2lo<>+0(SB), Z10, Z8
+	VFMADD231PS  kconst_log2e<>+0(SB), Z14, Z15
+	VFMADD231PS  kconst_log2e<>+0(SB), Z20, Z21
+	VSUBPS       kconst_magic<>+0(SB), Z3, Z3
+	VSUBPS       kconst_magic<>+0(SB), Z9, Z9
+	VSUBPS       kconst_magic<>+0(SB), Z15, Z15
+	VSUBPS       kconst_magic<>+0(SB), Z21, Z21
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z3, Z2
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z9, Z8
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z15, Z14
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z21, Z20
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z3, Z2
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z9, Z8
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z15, Z14
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z21, Z20
 	VMULPS       Z2, Z2, Z6
 	VMULPS       Z8, Z8, Z12
+	VMULPS       Z14, Z14, Z18
+	VMULPS       Z20, Z20, Z24
 	VMOVUPS      kconst_p0<>+0(SB), Z5
 	VMOVUPS      kconst_p0<>+0(SB), Z11
+	VMOVUPS      kconst_p0<>+0(SB), Z17
+	VMOVUPS      kconst_p0<>+0(SB), Z23
 	VMOVUPS      kconst_p2<>+0(SB), Z4
 	VMOVUPS      kconst_p2<>+0(SB), Z10
+	VMOVUPS      kconst_p2<>+0(SB), Z16
+	VMOVUPS      kconst_p2<>+0(SB), Z22
 	VMOVUPS      kconst_p4<>+0(SB), Z7
 	VMOVUPS      kconst_p4<>+0(SB), Z13
+	VMOVUPS      kconst_p4<>+0(SB), Z19
+	VMOVUPS      kconst_p4<>+0(SB), Z25
 	VFMADD213PS  kconst_p1<>+0(SB), Z2, Z5
 	VFMADD213PS  kconst_p1<>+0(SB), Z8, Z11
+	VFMADD213PS  kconst_p1<>+0(SB), Z14, Z17
+	VFMADD213PS  kconst_p1<>+0(SB), Z20, Z23
 	VFMADD213PS  kconst_p3<>+0(SB), Z2, Z4
 	VFMADD213PS  kconst_p3<>+0(SB), Z8, Z10
+	VFMADD213PS  kconst_p3<>+0(SB), Z14, Z16
+	VFMADD213PS  kconst_p3<>+0(SB), Z20, Z22
 	VFMADD213PS  kconst_p5<>+0(SB), Z2, Z7
 	VFMADD213PS  kconst_p5<>+0(SB), Z8, Z13
+	VFMADD213PS  kconst_p5<>+0(SB), Z14, Z19
+	VFMADD213PS  kconst_p5<>+0(SB), Z20, Z25
 	VFMADD213PS  Z4, Z6, Z5
 	VFMADD213PS  Z10, Z12, Z11
+	VFMADD213PS  Z16, Z18, Z17
+	VFMADD213PS  Z22, Z24, Z23
 	VFMADD213PS  Z7, Z6, Z5
 	VFMADD213PS  Z13, Z12, Z11
+	VFMADD213PS  Z19, Z18, Z17
+	VFMADD213PS  Z25, Z24, Z23
 	VFMADD213PS  Z2, Z6, Z5
 	VFMADD213PS  Z8, Z12, Z11
+	VFMADD213PS  Z14, Z18, Z17
+	VFMADD213PS  Z20, Z24, Z23
 	VADDPS       kconst_one<>+0(SB), Z5, Z5
 	VADDPS       kconst_one<>+0(SB), Z11, Z11
-	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
-	VPSUBD       kconst_magic<>+0(SB), Z9, Z9
-	VPSRAD       $0x01, Z3, Z4
-	VPSRAD       $0x01, Z9, Z10
-	VPSUBD       Z4, Z3, Z7
-	VPSUBD       Z10, Z9, Z13
-	VPADDD       kconst_bias<>+0(SB), Z4, Z4
-	VPADDD       kconst_bias<>+0(SB), Z10, Z10
-	VPADDD       kconst_bias<>+0(SB), Z7, Z7
-	VPADDD       kconst_bias<>+0(SB), Z13, Z13
-	VPSLLD       $0x17, Z4, Z4
-	VPSLLD       $0x17, Z10, Z10
-	VPSLLD       $0x17, Z7, Z7
-	VPSLLD       $0x17, Z13, Z13
-	VMULPS       Z4, Z5, Z5
-	VMULPS       Z10, Z11, Z11
-	VMULPS       Z7, Z5, Z5
-	VMULPS       Z13, Z11, Z11
+	VADDPS       kconst_one<>+0(SB), Z17, Z17
+	VADDPS       kconst_one<>+0(SB), Z23, Z23
+	VSCALEFPS    Z3, Z5, Z5
+	VSCALEFPS    Z9, Z11, Z11
+	VSCALEFPS    Z15, Z17, Z17
+	VSCALEFPS    Z21, Z23, Z23
 	VMOVUPS      Z5, (AX)
 	VMOVUPS      Z11, 64(AX)
+	VMOVUPS      Z17, 128(AX)
+	VMOVUPS      Z23, 192(AX)
 	VADDPS       Z5, Z1, Z1
 	VADDPS       Z11, Z1, Z1
-	ADDQ         $0x00000080, AX
+	VADDPS       Z17, Z1, Z1
+	VADDPS       Z23, Z1, Z1
+	ADDQ         $0x00000100, AX
 	DECQ         DX
-	JNZ          expShiftAVX512_loop2
+	JNZ          expShiftAVX512_loop
+
+expShiftAVX512_rest:
+	ANDQ $0x03, CX
+	JZ   expShiftAVX512_done
 
 expShiftAVX512_one:
-	ANDQ         $0x01, CX
-	JZ           expShiftAVX512_done
 	VMOVUPS      (AX), Z2
 	VSUBPS       Z0, Z2, Z2
 	VMAXPS       kconst_expLo<>+0(SB), Z2, Z2
 	VMINPS       kconst_expHi<>+0(SB), Z2, Z2
 	VMOVUPS      kconst_magic<>+0(SB), Z3
 	VFMADD231PS  kconst_log2e<>+0(SB), Z2, Z3
-	VSUBPS       kconst_magic<>+0(SB), Z3, Z4
-	VFNMADD231PS kconst_ln2hi<>+0(SB), Z4, Z2
-	VFNMADD231PS kconst_ln2lo<>+0(SB), Z4, Z2
+	VSUBPS       kconst_magic<>+0(SB), Z3, Z3
+	VFNMADD231PS kconst_ln2hi<>+0(SB), Z3, Z2
+	VFNMADD231PS kconst_ln2lo<>+0(SB), Z3, Z2
 	VMULPS       Z2, Z2, Z6
 	VMOVUPS      kconst_p0<>+0(SB), Z5
 	VMOVUPS      kconst_p2<>+0(SB), Z4
@@ -2551,17 +2588,12 @@ expShiftAVX512_one:
 	VFMADD213PS  Z7, Z6, Z5
 	VFMADD213PS  Z2, Z6, Z5
 	VADDPS       kconst_one<>+0(SB), Z5, Z5
-	VPSUBD       kconst_magic<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z3, Z4
-	VPSUBD       Z4, Z3, Z7
-	VPADDD       kconst_bias<>+0(SB), Z4, Z4
-	VPADDD       kconst_bias<>+0(SB), Z7, Z7
-	VPSLLD       $0x17, Z4, Z4
-	VPSLLD       $0x17, Z7, Z7
-	VMULPS       Z4, Z5, Z5
-	VMULPS       Z7, Z5, Z5
+	VSCALEFPS    Z3, Z5, Z5
 	VMOVUPS      Z5, (AX)
 	VADDPS       Z5, Z1, Z1
+	ADDQ         $0x00000040, AX
+	DECQ         CX
+	JNZ          expShiftAVX512_one
 
 expShiftAVX512_done:
 	VEXTRACTF64X4 $0x01, Z1, Y2

@@ -316,14 +316,25 @@ func genExpShift(g *build.Context, s isa) {
 	// cycles long, and the out-of-order window holds only a few vectors'
 	// chains, so the chain's length sets the speed: the polynomial is
 	// evaluated in Estrin's form (three independent FMAs, then two in r²:
-	// 12 cycles of latency instead of Horner's 20), and two vectors per
-	// step have their instructions interleaved. Six registers per vector:
-	// v (then r), t, nf (then the Estrin term b, then n1), a (then y), z,
-	// c (then n2). The sum is accumulated in index order of the vectors.
+	// 12 cycles of latency instead of Horner's 20), and several vectors per
+	// step have their instructions interleaved: two with AVX2 (16 ymm), four
+	// with AVX-512 (32 zmm). Six registers per vector: v (then r), t, nf
+	// (then the Estrin term b, then n1), a (then y), z, c (then n2). The sum
+	// is accumulated in index order of the vectors.
+	//
+	// AVX-512 scales by 2^n with one VSCALEFPS (y·2^floor(nf), rounded once,
+	// gradual underflow included) instead of the seven integer operations
+	// and two multiplies that build 2^n1 and 2^n2: the same result, since
+	// y·2^n1 is exact, and a chain nine operations shorter.
 	type lane struct{ v, t, nf, a, z, c reg.VecPhysical }
-	ls := []lane{
-		{s.phys(2), s.phys(3), s.phys(4), s.phys(5), s.phys(6), s.phys(7)},
-		{s.phys(8), s.phys(9), s.phys(10), s.phys(11), s.phys(12), s.phys(13)},
+	group := 2
+	if s.lanes == 16 {
+		group = 4
+	}
+	ls := make([]lane, group)
+	for u := range ls {
+		r := func(i int) reg.VecPhysical { return s.phys(2 + 6*u + i) }
+		ls[u] = lane{r(0), r(1), r(2), r(3), r(4), r(5)}
 	}
 	body := func(nv int) {
 		each := func(f func(u int, l lane)) {
@@ -338,10 +349,15 @@ func genExpShift(g *build.Context, s isa) {
 		each(func(u int, l lane) { g.VMINPS(c["expHi"], l.v, l.v) })
 		each(func(u int, l lane) { g.VMOVUPS(c["magic"], l.t) })
 		each(func(u int, l lane) { g.VFMADD231PS(c["log2e"], l.v, l.t) }) // t = v·log2e + magic
-		each(func(u int, l lane) { g.VSUBPS(c["magic"], l.t, l.nf) })     // nf = t - magic
-		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2hi"], l.nf, l.v) })
-		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2lo"], l.nf, l.v) }) // v = r
-		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) })               // z = r²
+		// nf = t - magic; AVX-512 keeps it (in t) for the scaling.
+		nf := func(l lane) reg.VecPhysical { return l.nf }
+		if s.lanes == 16 {
+			nf = func(l lane) reg.VecPhysical { return l.t }
+		}
+		each(func(u int, l lane) { g.VSUBPS(c["magic"], l.t, nf(l)) })
+		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2hi"], nf(l), l.v) })
+		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2lo"], nf(l), l.v) }) // v = r
+		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) }) // z = r²
 		each(func(u int, l lane) { g.VMOVUPS(c["p0"], l.a) })
 		each(func(u int, l lane) { g.VMOVUPS(c["p2"], l.nf) })
 		each(func(u int, l lane) { g.VMOVUPS(c["p4"], l.c) })
@@ -352,32 +368,40 @@ func genExpShift(g *build.Context, s isa) {
 		each(func(u int, l lane) { g.VFMADD213PS(l.c, l.z, l.a) })      // P = a·z + c
 		each(func(u int, l lane) { g.VFMADD213PS(l.v, l.z, l.a) })      // a = P·r² + r
 		each(func(u int, l lane) { g.VADDPS(c["one"], l.a, l.a) })      // y = 1 + a
-		each(func(u int, l lane) { g.VPSUBD(c["magic"], l.t, l.t) })    // n = bits(t) - bits(magic)
-		each(func(u int, l lane) { g.VPSRAD(U8(1), l.t, l.nf) })        // n1 = n >> 1
-		each(func(u int, l lane) { g.VPSUBD(l.nf, l.t, l.c) })          // n2 = n - n1
-		each(func(u int, l lane) { g.VPADDD(c["bias"], l.nf, l.nf) })   // biased exponents
-		each(func(u int, l lane) { g.VPADDD(c["bias"], l.c, l.c) })
-		each(func(u int, l lane) { g.VPSLLD(U8(23), l.nf, l.nf) })
-		each(func(u int, l lane) { g.VPSLLD(U8(23), l.c, l.c) })
-		each(func(u int, l lane) { g.VMULPS(l.nf, l.a, l.a) })
-		each(func(u int, l lane) { g.VMULPS(l.c, l.a, l.a) })
+		if s.lanes == 16 {
+			each(func(u int, l lane) { g.VSCALEFPS(l.t, l.a, l.a) }) // y·2^nf
+		} else {
+			each(func(u int, l lane) { g.VPSUBD(c["magic"], l.t, l.t) })  // n = bits(t) - bits(magic)
+			each(func(u int, l lane) { g.VPSRAD(U8(1), l.t, l.nf) })      // n1 = n >> 1
+			each(func(u int, l lane) { g.VPSUBD(l.nf, l.t, l.c) })        // n2 = n - n1
+			each(func(u int, l lane) { g.VPADDD(c["bias"], l.nf, l.nf) }) // biased exponents
+			each(func(u int, l lane) { g.VPADDD(c["bias"], l.c, l.c) })
+			each(func(u int, l lane) { g.VPSLLD(U8(23), l.nf, l.nf) })
+			each(func(u int, l lane) { g.VPSLLD(U8(23), l.c, l.c) })
+			each(func(u int, l lane) { g.VMULPS(l.nf, l.a, l.a) })
+			each(func(u int, l lane) { g.VMULPS(l.c, l.a, l.a) })
+		}
 		each(func(u int, l lane) { g.VMOVUPS(l.a, m(u)) })
 		each(func(u int, l lane) { g.VADDPS(l.a, sum, sum) })
 	}
 	g.SHRQ(U8(map[int]int{8: 3, 16: 4}[s.lanes]), n) // vectors
-	n2 := g.GP64()
-	g.MOVQ(n, n2)
-	g.SHRQ(U8(1), n2) // pairs
-	g.JZ(LabelRef(name + "_one"))
-	g.Label(name + "_loop2")
-	body(2)
-	g.ADDQ(U32(2*s.bytes()), x)
-	g.DECQ(n2)
-	g.JNZ(LabelRef(name + "_loop2"))
-	g.Label(name + "_one")
-	g.ANDQ(U8(1), n)
+	ng := g.GP64()
+	g.MOVQ(n, ng)
+	g.SHRQ(U8(map[int]int{2: 1, 4: 2}[group]), ng) // groups
+	g.JZ(LabelRef(name + "_rest"))
+	g.Label(name + "_loop")
+	body(group)
+	g.ADDQ(U32(group*s.bytes()), x)
+	g.DECQ(ng)
+	g.JNZ(LabelRef(name + "_loop"))
+	g.Label(name + "_rest")
+	g.ANDQ(U8(group-1), n)
 	g.JZ(LabelRef(name + "_done"))
+	g.Label(name + "_one")
 	body(1)
+	g.ADDQ(U32(s.bytes()), x)
+	g.DECQ(n)
+	g.JNZ(LabelRef(name + "_one"))
 	g.Label(name + "_done")
 	reduce(g, s, sum, s.phys(2), false)
 	g.Store(sum.AsX(), g.ReturnIndex(0))
