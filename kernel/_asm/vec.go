@@ -357,7 +357,7 @@ func genExpShift(g *build.Context, s isa) {
 		each(func(u int, l lane) { g.VSUBPS(c["magic"], l.t, nf(l)) })
 		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2hi"], nf(l), l.v) })
 		each(func(u int, l lane) { g.VFNMADD231PS(c["ln2lo"], nf(l), l.v) }) // v = r
-		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) }) // z = r²
+		each(func(u int, l lane) { g.VMULPS(l.v, l.v, l.z) })                // z = r²
 		each(func(u int, l lane) { g.VMOVUPS(c["p0"], l.a) })
 		each(func(u int, l lane) { g.VMOVUPS(c["p2"], l.nf) })
 		each(func(u int, l lane) { g.VMOVUPS(c["p4"], l.c) })
