@@ -106,14 +106,17 @@ func packRows(dst, src []float32, ld, kc, mr int) bool {
 	return true
 }
 
-// transTail sets dst[p*ds+c] = src[c*ld+p] for p in [p0, p1), c in [c0, c1).
-func transTail(dst, src []float32, ld, p0, p1, c0, c1, ds int) {
-	for p := p0; p < p1; p++ {
-		dp := dst[p*ds+c0 : p*ds+c1]
-		for c := range dp {
-			dp[c] = src[(c0+c)*ld+p]
-		}
+// transRect sets dst[p*ds+c] = src[c*ld+p] for p < kc, c < nr (both
+// multiples of 8) with the AVX2 8×8 transposes; it returns false (doing
+// nothing) when the CPU lacks AVX2.
+func transRect(dst []float32, ds int, src []float32, ld, kc, nr int) bool {
+	if !haveAVX2 || kc%8 != 0 || nr%8 != 0 || kc == 0 || nr == 0 {
+		return false
 	}
+	_ = src[(nr-1)*ld+kc-1]
+	_ = dst[(kc-1)*ds+nr-1]
+	packTransAVX2(&dst[0], &src[0], ld, kc, nr, ds)
+	return true
 }
 
 // packCopy sets dst[p*nr+c] = src[p*ld+c] for p < kc, c < nr with AVX

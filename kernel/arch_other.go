@@ -32,3 +32,5 @@ func packTrans(dst, src []float32, ld, kc, nr int) bool { return false }
 func packCopy(dst, src []float32, ld, kc, nr int) bool { return false }
 
 func packRows(dst, src []float32, ld, kc, mr int) bool { return false }
+
+func transRect(dst []float32, ds int, src []float32, ld, kc, nr int) bool { return false }

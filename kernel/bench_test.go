@@ -249,3 +249,22 @@ func BenchmarkGemmSmallN(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemmSwap: Linear-layer products x·Wᵀ with few rows (a prompt's
+// tokens against a weight matrix), computed as (W·xᵀ)ᵀ with W read in place
+// (swapped, the default for m ≤ swapMaxM) and directly with W packed.
+func BenchmarkGemmSwap(b *testing.B) {
+	for _, s := range []benchShape{{16, 2304, 768, true}, {64, 2304, 768, true}, {128, 2304, 768, true}, {128, 768, 3072, true}} {
+		for _, swap := range []bool{true, false} {
+			name := s.String() + "/packed"
+			if swap {
+				name = s.String() + "/swapped"
+			}
+			b.Run(name, func(b *testing.B) {
+				defer func(v bool) { swapNT = v }(swapNT)
+				swapNT = swap
+				benchGemm(b, s, Gemm, parallel.Workers())
+			})
+		}
+	}
+}

@@ -96,6 +96,62 @@ const (
 	defaultDirectAMaxN = 128
 )
 
+// swapMaxM is the largest m for which C = A·Bᵀ (a Linear layer's x·Wᵀ on
+// few rows) is computed as Cᵀ = B·Aᵀ, see gemmSwapped. It equals
+// defaultDirectAMaxN, so that the swapped product reads B in place.
+const swapMaxM = defaultDirectAMaxN
+
+// swapNT enables gemmSwapped; BenchmarkGemmSwap clears it to measure the
+// direct path.
+var swapNT = true
+
+var swapScratch = parallel.NewCache(func() *[]float32 { return new([]float32) })
+
+// gemmSwapped computes C[m,n] = A[m,k]·B[n,k]ᵀ for few rows m and a wide B
+// (a weight matrix) as Cᵀ = B·Aᵀ into a scratch [n,m], then transposes it
+// into C. The swapped product has at most directAMaxN columns, so its A
+// operand, B here, is read in place: the big matrix is never packed (its
+// transposing pack cost as much as a third of the product at m = 128),
+// only the small Aᵀ is. The final transpose touches m·n elements once, with
+// the 8×8 register transposes.
+func gemmSwapped(spec *gemmSpec, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	sp := swapScratch.Get()
+	t := grow(*sp, n*m)
+	*sp = t
+	gemmBlocked(spec, false, false, true, n, m, k, 1, b, ldb, a, lda, 0, t, m)
+	transposeInto(c, ldc, t, m, m, n)
+	if cap(t) > swapKeep {
+		*sp = nil // a vocabulary-sized product: do not hold its scratch
+	}
+	swapScratch.Put(sp)
+}
+
+// swapKeep is the largest scratch (in elements, 4 MiB) gemmSwapped keeps
+// for the next call: a 2304-wide projection of 128 rows is 295 Ki elements.
+const swapKeep = 1 << 20
+
+// transposeInto sets c[i*ldc+j] = t[j*ldt+i] for i < m, j < n.
+func transposeInto(c []float32, ldc int, t []float32, ldt, m, n int) {
+	m8, n8 := m&^7, n&^7
+	if m8 > 0 && n8 > 0 && transRect(c, ldc, t, ldt, m8, n8) {
+		// Row tail i ≥ m8 and column tail j ≥ n8 remain.
+		transTail(c, t, ldt, 0, m8, n8, n, ldc)
+		transTail(c, t, ldt, m8, m, 0, n, ldc)
+		return
+	}
+	transTail(c, t, ldt, 0, m, 0, n, ldc)
+}
+
+// transTail sets dst[p*ds+c] = src[c*ld+p] for p in [p0, p1), c in [c0, c1).
+func transTail(dst, src []float32, ld, p0, p1, c0, c1, ds int) {
+	for p := p0; p < p1; p++ {
+		dp := dst[p*ds+c0 : p*ds+c1]
+		for c := range dp {
+			dp[c] = src[(c0+c)*ld+p]
+		}
+	}
+}
+
 // directAMaxN is defaultDirectAMaxN; BenchmarkGemmSmallN sets it to 0 to
 // measure the packed path.
 var directAMaxN = defaultDirectAMaxN
@@ -176,6 +232,11 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	workers := 1
 	if !serial && m*n*k >= parallelMin {
 		workers = parallel.Workers()
+	}
+	if !serial && swapNT && transB && !transA && alpha == 1 && beta == 0 && spec.id != kernGo &&
+		m >= spec.mr && m <= swapMaxM && n >= 4*m {
+		gemmSwapped(spec, m, n, k, a, lda, b, ldb, c, ldc)
+		return
 	}
 	if m < spec.mr && !transA && workers == 1 {
 		// Few rows, one goroutine: no workspace needed.

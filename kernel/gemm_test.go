@@ -254,7 +254,7 @@ func TestGemmNoAllocs(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(19, 20))
 	for _, g := range availableGemms() {
-		for _, tc := range []gemmCase{{m: 200, n: 300, k: 150}, {transB: true, m: 64, n: 64, k: 64}, {m: 64, n: 64, k: 64}, {transA: true, m: 31, n: 500, k: 70}, {transB: true, m: 1, n: 2304, k: 768}, {transA: true, m: 3, n: 700, k: 64}} {
+		for _, tc := range []gemmCase{{m: 200, n: 300, k: 150}, {transB: true, m: 64, n: 64, k: 64}, {m: 64, n: 64, k: 64}, {transA: true, m: 31, n: 500, k: 70}, {transB: true, m: 1, n: 2304, k: 768}, {transB: true, m: 64, n: 2304, k: 768}, {transA: true, m: 3, n: 700, k: 64}} {
 			a := randSlice(rng, tc.m*tc.k)
 			b := randSlice(rng, tc.k*tc.n)
 			c := make([]float32, tc.m*tc.n)
@@ -426,6 +426,55 @@ func TestBlockDepth(t *testing.T) {
 		}
 		if blocks := (tc.k + got - 1) / got; got > tc.kcMax || blocks != (tc.k+tc.kcMax-1)/tc.kcMax {
 			t.Errorf("blockDepth(%d, %d) = %d: %d blocks, not the fewest", tc.k, tc.kcMax, got, blocks)
+		}
+	}
+}
+
+// TestGemmSwapped covers the A·Bᵀ products of few rows and a wide B that
+// Gemm computes as (B·Aᵀ)ᵀ (gemmSwapped): m from one micro-tile to
+// swapMaxM, n from 4m up, odd k, padded leading dimensions, and the
+// transpose's tails (m or n not a multiple of 8).
+func TestGemmSwapped(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, g := range availableGemms() {
+		if g.name == "ref" || g.name == "purego" {
+			continue // the swap needs the assembly transposes
+		}
+		for _, m := range []int{14, 15, 16, 17, 31, 64, 65, 127, 128} {
+			for _, n := range []int{4 * m, 4*m + 7, 1000} {
+				for _, k := range []int{1, 7, 64, 300} {
+					if testing.Short() && k == 300 && n == 1000 {
+						continue
+					}
+					checkGemmCase(t, rng, g, gemmCase{transB: true, m: m, n: n, k: k, alpha: 1, beta: 0, pad: [3]int{m % 3, 2, 5}})
+				}
+			}
+		}
+	}
+}
+
+// The swapped product accumulates every element over k in the same order
+// and the same kc blocks as the direct one, so the two agree bit for bit:
+// models give the same logits whichever path a layer takes.
+func TestGemmSwappedBitwise(t *testing.T) {
+	if !haveAVX2 || GemmVariantName() == "purego" || GemmVariantName() == "ref" {
+		t.Skip("the swap needs the assembly kernels")
+	}
+	rng := rand.New(rand.NewPCG(23, 24))
+	defer func(v bool) { swapNT = v }(swapNT)
+	for _, s := range [][3]int{{14, 56, 9}, {64, 2304, 768}, {100, 1000, 1030}, {128, 768, 3072}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := randSlice(rng, m*k), randSlice(rng, n*k)
+		var got [2][]float32
+		for i, swap := range []bool{true, false} {
+			swapNT = swap
+			got[i] = make([]float32, m*n)
+			Gemm(false, true, m, n, k, 1, a, k, b, k, 0, got[i], n)
+		}
+		for i := range got[0] {
+			if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+				t.Fatalf("m=%d n=%d k=%d: element %d: swapped %v, direct %v", m, n, k, i, got[0][i], got[1][i])
+			}
 		}
 	}
 }
