@@ -250,19 +250,19 @@ func BenchmarkGemmSmallN(b *testing.B) {
 	}
 }
 
-// BenchmarkGemmSwap: Linear-layer products x·Wᵀ with few rows (a prompt's
-// tokens against a weight matrix), computed as (W·xᵀ)ᵀ with W read in place
-// (swapped, the default for m ≤ swapMaxM) and directly with W packed.
-func BenchmarkGemmSwap(b *testing.B) {
-	for _, s := range []benchShape{{16, 2304, 768, true}, {64, 2304, 768, true}, {128, 2304, 768, true}, {128, 768, 3072, true}} {
-		for _, swap := range []bool{true, false} {
+// BenchmarkGemmWideB: products of few rows against a wide B (a prompt's
+// tokens through a Linear layer: x·Wᵀ, and GPT-2's x·W), with B read in
+// place (the default, see wideB) and packed.
+func BenchmarkGemmWideB(b *testing.B) {
+	for _, s := range []benchShape{{16, 2304, 768, true}, {64, 2304, 768, true}, {128, 2304, 768, true}, {16, 2304, 768, false}, {64, 2304, 768, false}, {128, 2304, 768, false}, {128, 3072, 768, false}} {
+		for _, inPlace := range []bool{true, false} {
 			name := s.String() + "/packed"
-			if swap {
-				name = s.String() + "/swapped"
+			if inPlace {
+				name = s.String() + "/in-place"
 			}
 			b.Run(name, func(b *testing.B) {
-				defer func(v bool) { swapNT = v }(swapNT)
-				swapNT = swap
+				defer func(s, d bool) { swapNT, directWideB = s, d }(swapNT, directWideB)
+				swapNT, directWideB = inPlace, inPlace
 				benchGemm(b, s, Gemm, parallel.Workers())
 			})
 		}

@@ -19,10 +19,10 @@
 //     same on the calling goroutine. GemmVariants and SetGemmVariant expose the
 //     variants ("ref", "purego", "avx2", "avx512") to tests, benchmarks and
 //     the CLI. Tiles hands fused kernels (attention) the bare micro-kernel:
-//     they pack their operands once and run whole micro-tiles. A·Bᵀ on at
-//     most 128 rows against a wide B (a short prompt through a Linear layer)
-//     runs as (B·Aᵀ)ᵀ so that B is read in place, with the same result bit
-//     for bit.
+//     they pack their operands once and run whole micro-tiles. Products of
+//     at most 128 rows against a B 16 times wider (a short prompt through a
+//     Linear layer) read B in place, A·Bᵀ as (B·Aᵀ)ᵀ, with the same result
+//     bit for bit.
 //   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
 //     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. SoftmaxGrad is
 //     one row of the softmax backward.

@@ -96,14 +96,17 @@ const (
 	defaultDirectAMaxN = 128
 )
 
-// swapMaxM is the largest m for which C = A·Bᵀ (a Linear layer's x·Wᵀ on
-// few rows) is computed as Cᵀ = B·Aᵀ, see gemmSwapped. It equals
-// defaultDirectAMaxN, so that the swapped product reads B in place.
-const swapMaxM = defaultDirectAMaxN
+// wideB reports whether a product has few rows (at most
+// defaultDirectAMaxN) against a B at least 16 times wider (a short prompt
+// through a Linear layer): there packing B would cost about as much as the
+// product, so Gemm reads B in place, directly (A·B) or as the A operand of
+// the swapped product (A·Bᵀ, see gemmSwapped). Below 16 times the measured
+// gain was within noise (docs/gemm.md, log step 23).
+func wideB(m, n int) bool { return m <= defaultDirectAMaxN && n >= 16*m }
 
-// swapNT enables gemmSwapped; BenchmarkGemmSwap clears it to measure the
-// direct path.
-var swapNT = true
+// swapNT and directWideB enable the two in-place paths for wide B;
+// BenchmarkGemmWideB clears them to measure the packed path.
+var swapNT, directWideB = true, true
 
 var swapScratch = parallel.NewCache(func() *[]float32 { return new([]float32) })
 
@@ -234,7 +237,7 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 		workers = parallel.Workers()
 	}
 	if !serial && swapNT && transB && !transA && alpha == 1 && beta == 0 && spec.id != kernGo &&
-		m >= spec.mr && m <= swapMaxM && n >= 4*m {
+		m >= spec.mr && wideB(m, n) {
 		gemmSwapped(spec, m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
@@ -257,7 +260,10 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 		return
 	}
 	w.directA = serial && m*k <= directMax || n <= directAMaxN
-	w.directB = serial && !transB && k*n <= directMax
+	// B is read in place on small products (GemmSerial), and when few rows
+	// meet a wide B: then each B panel serves at most 128/mr micro-tiles and
+	// copying it into packed form costs more than its strided reads.
+	w.directB = !transB && (serial && k*n <= directMax || !serial && wideB(m, n) && directWideB)
 	w.plan(workers)
 
 	for jc := 0; jc < n; jc += spec.nc {

@@ -430,10 +430,11 @@ func TestBlockDepth(t *testing.T) {
 	}
 }
 
-// TestGemmSwapped covers the A·Bᵀ products of few rows and a wide B that
-// Gemm computes as (B·Aᵀ)ᵀ (gemmSwapped): m from one micro-tile to
-// swapMaxM, n from 4m up, odd k, padded leading dimensions, and the
-// transpose's tails (m or n not a multiple of 8).
+// TestGemmSwapped covers the products of few rows and a wide B that Gemm
+// computes with B in place (wideB): A·Bᵀ as (B·Aᵀ)ᵀ (gemmSwapped) and A·B
+// reading B's panels in place; m from one micro-tile to 128, n from 16m up,
+// odd k, padded leading dimensions, the transpose's tails (m or n not a
+// multiple of 8) and B's partial last panel.
 func TestGemmSwapped(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, g := range availableGemms() {
@@ -441,39 +442,47 @@ func TestGemmSwapped(t *testing.T) {
 			continue // the swap needs the assembly transposes
 		}
 		for _, m := range []int{14, 15, 16, 17, 31, 64, 65, 127, 128} {
-			for _, n := range []int{4 * m, 4*m + 7, 1000} {
+			for _, n := range []int{16 * m, 16*m + 7, 2304} {
 				for _, k := range []int{1, 7, 64, 300} {
-					if testing.Short() && k == 300 && n == 1000 {
+					if (testing.Short() || raceEnabled) && k == 300 {
 						continue
 					}
-					checkGemmCase(t, rng, g, gemmCase{transB: true, m: m, n: n, k: k, alpha: 1, beta: 0, pad: [3]int{m % 3, 2, 5}})
+					for _, tb := range []bool{true, false} {
+						checkGemmCase(t, rng, g, gemmCase{transB: tb, m: m, n: n, k: k, alpha: 1, beta: 0, pad: [3]int{m % 3, 2, 5}})
+					}
 				}
 			}
 		}
 	}
 }
 
-// The swapped product accumulates every element over k in the same order
-// and the same kc blocks as the direct one, so the two agree bit for bit:
-// models give the same logits whichever path a layer takes.
+// With B read in place (swapped or not) every element is summed over k in
+// the same order and the same kc blocks as with B packed, so the two agree
+// bit for bit: models give the same logits whichever path a layer takes.
 func TestGemmSwappedBitwise(t *testing.T) {
 	if !haveAVX2 || GemmVariantName() == "purego" || GemmVariantName() == "ref" {
 		t.Skip("the swap needs the assembly kernels")
 	}
 	rng := rand.New(rand.NewPCG(23, 24))
-	defer func(v bool) { swapNT = v }(swapNT)
-	for _, s := range [][3]int{{14, 56, 9}, {64, 2304, 768}, {100, 1000, 1030}, {128, 768, 3072}} {
+	defer func(s, d bool) { swapNT, directWideB = s, d }(swapNT, directWideB)
+	for _, s := range [][3]int{{14, 224, 9}, {64, 2304, 768}, {100, 1700, 1030}, {128, 3072, 768}} {
 		m, n, k := s[0], s[1], s[2]
 		a, b := randSlice(rng, m*k), randSlice(rng, n*k)
-		var got [2][]float32
-		for i, swap := range []bool{true, false} {
-			swapNT = swap
-			got[i] = make([]float32, m*n)
-			Gemm(false, true, m, n, k, 1, a, k, b, k, 0, got[i], n)
-		}
-		for i := range got[0] {
-			if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
-				t.Fatalf("m=%d n=%d k=%d: element %d: swapped %v, direct %v", m, n, k, i, got[0][i], got[1][i])
+		for _, tb := range []bool{true, false} {
+			ldb := k
+			if !tb {
+				ldb = n
+			}
+			var got [2][]float32
+			for i, inPlace := range []bool{true, false} {
+				swapNT, directWideB = inPlace, inPlace
+				got[i] = make([]float32, m*n)
+				Gemm(false, tb, m, n, k, 1, a, k, b, ldb, 0, got[i], n)
+			}
+			for i := range got[0] {
+				if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+					t.Fatalf("transB=%v m=%d n=%d k=%d: element %d: B in place %v, packed %v", tb, m, n, k, i, got[0][i], got[1][i])
+				}
 			}
 		}
 	}
