@@ -32,6 +32,10 @@ bandwidth record replaces FILE's.
 A side that is not run carries {"skipped": "why"}; one that failed carries
 {"error": "..."} (PyTorch's memory guard and out-of-memory land here).
 
+Rows that run fast (each side under ROUND_MAX_S) are measured in --rounds rounds (default 3),
+alternating which side goes first; each side keeps the run with the median of its rounds'
+medians, and records all of them as "rounds_ms".
+
 Slow rows are skipped rather than waited for: each side's time per run is estimated
 from the GFLOP/s it reached on the previous row of the same family (same op, layout
 and mask), and a row whose estimate exceeds the mode's limit is marked skipped. A
@@ -66,6 +70,10 @@ MODES = {
     "full": {"skip": 240.0, "single": 30.0, "timeout": 600.0, "flags": [], "budget": 18 * 60.0},
     "quick": {"skip": 6.0, "single": 3.0, "timeout": 45.0, "flags": ["--max-time", "8s"], "budget": 8 * 60.0},
 }
+
+# A row whose sides each took under this (s) in its first round gets
+# --rounds rounds, alternating which side goes first; slower rows get one.
+ROUND_MAX_S = 12.0
 
 # Timing flags for a shape that takes many seconds per run: one warm-up run
 # (PyTorch's first run of a big shape pays page faults for its score tensors:
@@ -253,6 +261,7 @@ def main():
     ap.add_argument("--out", required=True, help="JSONL file to write")
     ap.add_argument("--no-tcmalloc", dest="tcmalloc", action="store_false", help="do not preload tcmalloc for PyTorch")
     ap.add_argument("--only", default="", help="regexp: run only rows whose table/label match")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of each fast row (see ROUND_MAX_S); 1: one run per side")
     ap.add_argument("--merge", default="", help="with --only: merge the rows run into this earlier results file "
                                                 "(see the module docstring); the merged results go to --out")
     args = ap.parse_args()
@@ -345,34 +354,59 @@ def main():
             order.reverse()
         rec["order"] = order
         fam = family(row)
-        for side in order:
+
+        def measure(side):
+            """One run of one side (the first round: with the skip and budget rules)."""
             rate = rates[side].get(fam)
             est = rec["flops"] / (rate * 1e9) if rate and rec["flops"] else None
             used = time.time() - start
             name = names[side]
             if missing:
-                rec[side] = {"skipped": missing}
-            elif est is not None and est > mode["skip"]:
-                rec[side] = {"skipped": f"estimated {est:.0f} s per run (from the previous {'/'.join(fam)} row) "
-                                        f"exceeds the {mode['skip']:.0f} s limit of the {args.mode} mode: {name} too slow for it",
-                             "estimated_s": round(est, 1)}
+                return {"skipped": missing}
+            if est is not None and est > mode["skip"]:
+                res = {"skipped": f"estimated {est:.0f} s per run (from the previous {'/'.join(fam)} row) "
+                                  f"exceeds the {mode['skip']:.0f} s limit of the {args.mode} mode: {name} too slow for it",
+                       "estimated_s": round(est, 1)}
                 if side == "torch":
                     # A shape over PyTorch's memory guard says so, rather than "too slow".
-                    res, _ = run_side(cmds[side] + ["--dry-run"], 120)
-                    if "error" in res:
-                        rec[side] = res
-            elif used + (est or 0) * (2.2 if (est or 0) > mode["single"] else 3) > mode["budget"]:
-                rec[side] = {"skipped": f"run.sh time budget ({mode['budget'] / 60:.0f} min) used up"}
-            else:
-                cmd = cmds[side]
-                if est is not None and est > mode["single"]:
-                    cmd = cmd[:-1] + SINGLE_RUN + cmd[-1:]  # before the final --json
-                    rec[side + "_cmd"] = sh(cmd)
-                res, wall = run_side(cmd, max(mode["timeout"], 4 * (est or 0)))
-                res["wall_s"] = round(wall, 2)
-                rec[side] = res
-                if res.get("gflops"):
-                    rates[side][fam] = res["gflops"]
+                    dry, _ = run_side(cmds[side] + ["--dry-run"], 120)
+                    if "error" in dry:
+                        res = dry
+                return res
+            if used + (est or 0) * (2.2 if (est or 0) > mode["single"] else 3) > mode["budget"]:
+                return {"skipped": f"run.sh time budget ({mode['budget'] / 60:.0f} min) used up"}
+            cmd = cmds[side]
+            if est is not None and est > mode["single"]:
+                cmd = cmd[:-1] + SINGLE_RUN + cmd[-1:]  # before the final --json
+                rec[side + "_cmd"] = sh(cmd)
+            res, wall = run_side(cmd, max(mode["timeout"], 4 * (est or 0)))
+            res["wall_s"] = round(wall, 2)
+            return res
+
+        # Round 1 in this row's order; while every side finished in under
+        # ROUND_MAX_S, further rounds alternate the order. Each side keeps the
+        # run whose median is the median of its rounds, so that one bad minute
+        # of the shared machine does not decide a ratio.
+        runs = {side: [] for side in cmds}
+        for rnd in range(args.rounds):
+            if rnd and not all(runs[sd] and "median_ms" in runs[sd][0] and runs[sd][0].get("wall_s", 1e9) < ROUND_MAX_S
+                               for sd in cmds):
+                break
+            for side in (order if rnd % 2 == 0 else order[::-1]):
+                if rnd == 0:
+                    runs[side].append(measure(side))
+                else:
+                    res, wall = run_side(shlex.split(rec[side + "_cmd"]), mode["timeout"])
+                    res["wall_s"] = round(wall, 2)
+                    runs[side].append(res)
+        for side in cmds:
+            timed = sorted((r for r in runs[side] if "median_ms" in r), key=lambda r: r["median_ms"])
+            res = timed[(len(timed) - 1) // 2] if timed else runs[side][0]
+            if len(runs[side]) > 1:
+                res = dict(res, rounds_ms=[r.get("median_ms") for r in runs[side]])
+            rec[side] = res
+            if res.get("gflops"):
+                rates[side][fam] = res["gflops"]
         emit(rec)
         show = lambda r: f"{r['median_ms']:.2f} ms" if "median_ms" in r else (r.get("error") or r.get("skipped"))  # noqa: E731
         print(f"[{time.time() - start:6.0f}s] #{row['id']} {row['table']} {row['label']}: "

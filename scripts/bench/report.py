@@ -489,6 +489,9 @@ def render(meta, peaks, rows, end):
       "flags and the same method: inputs allocated once, warm-up, then the median of at least 5 timed runs and "
       "1 s (fewer for very slow shapes; the JSONL records `reps`). The machine is shared and noisy: compare "
       "within a row, not across runs.")
+    w("- A row whose sides each take under 12 s runs in three rounds (`--rounds`), alternating which side goes "
+      "first; each side shows the round whose median is the median of its three (the JSONL keeps all three as "
+      "`rounds_ms`), so one bad minute of the machine does not decide a ratio.")
     w("- **ratio = PyTorch median / attn median**: above 1 (bold) attn is faster.")
     w("- GFLOP/s counts useful work: GEMM 2mnk; attention 4·Dh per allowed (query, key) pair per head "
       "(causal: the allowed pairs exactly, about half); MHA adds the four projections, 8·B·T·D². "

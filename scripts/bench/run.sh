@@ -9,6 +9,7 @@
 #   bash scripts/bench/run.sh --only '^generation'   # the Generation rows (attn bench decode; ~4 minutes)
 #   bash scripts/bench/run.sh --only '^training'     # the Training rows (attn bench train, attention --backward; ~5 minutes)
 #   bash scripts/bench/run.sh --report-only   # rewrite BENCHMARKS.md from the last results
+#   bash scripts/bench/run.sh --rounds 1      # one run per side instead of three rounds of the fast rows
 #
 # Steps: build attn once (go build -o /tmp/attn-bench ./cmd/attn); measure the FMA
 # peak (attn bench peak, 1 and 2 threads), and before the generation rows the DRAM
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --quick) args+=(--quick) ;;
     --no-tcmalloc) args+=(--no-tcmalloc) ;;
+    --rounds) args+=(--rounds "$2"); shift ;;
     --only) args+=(--only "$2"); only=1; shift ;;
     --report-only) report_only=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
