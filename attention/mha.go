@@ -322,7 +322,7 @@ func (m *MultiHeadAttention) forward(query, key, value *tensor.Tensor, opt Forwa
 		bo = b.Data()
 	}
 	m.linear(out, ctx, m.params[OutProjWeight].Data(), bo)
-	if _, bad := out.FirstNonFinite(); bad {
+	if !finite(out) {
 		// Find the cause only now: an input, else the stage that overflowed.
 		inputs := []named{{"query", query}, {"key", key}, {"value", value}}
 		projected := tensor.Must(tensor.FromSlice(all[:nProjected], nProjected))

@@ -186,10 +186,10 @@ type named struct {
 // error path, so the common case costs one pass over the small output), or
 // else an overflow of what stage computed.
 func checkOutput(out *tensor.Tensor, stage string, inputs ...named) error {
-	idx, bad := out.FirstNonFinite()
-	if !bad {
+	if finite(out) {
 		return nil
 	}
+	idx, _ := out.FirstNonFinite()
 	for _, in := range inputs {
 		if err := CheckFinite("attention: "+in.name, in.t); err != nil {
 			return err
@@ -255,6 +255,16 @@ func checkSDPA(out, q, k, v *tensor.Tensor, opt Options) (Dims, error) {
 	}
 	d := Dims{B: B, H: H, T: T, S: S}
 	return d, validateMasks(opt.Masks, d)
+}
+
+// finite reports whether every element of t is finite; a contiguous t (an
+// output this package allocated) is checked by the vector kernel.
+func finite(t *tensor.Tensor) bool {
+	if t.IsContiguous() {
+		return kernel.AllFinite(t.Values())
+	}
+	_, bad := t.FirstNonFinite()
+	return !bad
 }
 
 // CheckFinite returns an error naming arg and the first index holding NaN

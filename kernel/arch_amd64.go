@@ -143,3 +143,7 @@ func rowsDotAsm(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32) 
 func rowsAxpyAsm(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32) {
 	rowsAxpyAVX2(a, b, ldb, k, nv, c, alpha, beta)
 }
+
+// nonFiniteAsm reports whether any x[i], i < n (a multiple of 8), is NaN or
+// ±Inf (AVX2 at both levels).
+func nonFiniteAsm(x *float32, n int) bool { return nonFiniteAVX2(x, n) }

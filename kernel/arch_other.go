@@ -21,6 +21,7 @@ func maxAsm(level int, x *float32, n int) float32                 { panic(noAsm)
 func expShiftAsm(level int, x *float32, n int, s float32) float32 { panic(noAsm) }
 func fmaPeakAsm(level int, n int) int                             { panic(noAsm) }
 func softmaxGradAsm(p, dp *float32, n int, delta float32)         { panic(noAsm) }
+func nonFiniteAsm(x *float32, n int) bool                         { panic(noAsm) }
 
 func rowsDotAsm(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32)  { panic(noAsm) }
 func rowsAxpyAsm(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32) { panic(noAsm) }

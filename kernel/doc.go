@@ -24,7 +24,8 @@
 //     Linear layer) read B in place, A·Bᵀ as (B·Aᵀ)ᵀ, with the same result
 //     bit for bit.
 //   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
-//     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. SoftmaxGrad is
+//     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. AllFinite checks
+//     an output for NaN and ±Inf without a branch per element. SoftmaxGrad is
 //     one row of the softmax backward.
 //   - PeakGFLOPS measures the FMA peak that benchmarks compare against.
 //

@@ -1065,6 +1065,61 @@ rowsAxpyAVX2_done:
 	VZEROUPPER
 	RET
 
+// func nonFiniteAVX2(x *float32, n int) bool
+// Requires: AVX
+TEXT ·nonFiniteAVX2(SB), NOSPLIT, $0-17
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ   CX, DX
+	SHRQ   $0x05, DX
+	JZ     nonFiniteAVX2_one
+
+nonFiniteAVX2_loop4:
+	VMOVUPS (AX), Y4
+	VSUBPS  Y4, Y4, Y4
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS 32(AX), Y5
+	VSUBPS  Y5, Y5, Y5
+	VADDPS  Y5, Y1, Y1
+	VMOVUPS 64(AX), Y6
+	VSUBPS  Y6, Y6, Y6
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS 96(AX), Y7
+	VSUBPS  Y7, Y7, Y7
+	VADDPS  Y7, Y3, Y3
+	ADDQ    $0x00000080, AX
+	DECQ    DX
+	JNZ     nonFiniteAVX2_loop4
+
+nonFiniteAVX2_one:
+	SHRQ $0x03, CX
+	ANDQ $0x03, CX
+	JZ   nonFiniteAVX2_done
+
+nonFiniteAVX2_loop1:
+	VMOVUPS (AX), Y4
+	VSUBPS  Y4, Y4, Y4
+	VADDPS  Y4, Y0, Y0
+	ADDQ    $0x00000020, AX
+	DECQ    CX
+	JNZ     nonFiniteAVX2_loop1
+
+nonFiniteAVX2_done:
+	VADDPS    Y1, Y0, Y0
+	VADDPS    Y3, Y2, Y2
+	VADDPS    Y2, Y0, Y0
+	VCMPPS    $0x03, Y0, Y0, Y0
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	SETNE     AL
+	MOVB      AL, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func sgemmKern6x16AVX2(k int, a *float32, aStep int, aRow int, b *float32, bStep int, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKern6x16AVX2(SB), NOSPLIT, $0-72

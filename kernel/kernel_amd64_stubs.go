@@ -26,6 +26,11 @@ func rowsDotAVX2(a *float32, b *float32, ldb int, k int, nb int, c *float32, alp
 //go:noescape
 func rowsAxpyAVX2(a *float32, b *float32, ldb int, k int, nv int, c *float32, alpha float32, beta float32)
 
+// nonFiniteAVX2 reports whether any x[i], i < n, is NaN or ±Inf; n must be a multiple of 8.
+//
+//go:noescape
+func nonFiniteAVX2(x *float32, n int) bool
+
 // sgemmKern6x16AVX2 computes an 6x16 tile of C = alpha·A·B + beta·C (see genMicroKernel).
 //
 //go:noescape

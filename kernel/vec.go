@@ -275,3 +275,29 @@ func SoftmaxRef[F float32 | float64](x []F) F {
 	}
 	return m + F(math.Log(float64(sum)))
 }
+
+// AllFinite reports whether every element of x is finite: no NaN, no ±Inf.
+// The assembly has no branch per element (x−x is 0 or NaN, summed), so a
+// check of a layer's output costs about one read of it.
+func AllFinite(x []float32) bool { return allFiniteLevel(vecLevel, x) }
+
+func allFiniteLevel(level int, x []float32) bool {
+	n8 := 0
+	if level != levelGo {
+		n8 = len(x) &^ 7
+		if n8 > 0 && nonFiniteAsm(&x[0], n8) {
+			return false
+		}
+	}
+	return allFiniteGo(x[n8:])
+}
+
+// allFiniteGo is the pure-Go twin of AllFinite.
+func allFiniteGo(x []float32) bool {
+	for _, v := range x {
+		if v-v != 0 { // NaN - NaN and Inf - Inf are NaN; finite x - x is 0
+			return false
+		}
+	}
+	return true
+}

@@ -346,3 +346,39 @@ func TestSoftmaxGrad(t *testing.T) {
 		}
 	}
 }
+
+// AllFinite at every level: random finite data (including the largest
+// float32s, whose x−x is still 0), and one NaN, +Inf or −Inf at every
+// position, at lengths around the vector widths and unaligned offsets.
+func TestAllFinite(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, lv := range vecLevels() {
+		name := levelNames[lv]
+		for _, n := range append(vecLengths, 70, 257) {
+			for _, off := range []int{0, 1, 3} {
+				x := randSlice(rng, n+off)[off:]
+				if n > 0 {
+					x[rng.IntN(n)] = math.MaxFloat32
+					x[rng.IntN(n)] = -math.MaxFloat32
+				}
+				if !allFiniteLevel(lv, x) {
+					t.Fatalf("%s n=%d off=%d: finite data reported non-finite", name, n, off)
+				}
+				if n > 70 {
+					continue
+				}
+				for p := range x {
+					for _, b := range bad {
+						v := x[p]
+						x[p] = b
+						if allFiniteLevel(lv, x) {
+							t.Fatalf("%s n=%d off=%d: %v at %d not seen", name, n, off, b, p)
+						}
+						x[p] = v
+					}
+				}
+			}
+		}
+	}
+}

@@ -42,6 +42,7 @@ func main() {
 	genTailMask(g)
 	genRowsDot(g)
 	genRowsAxpy(g)
+	genNonFinite(g)
 	for _, s := range []isa{avx2, avx512} {
 		genMicroKernel(g, s)
 		genVec(g, s)
