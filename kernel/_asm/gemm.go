@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -39,10 +38,7 @@ func genMicroKernel(g *build.Context, s isa) {
 	mr, nv := s.mr, s.nv
 	nr := nv * s.lanes
 	name := fmt.Sprintf("sgemmKern%dx%d%s", mr, nr, s.name)
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(k int, a *float32, aStep, aRow int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32)")
+	leaf(g, name, "func(k int, a *float32, aStep, aRow int, b *float32, bStep int, c *float32, ldc int, alpha, beta float32)")
 	g.Doc(fmt.Sprintf("%s computes an %dx%d tile of C = alpha·A·B + beta·C (see genMicroKernel).", name, mr, nr))
 
 	acc := func(r, v int) reg.VecPhysical { return s.phys(r*nv + v) }

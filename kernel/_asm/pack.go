@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/mmcloughlin/avo/attr"
 	"github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -23,10 +22,7 @@ import (
 // only AVX/AVX2 (VEX) instructions, so the AVX-512 path uses it too.
 func genPackTrans(g *build.Context) {
 	name := "packTransAVX2"
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(dst, src *float32, ld, kc, nr, ds int)")
+	leaf(g, name, "func(dst, src *float32, ld, kc, nr, ds int)")
 	g.Doc(name + " sets dst[p*ds+c] = src[c*ld+p] for c < nr, p < kc; nr and kc must be multiples of 8.")
 	dst0 := g.Load(g.Param("dst"), g.GP64())
 	src0 := g.Load(g.Param("src"), g.GP64())
@@ -120,10 +116,7 @@ func genPackTrans(g *build.Context) {
 // successive rows overlap, instead of one memmove call per 64-byte row.
 func genPackCopy(g *build.Context) {
 	name := "packCopyAVX2"
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(dst, src *float32, ld, kc, nr int)")
+	leaf(g, name, "func(dst, src *float32, ld, kc, nr int)")
 	g.Doc(name + " sets dst[p*nr+c] = src[p*ld+c] for p < kc, c < nr; nr must be a multiple of 8.")
 	d := g.Load(g.Param("dst"), g.GP64())
 	s := g.Load(g.Param("src"), g.GP64())

@@ -47,10 +47,7 @@ func genTailMask(g *build.Context) {
 func genRowsDot(g *build.Context) {
 	s := avx2
 	name := "rowsDot" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32)")
+	leaf(g, name, "func(a, b *float32, ldb, k, nb int, c *float32, alpha, beta float32)")
 	g.Doc(name+" sets c[j] = alpha·Σ_{p<k} a[p]·b[j*ldb+p] + beta·c[j] for j < 8·nb",
 		"(c not read when beta is ±0); see genRowsDot.")
 
@@ -184,10 +181,7 @@ func genRowsDot(g *build.Context) {
 func genRowsAxpy(g *build.Context) {
 	s := avx2
 	name := "rowsAxpy" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32)")
+	leaf(g, name, "func(a, b *float32, ldb, k, nv int, c *float32, alpha, beta float32)")
 	g.Doc(name+" sets c[j] = alpha·Σ_{p<k} a[p]·b[p*ldb+j] + beta·c[j] for j < 8·nv",
 		"(c not read when beta is ±0); see genRowsAxpy.")
 

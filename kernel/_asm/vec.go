@@ -118,10 +118,7 @@ func genSoftmaxGrad(g *build.Context, s isa) {
 		return
 	}
 	name := "softmaxGrad" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(p, dp *float32, n int, delta float32)")
+	leaf(g, name, "func(p, dp *float32, n int, delta float32)")
 	g.Doc(name+" sets p[i] = p[i]·(dp[i]−delta) where p[i] != 0, leaving zeros (whatever dp[i] is),",
 		"for i < n; n must be a multiple of 8.")
 	p := g.Load(g.Param("p"), g.GP64())
@@ -154,10 +151,7 @@ func genSoftmaxGrad(g *build.Context, s isa) {
 // multiple of the lane count, in 4 vector accumulators (4·lanes partial sums).
 func genDot(g *build.Context, s isa) {
 	name := "dot" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(x, y *float32, n int) float32")
+	leaf(g, name, "func(x, y *float32, n int) float32")
 	g.Doc(name + " returns Σ x[i]·y[i] for i < n; n must be a multiple of the vector width.")
 	x := g.Load(g.Param("x"), g.GP64())
 	y := g.Load(g.Param("y"), g.GP64())
@@ -174,9 +168,7 @@ func genDot(g *build.Context, s isa) {
 		g.ADDQ(U32(b), x)
 		g.ADDQ(U32(b), y)
 	})
-	g.VADDPS(acc[1], acc[0], acc[0])
-	g.VADDPS(acc[3], acc[2], acc[2])
-	g.VADDPS(acc[2], acc[0], acc[0])
+	fold4(g.VADDPS, acc)
 	reduce(g, s, acc[0], t[0], false)
 	g.Store(acc[0].AsX(), g.ReturnIndex(0))
 	g.VZEROUPPER()
@@ -186,10 +178,7 @@ func genDot(g *build.Context, s isa) {
 // axpy<ISA>(alpha float32, x, y *float32, n int): y[i] += alpha·x[i] (one FMA).
 func genAxpy(g *build.Context, s isa) {
 	name := "axpy" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(alpha float32, x, y *float32, n int)")
+	leaf(g, name, "func(alpha float32, x, y *float32, n int)")
 	g.Doc(name + " computes y[i] = fma(alpha, x[i], y[i]) for i < n; n must be a multiple of the vector width.")
 	al := s.phys(8)
 	g.VBROADCASTSS(paramAddr(g, "alpha"), al)
@@ -213,10 +202,7 @@ func genAxpy(g *build.Context, s isa) {
 // scale<ISA>(alpha float32, x *float32, n int): x[i] *= alpha.
 func genScale(g *build.Context, s isa) {
 	name := "scale" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(alpha float32, x *float32, n int)")
+	leaf(g, name, "func(alpha float32, x *float32, n int)")
 	g.Doc(name + " computes x[i] *= alpha for i < n; n must be a multiple of the vector width.")
 	al := s.phys(8)
 	g.VBROADCASTSS(paramAddr(g, "alpha"), al)
@@ -245,10 +231,7 @@ func genMax(g *build.Context, s isa) {
 		return
 	}
 	name := "max" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(x *float32, n int) float32")
+	leaf(g, name, "func(x *float32, n int) float32")
 	g.Doc(name + " returns the largest x[i] for i < n (-Inf if n is 0, NaN if any x[i] is NaN); n must be a multiple of 8.")
 	x := g.Load(g.Param("x"), g.GP64())
 	n := g.Load(g.Param("n"), g.GP64())
@@ -267,9 +250,7 @@ func genMax(g *build.Context, s isa) {
 	}, func(b int) {
 		g.ADDQ(U32(b), x)
 	})
-	g.VMAXPS(acc[1], acc[0], acc[0])
-	g.VMAXPS(acc[3], acc[2], acc[2])
-	g.VMAXPS(acc[2], acc[0], acc[0])
+	fold4(g.VMAXPS, acc)
 	g.VORPS(flag[1], flag[0], flag[0])
 	g.VORPS(flag[3], flag[2], flag[2])
 	g.VORPS(flag[2], flag[0], flag[0])
@@ -300,10 +281,7 @@ func genMax(g *build.Context, s isa) {
 //	x[i] = y · 2^n1 · 2^n2            // exact scaling, gradual underflow
 func genExpShift(g *build.Context, s isa) {
 	name := "expShift" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(x *float32, n int, shift float32) float32")
+	leaf(g, name, "func(x *float32, n int, shift float32) float32")
 	g.Doc(name+" sets x[i] = exp(x[i]-shift) for i < n and returns their sum;",
 		"n must be a multiple of the vector width. See expShiftGo for the algorithm.")
 	x := g.Load(g.Param("x"), g.GP64())
@@ -452,10 +430,7 @@ func genPeak(g *build.Context, s isa) {
 func genNonFinite(g *build.Context) {
 	s := avx2
 	name := "nonFinite" + s.name
-	g.Function(name)
-	g.Attributes(attr.NOSPLIT)
-	g.Pragma("noescape")
-	g.SignatureExpr("func(x *float32, n int) bool")
+	leaf(g, name, "func(x *float32, n int) bool")
 	g.Doc(name + " reports whether any x[i], i < n, is NaN or ±Inf; n must be a multiple of 8.")
 	x := g.Load(g.Param("x"), g.GP64())
 	n := g.Load(g.Param("n"), g.GP64())
@@ -471,9 +446,7 @@ func genNonFinite(g *build.Context) {
 	}, func(b int) {
 		g.ADDQ(U32(b), x)
 	})
-	g.VADDPS(acc[1], acc[0], acc[0])
-	g.VADDPS(acc[3], acc[2], acc[2])
-	g.VADDPS(acc[2], acc[0], acc[0])
+	fold4(g.VADDPS, acc)
 	g.VCMPPS(U8(3), acc[0], acc[0], acc[0]) // unordered: NaN lanes all ones
 	bits := g.GP32()
 	g.VMOVMSKPS(acc[0], bits)
