@@ -74,13 +74,10 @@ func fmaPeakAsm(level int, n int) int {
 // AVX2 8×8 transpose, when the CPU has it and nr is a multiple of 8; it
 // returns false (doing nothing) otherwise. The tail p ≥ kc&^7 is done here.
 func packTrans(dst, src []float32, ld, kc, nr int) bool {
-	if !haveAVX2 || nr%8 != 0 || kc < 8 {
+	k8 := kc &^ 7
+	if !transRect(dst, nr, src, ld, k8, nr) {
 		return false
 	}
-	_ = src[(nr-1)*ld+kc-1]
-	_ = dst[kc*nr-1]
-	k8 := kc &^ 7
-	packTransAVX2(&dst[0], &src[0], ld, k8, nr, nr)
 	transTail(dst, src, ld, k8, kc, 0, nr, nr)
 	return true
 }
@@ -88,27 +85,27 @@ func packTrans(dst, src []float32, ld, kc, nr int) bool {
 // packRows sets dst[p*mr+r] = src[r*ld+p] for r < mr, p < kc (an A panel
 // of a row-major A: mr rows interleaved) with the AVX2 8×8 transpose, when
 // the CPU has it and 8 ≤ mr; it returns false (doing nothing) otherwise. Rows
-// go in groups of 8; when mr is not a multiple of 8 the last group starts at
+// go in groups of 8; when mr is not a multiple of 8 a last group starts at
 // mr−8 and rewrites a few columns of the one before with the same values
 // (mr = 14: rows 0–7, then 6–13).
 func packRows(dst, src []float32, ld, kc, mr int) bool {
-	if !haveAVX2 || mr < 8 || kc < 8 {
+	k8 := kc &^ 7
+	if mr < 8 || !transRect(dst, mr, src, ld, k8, 8) {
 		return false
 	}
-	_ = src[(mr-1)*ld+kc-1]
-	_ = dst[kc*mr-1]
-	k8 := kc &^ 7
-	for r0 := 0; r0 < mr; r0 += 8 {
-		r0 = min(r0, mr-8)
-		packTransAVX2(&dst[r0], &src[r0*ld], ld, k8, 8, mr)
+	for r0 := 8; r0 < mr; r0 += 8 {
+		r := min(r0, mr-8)
+		transRect(dst[r:], mr, src[r*ld:], ld, k8, 8)
 	}
 	transTail(dst, src, ld, k8, kc, 0, mr, mr)
 	return true
 }
 
 // transRect sets dst[p*ds+c] = src[c*ld+p] for p < kc, c < nr (both
-// multiples of 8) with the AVX2 8×8 transposes; it returns false (doing
-// nothing) when the CPU lacks AVX2.
+// positive multiples of 8) with the AVX2 8×8 transposes; it returns false
+// (doing nothing) when the CPU lacks AVX2 or the sizes do not fit. Every
+// transposing pack goes through it, and its index expressions are the
+// kernel's extreme reads and writes.
 func transRect(dst []float32, ds int, src []float32, ld, kc, nr int) bool {
 	if !haveAVX2 || kc%8 != 0 || nr%8 != 0 || kc == 0 || nr == 0 {
 		return false

@@ -47,8 +47,9 @@ type gemmSpec struct {
 // is one more pass of loads and stores over C; kc = 512 puts the A block
 // 252×512×4 B = 504 KiB in half of L2 and lets the 64 KiB B micro-panel
 // stream from L2 (its 128 B per k step are 9 B a cycle, far below L2's
-// bandwidth). Against kc = 192, the first choice, it is 1.2–1.35× faster on
-// 1024³ and 1024×2304×768 on two threads. The pure-Go 4×4 kernel uses the
+// bandwidth). Against kc = 192, the first choice, it was 1.3–1.6× faster on
+// 1024³ and 1024×2304×768 on two threads (log step 17). The pure-Go 4×4
+// kernel uses the
 // AVX2 blocking. docs/gemm.md records the measurements behind the choice.
 var (
 	specGo     = &gemmSpec{name: "purego", id: kernGo, mr: 4, nr: 4, mc: 144, kc: 256, nc: 4080}
@@ -113,10 +114,10 @@ var swapScratch = parallel.NewCache(func() *[]float32 { return new([]float32) })
 // gemmSwapped computes C[m,n] = A[m,k]·B[n,k]ᵀ for few rows m and a wide B
 // (a weight matrix) as Cᵀ = B·Aᵀ into a scratch [n,m], then transposes it
 // into C. The swapped product has at most directAMaxN columns, so its A
-// operand, B here, is read in place: the big matrix is never packed (its
-// transposing pack cost as much as a third of the product at m = 128),
-// only the small Aᵀ is. The final transpose touches m·n elements once, with
-// the 8×8 register transposes.
+// operand, B here, is read in place: the big matrix is never packed (at
+// m = 128 against a 2304×768 B, packed ran at 207–253 GFLOP/s and swapped
+// at 298–317), only the small Aᵀ is. The final transpose touches m·n
+// elements once, with the 8×8 register transposes.
 func gemmSwapped(spec *gemmSpec, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	sp := swapScratch.Get()
 	t := grow(*sp, n*m)
@@ -174,7 +175,7 @@ type gemmWork struct {
 	ldc    int
 
 	directA bool // A read in place (GemmSerial, small A)
-	directB bool // B read in place (GemmSerial, small non-transposed B)
+	directB bool // non-transposed B read in place (GemmSerial's small B, or wideB)
 
 	// Current (jc, pc) block; kcStep is the depth of every block but the last.
 	jc, nc, pc, kc int

@@ -439,10 +439,13 @@ func TestGemmSwapped(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, g := range availableGemms() {
 		if g.name == "ref" || g.name == "purego" {
-			continue // the swap needs the assembly transposes
+			continue // Gemm takes the in-place paths with the assembly kernels only
 		}
 		for _, m := range []int{14, 15, 16, 17, 31, 64, 65, 127, 128} {
 			for _, n := range []int{16 * m, 16*m + 7, 2304} {
+				if !wideB(m, n) {
+					t.Fatalf("m=%d n=%d no longer takes the in-place path: update the cases", m, n)
+				}
 				for _, k := range []int{1, 7, 64, 300} {
 					if (testing.Short() || raceEnabled) && k == 300 {
 						continue
@@ -467,6 +470,9 @@ func TestGemmSwappedBitwise(t *testing.T) {
 	defer func(s, d bool) { swapNT, directWideB = s, d }(swapNT, directWideB)
 	for _, s := range [][3]int{{14, 224, 9}, {64, 2304, 768}, {100, 1700, 1030}, {128, 3072, 768}} {
 		m, n, k := s[0], s[1], s[2]
+		if !wideB(m, n) {
+			t.Fatalf("m=%d n=%d no longer takes the in-place path: update the cases", m, n)
+		}
 		a, b := randSlice(rng, m*k), randSlice(rng, n*k)
 		for _, tb := range []bool{true, false} {
 			ldb := k
