@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"runtime"
 	"sync/atomic"
 
 	"github.com/attn-go/attn/internal/parallel"
@@ -10,10 +11,10 @@ import (
 //
 //	for jc in n, step nc:                      B block [kc,nc] packed once, shared (L3)
 //	  for pc in k, step kc:
-//	    pack op(B)[pc:pc+kc, jc:jc+nc] into nr-wide panels            (parallel over panels)
-//	    for ic in m, step mc:                    items of the compute phase (parallel)
-//	      pack op(A)[ic:ic+mc, pc:pc+kc] into mr-tall panels (L2)    (per worker)
+//	    for ic in m, step mc:                    items, claimed in order by the goroutines
+//	      pack op(A)[ic:ic+mc, pc:pc+kc] into mr-tall panels (L2)    (per goroutine)
 //	      for jr in nc, step nr:                   one B micro-panel [kc,nr] stays in L1
+//	        pack op(B)[pc:pc+kc, jr:jr+nr] if no goroutine has yet   (shared)
 //	        for ir in mc, step mr:
 //	          micro-kernel: C[ir:ir+mr, jr:jr+nr] = alpha·Ã·B̃ + beta·C
 //
@@ -21,6 +22,9 @@ import (
 // micro-kernel sees only the packed layouts. Edge tiles (fewer than mr rows
 // or nr columns) are computed into a per-worker scratch tile and merged. The
 // first kc step applies the caller's beta, later ones accumulate (beta = 1).
+// The whole product is one parallel call: B panels are packed by whichever
+// goroutine needs them first, and an item waits only for the item before it
+// on the same C elements (see compute).
 
 // Micro-kernel ids.
 const (
@@ -177,24 +181,36 @@ type gemmWork struct {
 	directA bool // A read in place (GemmSerial, small A)
 	directB bool // non-transposed B read in place (GemmSerial's small B, or wideB)
 
-	// Current (jc, pc) block; kcStep is the depth of every block but the last.
-	jc, nc, pc, kc int
-	kcStep         int
-	npanels        int
-	betaK          float32
+	// Blocks t = jb·pBlocks + pb: column block jb (width nc) outer, depth
+	// block pb (depth kcStep, the last one shorter) inner.
+	kcStep    int
+	pBlocks   int
+	blocks    int
+	maxPanels int // B micro-panels in the widest column block
 
-	// Compute-phase decomposition: items = icBlocks × chunks.
-	tiles       int // ceil(m/mr)
-	icBlocks    int
-	chunks      int
-	chunkPanels int
-	items       int
-	next        atomic.Int64
+	// Items: blocks × regions, block-major; a region is one row block ×
+	// one column chunk of C, the same for every block.
+	tiles    int // ceil(m/mr)
+	icBlocks int
+	chunks   int
+	regions  int
+	items    int
+	next     atomic.Int64
 
-	bpack []float32
-	ws    []gemmWorker
+	// Packed B in two slots: block t packs into slot t%2, so the panels of
+	// block t+1 can be packed while block t's last items still read theirs.
+	bpack    []float32
+	slotSize int
+	// pstate[slot·maxPanels+q] is 2t+1 while block t's panel q is being
+	// packed and 2t+2 once it is packed.
+	pstate []atomic.Int64
+	// rdone[r] counts the blocks finished for region r (its C elements);
+	// bdone[t] counts the finished items of block t.
+	rdone []atomic.Int64
+	bdone []atomic.Int64
 
-	packBTask   packBTask
+	ws []gemmWorker
+
 	computeTask computeTask
 	smallTask   smallTask
 	arows       []float32 // smallM: rows of a transposed A, gathered
@@ -202,23 +218,21 @@ type gemmWork struct {
 
 // gemmWorker is one worker's private workspace.
 type gemmWorker struct {
-	apack  []float32 // packed A block (or one edge panel when directA)
-	tile   []float32 // mr×nr scratch tile for edges
-	lastIC int       // ic block held in apack, -1 if none
-	_      [64]byte  // keep workers' lastIC on separate cache lines
+	apack    []float32 // packed A block (or one edge panel when directA)
+	tile     []float32 // mr×nr scratch tile for edges
+	lastA    int       // key of what apack holds (see compute, aPanel), -1 if none
+	deferred []int     // B panels another goroutine was packing, revisited
+	_        [64]byte  // keep workers' fields on separate cache lines
 }
 
 type smallTask struct{ w *gemmWork }
-type packBTask struct{ w *gemmWork }
 type computeTask struct{ w *gemmWork }
 
 func (t *smallTask) Run(i int)   { t.w.smallRun(i) }
-func (t *packBTask) Run(i int)   { t.w.packBPanel(i) }
 func (t *computeTask) Run(i int) { t.w.compute(i) }
 
 var workPool = parallel.NewCache(func() *gemmWork {
 	w := new(gemmWork)
-	w.packBTask.w = w
 	w.computeTask.w = w
 	w.smallTask.w = w
 	return w
@@ -267,45 +281,22 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	w.directB = !transB && (serial && k*n <= directMax || !serial && wideB(m, n) && directWideB)
 	w.plan(workers)
 
-	for jc := 0; jc < n; jc += spec.nc {
-		w.jc, w.nc = jc, min(spec.nc, n-jc)
-		w.npanels = (w.nc + spec.nr - 1) / spec.nr
-		w.chunkPanels = (w.npanels + w.chunks - 1) / w.chunks
-		for pc := 0; pc < k; pc += w.kcStep {
-			w.pc, w.kc = pc, min(w.kcStep, k-pc)
-			w.betaK = beta
-			if pc > 0 {
-				w.betaK = 1
-			}
-			switch {
-			case w.directB:
-				// Only a partial last panel needs packing (zero padding).
-				if w.nc%spec.nr != 0 {
-					w.packBPanel(w.npanels - 1)
-				}
-			case workers > 1:
-				parallel.Run(w.npanels, &w.packBTask)
-			default:
-				for i := 0; i < w.npanels; i++ {
-					w.packBPanel(i)
-				}
-			}
-			w.next.Store(0)
-			for i := range w.ws {
-				w.ws[i].lastIC = -1
-			}
-			if nw := min(workers, w.items); nw > 1 {
-				parallel.Run(nw, &w.computeTask)
-			} else {
-				w.compute(0)
-			}
-		}
+	// One parallel call for the whole product: the goroutines claim items
+	// in order and pack B's panels as they first need them, so there is no
+	// barrier between packing and computing nor between blocks, and a pool
+	// worker is woken once per product (a wake-up costs about 60 µs here).
+	w.next.Store(0)
+	if nw := min(workers, w.items); nw > 1 {
+		parallel.Run(nw, &w.computeTask)
+	} else {
+		w.compute(0)
 	}
 	w.a, w.b, w.c = nil, nil, nil
 	workPool.Put(w)
 }
 
-// plan chooses the compute decomposition and sizes the workspaces.
+// plan chooses the decomposition, sizes the workspaces and resets the
+// progress counters.
 func (w *gemmWork) plan(workers int) {
 	s := w.spec
 	w.tiles = (w.m + s.mr - 1) / s.mr
@@ -316,22 +307,30 @@ func (w *gemmWork) plan(workers int) {
 	}
 	w.icBlocks = min(w.icBlocks, w.tiles)
 	w.chunks = 1
+	w.maxPanels = (min(s.nc, w.n) + s.nr - 1) / s.nr
 	if workers > 1 && w.icBlocks < 2*workers {
 		// Few row blocks (small m): split the columns too, keeping at
 		// least two micro-panels per chunk.
-		npanels := (min(s.nc, w.n) + s.nr - 1) / s.nr
-		w.chunks = max(1, min((2*workers+w.icBlocks-1)/w.icBlocks, npanels/2))
+		w.chunks = max(1, min((2*workers+w.icBlocks-1)/w.icBlocks, w.maxPanels/2))
 	}
-	w.items = w.icBlocks * w.chunks
+	w.regions = w.icBlocks * w.chunks
 
 	w.kcStep = blockDepth(w.k, s.kc)
+	w.pBlocks = (w.k + w.kcStep - 1) / w.kcStep
+	w.blocks = (w.n + s.nc - 1) / s.nc * w.pBlocks
+	w.items = w.blocks * w.regions
+
 	kc := w.kcStep
-	ncMax := min(s.nc, w.n)
-	need := (ncMax + s.nr - 1) / s.nr * s.nr * kc
+	w.slotSize = w.maxPanels * s.nr * kc
 	if w.directB {
-		need = s.nr * kc
+		w.slotSize = s.nr * kc // only a partial last panel is packed
 	}
-	w.bpack = grow(w.bpack, need)
+	slots := min(w.blocks, 2)
+	w.bpack = grow(w.bpack, slots*w.slotSize)
+	w.pstate = resetCounters(w.pstate, slots*w.maxPanels)
+	w.rdone = resetCounters(w.rdone, w.regions)
+	w.bdone = resetCounters(w.bdone, w.blocks)
+
 	mcMax := (w.tiles + w.icBlocks - 1) / w.icBlocks * s.mr
 	aNeed := mcMax * kc
 	if w.directA {
@@ -343,9 +342,26 @@ func (w *gemmWork) plan(workers int) {
 	}
 	w.ws = w.ws[:nw]
 	for i := range w.ws {
-		w.ws[i].apack = grow(w.ws[i].apack, aNeed)
-		w.ws[i].tile = grow(w.ws[i].tile, s.mr*s.nr)
+		ws := &w.ws[i]
+		ws.apack = grow(ws.apack, aNeed)
+		ws.tile = grow(ws.tile, s.mr*s.nr)
+		ws.lastA = -1
+		if cap(ws.deferred) < w.maxPanels {
+			ws.deferred = make([]int, 0, w.maxPanels)
+		}
 	}
+}
+
+// resetCounters returns s resized to n counters, all zero.
+func resetCounters(s []atomic.Int64, n int) []atomic.Int64 {
+	if cap(s) < n {
+		return make([]atomic.Int64, n)
+	}
+	s = s[:n]
+	for i := range s {
+		s[i].Store(0)
+	}
+	return s
 }
 
 // blockDepth splits depth k into the fewest blocks of at most kcMax and
@@ -370,76 +386,168 @@ func (w *gemmWork) icStart(i int) int {
 	return min(i*w.tiles/w.icBlocks*w.spec.mr, w.m)
 }
 
-// compute is worker wid's loop over compute items.
+// gemmBlock is one (jc, pc) block of the product: columns [jc, jc+nc) of
+// op(B) and C, depth [pc, pc+kc).
+type gemmBlock struct {
+	t              int
+	jc, nc, pc, kc int
+	npanels        int // B micro-panels
+	chunkPanels    int // micro-panels per column chunk
+	betaK          float32
+	bslot          []float32 // this block's packed-B slot
+	pstate         []atomic.Int64
+}
+
+func (w *gemmWork) block(t int) gemmBlock {
+	s := w.spec
+	jb, pb := t/w.pBlocks, t%w.pBlocks
+	b := gemmBlock{t: t, jc: jb * s.nc, pc: pb * w.kcStep}
+	b.nc = min(s.nc, w.n-b.jc)
+	b.kc = min(w.kcStep, w.k-b.pc)
+	b.npanels = (b.nc + s.nr - 1) / s.nr
+	b.chunkPanels = (b.npanels + w.chunks - 1) / w.chunks
+	// The first depth block applies the caller's beta, later ones add.
+	b.betaK = w.beta
+	if pb > 0 {
+		b.betaK = 1
+	}
+	slot := t % 2
+	b.bslot = w.bpack[slot*w.slotSize : (slot+1)*w.slotSize]
+	b.pstate = w.pstate[slot*w.maxPanels : (slot+1)*w.maxPanels]
+	return b
+}
+
+// waitFor returns once c reaches v. What it waits for is always an item
+// claimed earlier by a goroutine that is running it, so the wait is short
+// and ends.
+func waitFor(c *atomic.Int64, v int64) {
+	for c.Load() < v {
+		runtime.Gosched()
+	}
+}
+
+// compute is worker wid's loop over items. Item (t, r) computes region r
+// of C for block t. It starts once block t-1 has finished region r (the
+// same C elements, accumulated in depth order) and, before it packs into
+// its B slot, once block t-2 (the slot's previous user) is finished.
 func (w *gemmWork) compute(wid int) {
 	ws := &w.ws[wid]
-	s := w.spec
 	for {
 		it := int(w.next.Add(1) - 1)
 		if it >= w.items {
 			return
 		}
-		icb, ch := it/w.chunks, it%w.chunks
-		i0, i1 := w.icStart(icb), w.icStart(icb+1)
-		if !w.directA && ws.lastIC != icb {
-			packA(ws.apack, w.a, w.lda, w.transA, i0, i1-i0, w.pc, w.kc, s.mr)
-			ws.lastIC = icb
+		t, r := it/w.regions, it%w.regions
+		b := w.block(t)
+		waitFor(&w.rdone[r], int64(t))
+		if t >= 2 {
+			waitFor(&w.bdone[t-2], int64(w.regions))
 		}
-		p0 := ch * w.chunkPanels
-		p1 := min(p0+w.chunkPanels, w.npanels)
-		w.macro(ws, i0, i1-i0, p0, p1)
+		icb, ch := r/w.chunks, r%w.chunks
+		i0, i1 := w.icStart(icb), w.icStart(icb+1)
+		if key := t*w.icBlocks + icb; !w.directA && ws.lastA != key {
+			packA(ws.apack, w.a, w.lda, w.transA, i0, i1-i0, b.pc, b.kc, w.spec.mr)
+			ws.lastA = key
+		}
+		p0 := ch * b.chunkPanels
+		p1 := min(p0+b.chunkPanels, b.npanels)
+		w.macro(ws, &b, i0, i1-i0, p0, p1)
+		w.rdone[r].Store(int64(t + 1))
+		w.bdone[t].Add(1)
 	}
 }
 
 // macro multiplies rows [i0, i0+mc) of the packed A block by B panels
-// [p0, p1) of the current block.
-func (w *gemmWork) macro(ws *gemmWorker, i0, mc, p0, p1 int) {
+// [p0, p1) of block b. A panel another goroutine is packing is left for
+// the end of the item.
+func (w *gemmWork) macro(ws *gemmWorker, b *gemmBlock, i0, mc, p0, p1 int) {
+	deferred := ws.deferred[:0]
+	for q := p0; q < p1; q++ {
+		if !w.claimPanel(b, q) {
+			deferred = append(deferred, q)
+			continue
+		}
+		w.panelTiles(ws, b, i0, mc, q)
+	}
+	for _, q := range deferred {
+		waitFor(&b.pstate[q], int64(2*b.t+2))
+		w.panelTiles(ws, b, i0, mc, q)
+	}
+	ws.deferred = deferred[:0]
+}
+
+// claimPanel reports whether B panel q of block b can be read now: it is
+// read in place, or packed, or this goroutine has just packed it. It is
+// false while another goroutine packs it.
+func (w *gemmWork) claimPanel(b *gemmBlock, q int) bool {
+	if w.directB && (q < b.npanels-1 || b.nc%w.spec.nr == 0) {
+		return true
+	}
+	st := &b.pstate[q]
+	busy, ready := int64(2*b.t+1), int64(2*b.t+2)
+	v := st.Load()
+	switch {
+	case v == ready:
+		return true
+	case v == busy:
+		return false
+	case st.CompareAndSwap(v, busy):
+		w.packBPanel(b, q)
+		st.Store(ready)
+		return true
+	}
+	return st.Load() == ready
+}
+
+// panelOffset is where panel q of block b starts in its slot.
+func (w *gemmWork) panelOffset(b *gemmBlock, q int) int {
+	if w.directB {
+		return 0 // the one packed panel
+	}
+	return q * b.kc * w.spec.nr
+}
+
+// panelTiles runs the micro-kernel down B panel q for rows [i0, i0+mc).
+func (w *gemmWork) panelTiles(ws *gemmWorker, b *gemmBlock, i0, mc, q int) {
 	s := w.spec
-	mr, nr, kc := s.mr, s.nr, w.kc
-	for jp := p0; jp < p1; jp++ {
-		j := w.jc + jp*nr
-		cols := min(nr, w.jc+w.nc-j)
-		var bp []float32
-		bStep := nr
-		if w.directB && cols == nr {
-			bp, bStep = w.b[w.pc*w.ldb+j:], w.ldb
-		} else if w.directB {
-			bp = w.bpack[:kc*nr]
-		} else {
-			bp = w.bpack[jp*kc*nr : (jp+1)*kc*nr]
+	mr, nr, kc := s.mr, s.nr, b.kc
+	j := b.jc + q*nr
+	cols := min(nr, b.jc+b.nc-j)
+	bp, bStep := b.bslot[w.panelOffset(b, q):][:kc*nr], nr
+	if w.directB && cols == nr {
+		bp, bStep = w.b[b.pc*w.ldb+j:], w.ldb
+	}
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		i := i0 + ir
+		ap, aStep, aRow := w.aPanel(ws, b, i, ir, rows)
+		ct := w.c[i*w.ldc+j:]
+		if rows == mr && cols == nr {
+			s.micro(kc, ap, aStep, aRow, bp, bStep, ct, w.ldc, w.alpha, b.betaK)
+			continue
 		}
-		for ir := 0; ir < mc; ir += mr {
-			rows := min(mr, mc-ir)
-			i := i0 + ir
-			ap, aStep, aRow := w.aPanel(ws, i, ir, rows)
-			ct := w.c[i*w.ldc+j:]
-			if rows == mr && cols == nr {
-				s.micro(kc, ap, aStep, aRow, bp, bStep, ct, w.ldc, w.alpha, w.betaK)
-				continue
-			}
-			s.micro(kc, ap, aStep, aRow, bp, bStep, ws.tile, nr, 1, 0)
-			mergeTile(ct, w.ldc, ws.tile, nr, rows, cols, w.alpha, w.betaK)
-		}
+		s.micro(kc, ap, aStep, aRow, bp, bStep, ws.tile, nr, 1, 0)
+		mergeTile(ct, w.ldc, ws.tile, nr, rows, cols, w.alpha, b.betaK)
 	}
 }
 
 // aPanel returns the A micro-panel for rows [i, i+rows) (ir within the
 // block) and its strides.
-func (w *gemmWork) aPanel(ws *gemmWorker, i, ir, rows int) ([]float32, int, int) {
+func (w *gemmWork) aPanel(ws *gemmWorker, b *gemmBlock, i, ir, rows int) ([]float32, int, int) {
 	mr := w.spec.mr
 	if !w.directA {
-		return ws.apack[ir*w.kc:], mr, 1
+		return ws.apack[ir*b.kc:], mr, 1
 	}
 	if rows == mr {
 		if w.transA {
-			return w.a[w.pc*w.lda+i:], w.lda, 1
+			return w.a[b.pc*w.lda+i:], w.lda, 1
 		}
-		return w.a[i*w.lda+w.pc:], 1, w.lda
+		return w.a[i*w.lda+b.pc:], 1, w.lda
 	}
-	// The last, partial row tile: pack it once per kc block (zero-padded).
-	if ws.lastIC != i {
-		packA(ws.apack, w.a, w.lda, w.transA, i, rows, w.pc, w.kc, mr)
-		ws.lastIC = i
+	// The last, partial row tile: pack it once per block (zero-padded).
+	if key := b.t*w.m + i; ws.lastA != key {
+		packA(ws.apack, w.a, w.lda, w.transA, i, rows, b.pc, b.kc, mr)
+		ws.lastA = key
 	}
 	return ws.apack, mr, 1
 }
@@ -508,22 +616,19 @@ func interleave16(d, b []float32, ldb, kc int) {
 	}
 }
 
-// packBPanel packs panel q of the current B block: op(B)[pc:pc+kc,
-// j:j+nr] with j = jc+q·nr, element (p, c) at p·nr + c. Columns past the
-// block are zero. With directB the one partial panel goes to the start of
-// bpack.
-func (w *gemmWork) packBPanel(q int) {
-	nr, kc := w.spec.nr, w.kc
-	j := w.jc + q*nr
-	cols := min(nr, w.jc+w.nc-j)
-	off := q * kc * nr
-	if w.directB {
-		off = 0
-	}
-	d := w.bpack[off : off+kc*nr]
+// packBPanel packs panel q of block b: op(B)[pc:pc+kc, j:j+nr] with j =
+// jc+q·nr, element (p, c) at p·nr + c, into the block's slot. Columns past
+// the block are zero. With directB the one partial panel goes to the start
+// of the slot.
+func (w *gemmWork) packBPanel(b *gemmBlock, q int) {
+	nr, kc := w.spec.nr, b.kc
+	j := b.jc + q*nr
+	cols := min(nr, b.jc+b.nc-j)
+	off := w.panelOffset(b, q)
+	d := b.bslot[off : off+kc*nr]
 	if w.transB {
 		// op(B)[p,j] = b[j*ldb+p]: each column is a contiguous run of p.
-		base := j*w.ldb + w.pc
+		base := j*w.ldb + b.pc
 		if cols == nr && packTrans(d, w.b[base:], w.ldb, kc, nr) {
 			return
 		}
@@ -540,12 +645,12 @@ func (w *gemmWork) packBPanel(q int) {
 		}
 		return
 	}
-	if cols == nr && packCopy(d, w.b[w.pc*w.ldb+j:], w.ldb, kc, nr) {
+	if cols == nr && packCopy(d, w.b[b.pc*w.ldb+j:], w.ldb, kc, nr) {
 		return
 	}
 	for p := 0; p < kc; p++ {
 		dp := d[p*nr : p*nr+nr]
-		copy(dp, w.b[(w.pc+p)*w.ldb+j:][:cols])
+		copy(dp, w.b[(b.pc+p)*w.ldb+j:][:cols])
 		clear(dp[cols:])
 	}
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -489,6 +490,80 @@ func TestGemmSwappedBitwise(t *testing.T) {
 				if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
 					t.Fatalf("transB=%v m=%d n=%d k=%d: element %d: B in place %v, packed %v", tb, m, n, k, i, got[0][i], got[1][i])
 				}
+			}
+		}
+	}
+}
+
+// TestGemmBlockOrder runs the parallel driver with tiny blocks (two
+// micro-tiles per row block, three micro-panels per column block, depth 24)
+// so that one product has dozens of (column, depth) blocks, packed-B slots
+// reused many times over and items that wait on each other, and compares it
+// bit for bit with the same blocks on one goroutine: any item run before
+// the one it depends on (the same C elements one depth block earlier) or a
+// slot overwritten while still read changes the sums. It runs alone,
+// from four goroutines at once (the pool busy: Run then hands few items or
+// none to workers) and nested in a parallel task.
+func TestGemmBlockOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	shapes := []gemmCase{
+		{m: 61, n: 200, k: 100, alpha: 1, beta: 0.5},
+		{transB: true, m: 61, n: 200, k: 100, alpha: 1, beta: 0},
+		{transA: true, m: 75, n: 130, k: 97, alpha: -2, beta: 1},
+		{transA: true, transB: true, m: 43, n: 150, k: 121, alpha: 0.5, beta: 0},
+		{m: 14, n: 450, k: 100, alpha: 1, beta: 0},   // wideB: B in place, partial last panel packed
+		{m: 30, n: 640, k: 50, alpha: 1, beta: 0.25}, // wideB, no partial panel
+	}
+	for _, g := range gemmImpls {
+		if g.spec == nil || !g.spec.available() {
+			continue
+		}
+		tiny := *g.spec
+		tiny.mc, tiny.kc, tiny.nc = 2*tiny.mr, 24, 3*tiny.nr
+		for _, tc := range shapes {
+			lda, ldb := tc.k+1, tc.n+2
+			if tc.transA {
+				lda = tc.m + 1
+			}
+			if tc.transB {
+				ldb = tc.k + 2
+			}
+			ldc := tc.n + 3
+			a := randSlice(rng, tc.m*tc.k*2+64)
+			b := randSlice(rng, tc.n*tc.k*2+64)
+			c0 := randSlice(rng, tc.m*ldc)
+			run := func(serial bool) []float32 {
+				c := append([]float32(nil), c0...)
+				gemmBlocked(&tiny, serial, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+				return c
+			}
+			want := run(true)
+			check := func(how string, got []float32) error {
+				for i := range want {
+					if got[i] != want[i] {
+						return fmt.Errorf("%s %s %v: C[%d] = %v, one goroutine gives %v", g.name, how, tc, i, got[i], want[i])
+					}
+				}
+				return nil
+			}
+			if err := check("parallel", run(false)); err != nil {
+				t.Fatal(err)
+			}
+			errs := make([]error, 4)
+			var wg sync.WaitGroup
+			for i := range errs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for r := 0; r < 5 && errs[i] == nil; r++ {
+						errs[i] = check("concurrent", run(false))
+					}
+				}()
+			}
+			wg.Wait()
+			parallel.Run(len(errs), parallel.Func(func(i int) { errs[i] = errors.Join(errs[i], check("nested", run(false))) }))
+			if err := errors.Join(errs...); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
