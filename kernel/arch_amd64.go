@@ -84,13 +84,26 @@ func packTrans(dst, src []float32, ld, kc, nr int) bool {
 
 // packRows sets dst[p*mr+r] = src[r*ld+p] for r < mr, p < kc (an A panel
 // of a row-major A: mr rows interleaved) with the AVX2 8×8 transpose, when
-// the CPU has it and 8 ≤ mr; it returns false (doing nothing) otherwise. Rows
-// go in groups of 8; when mr is not a multiple of 8 a last group starts at
-// mr−8 and rewrites a few columns of the one before with the same values
-// (mr = 14: rows 0–7, then 6–13).
+// the CPU has it; it returns false (doing nothing) otherwise. Rows go in
+// groups of 8; when mr is not a multiple of 8 a last group starts at mr−8
+// and rewrites a few columns of the one before with the same values (mr =
+// 14: rows 0–7, then 6–13). With mr = 6 (the AVX2 kernel) the one group
+// reads two rows past the panel (the next tile's): their values land on the
+// first two slots of the next p, which that p then overwrites, and after
+// the last p on two floats past the panel. So mr = 6 needs src to hold 8
+// rows and dst two floats of room (a later panel, or the buffer's slack);
+// without them it returns false.
 func packRows(dst, src []float32, ld, kc, mr int) bool {
 	k8 := kc &^ 7
-	if mr < 8 || !transRect(dst, mr, src, ld, k8, 8) {
+	switch {
+	case mr == 6:
+		if k8 == 0 || len(src) < 7*ld+k8 || len(dst) < (k8-1)*6+8 {
+			return false
+		}
+	case mr < 8:
+		return false
+	}
+	if !transRect(dst, mr, src, ld, k8, 8) {
 		return false
 	}
 	for r0 := 8; r0 < mr; r0 += 8 {

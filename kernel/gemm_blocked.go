@@ -569,7 +569,9 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 		}
 		// op(A)[i,p] = a[i*lda+p]: interleave rows, writing d in order.
 		base := (i0+ir)*lda + p0
-		if rows == mr && packRows(d, a[base:], lda, kc, mr) {
+		// packRows reads 8 rows for a 6-row panel: only where both extra
+		// rows are in this block (not in the last panel).
+		if rows == mr && (mr >= 8 || ir+8 <= mc) && packRows(dst[ir*kc:], a[base:], lda, kc, mr) {
 			continue
 		}
 		if rows == 6 && mr == 6 {

@@ -568,3 +568,58 @@ func TestGemmBlockOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestPackA checks the A-block packing against its definition, element
+// (q·mr+r, p) at q·mr·kc + p·mr + r with zeros past mc, for the three
+// kernels' panel heights, depths around the transposes' multiple of 8 and
+// blocks whose last panel is full, partial or needs the 6-row fallback; A
+// is a view with a padded stride and the buffer's tail must stay untouched.
+func TestPackA(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, mr := range []int{4, 6, 14} {
+		for _, mc := range []int{mr, mr + 1, 2 * mr, 2*mr + 2, 5*mr - 3, 7 * mr} {
+			for _, kc := range []int{1, 7, 8, 9, 16, 37, 64} {
+				for _, transA := range []bool{false, true} {
+					const i0, p0, pad = 3, 5, 4
+					rowsA, colsA := i0+mc+pad, p0+kc+pad
+					if transA {
+						rowsA, colsA = colsA, rowsA
+					}
+					lda := colsA + 3
+					a := randSlice(rng, rowsA*lda)
+					at := func(i, p int) float32 {
+						if transA {
+							return a[p*lda+i]
+						}
+						return a[i*lda+p]
+					}
+					panels := (mc + mr - 1) / mr
+					dst := make([]float32, panels*mr*kc+16)
+					guard := float32(math.Inf(-1))
+					for i := range dst {
+						dst[i] = guard
+					}
+					packA(dst, a, lda, transA, i0, mc, p0, kc, mr)
+					for q := 0; q < panels; q++ {
+						for p := 0; p < kc; p++ {
+							for r := 0; r < mr; r++ {
+								var want float32
+								if i := q*mr + r; i < mc {
+									want = at(i0+i, p0+p)
+								}
+								if got := dst[q*mr*kc+p*mr+r]; got != want {
+									t.Fatalf("mr=%d mc=%d kc=%d transA=%v: panel %d (p=%d, r=%d) = %v, want %v", mr, mc, kc, transA, q, p, r, got, want)
+								}
+							}
+						}
+					}
+					for i := panels * mr * kc; i < len(dst); i++ {
+						if dst[i] != guard {
+							t.Fatalf("mr=%d mc=%d kc=%d transA=%v: wrote past the block at %d", mr, mc, kc, transA, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
