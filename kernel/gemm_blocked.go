@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/attn-go/attn/internal/parallel"
@@ -208,6 +209,10 @@ type gemmWork struct {
 	// bdone[t] counts the finished items of block t.
 	rdone []atomic.Int64
 	bdone []atomic.Int64
+	// Waiters that stopped spinning sleep on cond (see wait and wake).
+	mu       sync.Mutex
+	cond     sync.Cond
+	sleepers atomic.Int32
 
 	ws []gemmWorker
 
@@ -233,6 +238,7 @@ func (t *computeTask) Run(i int) { t.w.compute(i) }
 
 var workPool = parallel.NewCache(func() *gemmWork {
 	w := new(gemmWork)
+	w.cond.L = &w.mu
 	w.computeTask.w = w
 	w.smallTask.w = w
 	return w
@@ -417,12 +423,40 @@ func (w *gemmWork) block(t int) gemmBlock {
 	return b
 }
 
-// waitFor returns once c reaches v. What it waits for is always an item
-// claimed earlier by a goroutine that is running it, so the wait is short
-// and ends.
-func waitFor(c *atomic.Int64, v int64) {
-	for c.Load() < v {
+// wait returns once c reaches v. What it waits for is always an item or a
+// panel that a running goroutine claimed earlier, so the wait ends. It
+// spins briefly (another goroutine packing a panel takes microseconds),
+// then sleeps until a counter moves: on a busy machine the goroutine it
+// waits for may have lost its core, and a spinning waiter would keep that
+// core from it.
+func (w *gemmWork) wait(c *atomic.Int64, v int64) {
+	for range waitSpins {
+		if c.Load() >= v {
+			return
+		}
 		runtime.Gosched()
+	}
+	w.mu.Lock()
+	w.sleepers.Add(1)
+	for c.Load() < v {
+		w.cond.Wait()
+	}
+	w.sleepers.Add(-1)
+	w.mu.Unlock()
+}
+
+// waitSpins is how many times wait yields before sleeping (a few tens of
+// microseconds); TestGemmBlockOrder sets it to 0 to test the sleeping path.
+var waitSpins = 100
+
+// wake wakes the sleeping waiters after a counter moved. A waiter counts
+// itself in sleepers and then re-checks its counter, both under mu, so
+// either it sees the new value or wake sees it and broadcasts.
+func (w *gemmWork) wake() {
+	if w.sleepers.Load() > 0 {
+		w.mu.Lock()
+		w.cond.Broadcast()
+		w.mu.Unlock()
 	}
 }
 
@@ -439,9 +473,9 @@ func (w *gemmWork) compute(wid int) {
 		}
 		t, r := it/w.regions, it%w.regions
 		b := w.block(t)
-		waitFor(&w.rdone[r], int64(t))
+		w.wait(&w.rdone[r], int64(t))
 		if t >= 2 {
-			waitFor(&w.bdone[t-2], int64(w.regions))
+			w.wait(&w.bdone[t-2], int64(w.regions))
 		}
 		icb, ch := r/w.chunks, r%w.chunks
 		i0, i1 := w.icStart(icb), w.icStart(icb+1)
@@ -454,6 +488,7 @@ func (w *gemmWork) compute(wid int) {
 		w.macro(ws, &b, i0, i1-i0, p0, p1)
 		w.rdone[r].Store(int64(t + 1))
 		w.bdone[t].Add(1)
+		w.wake()
 	}
 }
 
@@ -470,7 +505,7 @@ func (w *gemmWork) macro(ws *gemmWorker, b *gemmBlock, i0, mc, p0, p1 int) {
 		w.panelTiles(ws, b, i0, mc, q)
 	}
 	for _, q := range deferred {
-		waitFor(&b.pstate[q], int64(2*b.t+2))
+		w.wait(&b.pstate[q], int64(2*b.t+2))
 		w.panelTiles(ws, b, i0, mc, q)
 	}
 	ws.deferred = deferred[:0]
@@ -494,6 +529,7 @@ func (w *gemmWork) claimPanel(b *gemmBlock, q int) bool {
 	case st.CompareAndSwap(v, busy):
 		w.packBPanel(b, q)
 		st.Store(ready)
+		w.wake()
 		return true
 	}
 	return st.Load() == ready

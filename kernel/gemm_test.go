@@ -503,8 +503,17 @@ func TestGemmSwappedBitwise(t *testing.T) {
 // the one it depends on (the same C elements one depth block earlier) or a
 // slot overwritten while still read changes the sums. It runs alone,
 // from four goroutines at once (the pool busy: Run then hands few items or
-// none to workers) and nested in a parallel task.
+// none to workers) and nested in a parallel task; then again with waiters
+// that sleep at once instead of spinning first.
 func TestGemmBlockOrder(t *testing.T) {
+	t.Run("spin", testGemmBlockOrder)
+	saved := waitSpins
+	defer func() { waitSpins = saved }()
+	waitSpins = 0
+	t.Run("sleep", testGemmBlockOrder)
+}
+
+func testGemmBlockOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(23, 24))
 	shapes := []gemmCase{
 		{m: 61, n: 200, k: 100, alpha: 1, beta: 0.5},
