@@ -8,9 +8,9 @@ import (
 
 // The activations of the feed-forward blocks, in place on flat slices. Each
 // is evaluated in float64 and rounded once, so it is correctly rounded or
-// within one ulp of it, except the tanh form of GELU, whose exp runs in the
-// vector kernel (within 2 ulps, see geluTanhBlock); long slices are split
-// over the worker pool.
+// within one ulp of it, except the tanh form of GELU, SiLU and SwiGLU, whose
+// exp runs in the vector kernel (within 2 ulps, see ratioRows); long slices
+// are split over the worker pool.
 
 // GELUKind selects the form of GELU (Hendrycks and Gimpel, 2016).
 type GELUKind int
@@ -35,11 +35,7 @@ func (k GELUKind) String() string {
 // GELU applies GELU of the given kind to every element of x.
 func GELU(x []float32, kind GELUKind) {
 	if kind == GELUTanh {
-		forRows(len(x), 1, func(i0, i1 int) {
-			for j := i0; j < i1; j += geluBlock {
-				geluTanhBlock(x[j:min(j+geluBlock, i1)])
-			}
-		})
+		ratioRows(x, nil, ratioGELUTanh)
 		return
 	}
 	forRows(len(x), 1, func(i0, i1 int) {
@@ -50,51 +46,81 @@ func GELU(x []float32, kind GELUKind) {
 	})
 }
 
-// geluTanh64 is the tanh form in float64: x/2·(1 + tanh u) = x·σ(2u) =
-// x/(1 + e^(−2u)), u = √(2/π)·(x + 0.044715x³): one exp, and no
-// cancellation in 1 + tanh u on the left tail.
-func geluTanh64(f float64) float64 { return f / (1 + math.Exp(geluTanhArg(f))) }
-
-// geluTanhArg is −2u, the argument of the tanh form's exp.
+// geluTanhArg is −2u, the argument of the exp in the tanh form of GELU:
+// x/2·(1 + tanh u) = x·σ(2u) = x/(1 + e^(−2u)), u = √(2/π)·(x +
+// 0.044715x³): one exp, and no cancellation in 1 + tanh u on the left tail.
 func geluTanhArg(f float64) float64 {
 	const sqrt2OverPi = 0.7978845608028654
 	return -2 * sqrt2OverPi * (f + 0.044715*f*f*f)
 }
 
-// geluBlock is how many elements geluTanhBlock handles at once (its
-// scratch lives on the stack).
-const geluBlock = 256
+// The tanh form of GELU, SiLU and SwiGLU are all f/(1 + e^z) with z a
+// function of f (times up for SwiGLU), computed by ratioRows.
+type ratioKind int
 
-// geluTanhBlock applies the tanh form to at most geluBlock elements with
-// the vector exp (kernel.ExpShift), which is about ten times faster than
-// math.Exp per element. The argument z = −2u is taken in float64 and
-// rounded to zh = float32(z) for the kernel; the rounding's residual zl =
-// z − zh is put back with e^z = e^zh·(1 + zl) (|zl| ≤ 2^-25·|z|, so the
-// omitted zl²/2 is below 2^-51 relative), and the quotient is taken in
-// float64. Without that residual the error would grow with |z| (on the left
-// tail z reaches 80, i.e. 40 ulps); with it what is left is the kernel's
-// exp (at most 1.03 ulp measured) and the final rounding: TestGELUTanhFast
-// measures at most 2 ulps from the float64 formula, with most results
-// identical. Arguments outside (−100, 80), where the kernel clamps or the
-// result leaves float32's normal range, and NaN and ±Inf inputs take the
-// float64 formula.
-func geluTanhBlock(x []float32) {
-	var buf [geluBlock]float32
-	e := buf[:len(x)]
-	for i, v := range x {
-		e[i] = float32(geluTanhArg(float64(v)))
+const (
+	ratioGELUTanh ratioKind = iota // z = −2u
+	ratioSiLU                      // z = −f
+)
+
+func (k ratioKind) arg(f float64) float64 {
+	if k == ratioSiLU {
+		return -f
 	}
-	kernel.ExpShift(e, 0)
-	for i, v := range x {
-		f := float64(v)
-		z := geluTanhArg(f)
-		if !(z > -100 && z < 80) {
-			x[i] = float32(geluTanh64(f))
-			continue
+	return geluTanhArg(f)
+}
+
+// exact is the float64 formula.
+func (k ratioKind) exact(f float64) float64 { return f / (1 + math.Exp(k.arg(f))) }
+
+// ratioBlock is how many elements ratioRows hands the vector exp at once
+// (the scratch lives on the stack).
+const ratioBlock = 256
+
+// ratioRows sets x[i] = x[i]/(1 + e^z) (times up[i] when up is not nil),
+// z = k.arg(x[i]), with the exponential in the vector kernel
+// (kernel.ExpShift), about ten times faster than math.Exp per element, and
+// the rest in float64, rounded once. z is taken in float64 and rounded to
+// zh = float32(z) for the kernel; the rounding's residual zl = z − zh is put
+// back with e^z = e^zh·(1 + zl) (|zl| ≤ 2^-25·|z|, so the omitted zl²/2 is
+// below 2^-51 relative; for SiLU z = −f is exact and zl is 0). Without the
+// residual the error would grow with |z| (GELU's left tail reaches z = 80,
+// i.e. 40 ulps); with it what is left is the kernel's exp (at most 1.03 ulp
+// measured) and the final rounding: TestRatioActivations measures at most
+// 2 ulps from the float64 formula, with about 90% of results identical.
+// Arguments outside (−100, 80), where the kernel clamps or the result
+// leaves float32's normal range, and NaN and ±Inf inputs take the float64
+// formula.
+func ratioRows(x, up []float32, k ratioKind) {
+	if up != nil && len(x) > 0 {
+		_ = up[len(x)-1]
+	}
+	forRows(len(x), 1, func(i0, i1 int) {
+		var buf [ratioBlock]float32
+		for j0 := i0; j0 < i1; j0 += ratioBlock {
+			xs := x[j0:min(j0+ratioBlock, i1)]
+			e := buf[:len(xs)]
+			for i, v := range xs {
+				e[i] = float32(k.arg(float64(v)))
+			}
+			kernel.ExpShift(e, 0)
+			for i, v := range xs {
+				f := float64(v)
+				z := k.arg(f)
+				var y float64
+				if z > -100 && z < 80 {
+					zl := z - float64(float32(z))
+					y = f / (1 + float64(e[i])*(1+zl))
+				} else {
+					y = k.exact(f)
+				}
+				if up != nil {
+					y *= float64(up[j0+i])
+				}
+				xs[i] = float32(y)
+			}
 		}
-		zl := z - float64(float32(z))
-		x[i] = float32(f / (1 + float64(e[i])*(1+zl)))
-	}
+	})
 }
 
 // ReLU sets every negative element of x to zero (NaN stays NaN).
@@ -114,28 +140,19 @@ func ReLU(x []float32) {
 // silu is x·σ(x) = x / (1 + e^−x).
 func silu(f float64) float64 { return f / (1 + math.Exp(-f)) }
 
-// SiLU applies x·σ(x) to every element of x.
-func SiLU(x []float32) {
-	forRows(len(x), 1, func(i0, i1 int) {
-		for i, v := range x[i0:i1] {
-			x[i0+i] = float32(silu(float64(v)))
-		}
-	})
-}
+// SiLU applies x·σ(x) to every element of x (within 2 ulps of the float64
+// formula, see ratioRows).
+func SiLU(x []float32) { ratioRows(x, nil, ratioSiLU) }
 
 // SwiGLU computes gate ← SiLU(gate) ⊙ up (Shazeer, 2020), the gated unit of
-// Llama's feed-forward block, as one rounding of the float64 product.
-// gate and up have the same length.
+// Llama's feed-forward block, with the product in float64 and one rounding
+// (within 2 ulps of the float64 formula, see ratioRows). gate and up have
+// the same length.
 func SwiGLU(gate, up []float32) {
 	if len(gate) == 0 {
 		return
 	}
-	_ = up[len(gate)-1]
-	forRows(len(gate), 1, func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			gate[i] = float32(silu(float64(gate[i])) * float64(up[i]))
-		}
-	})
+	ratioRows(gate, up[:len(gate)], ratioSiLU)
 }
 
 // Backward forms. Each takes the forward's pre-activation input (the

@@ -35,6 +35,18 @@ func BenchmarkActivations(b *testing.B) {
 			GELU(y, GELUTanh)
 		}
 	})
+	b.Run("SiLU", func(b *testing.B) {
+		for b.Loop() {
+			copy(y, x)
+			SiLU(y)
+		}
+	})
+	b.Run("SwiGLU", func(b *testing.B) {
+		for b.Loop() {
+			copy(y, x)
+			SwiGLU(y, x)
+		}
+	})
 	b.Run("GELUTanhBackward", func(b *testing.B) {
 		for b.Loop() {
 			GELUBackward(dx, x, x, GELUTanh)
