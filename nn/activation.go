@@ -55,23 +55,43 @@ func geluTanhArg(f float64) float64 {
 }
 
 // The tanh form of GELU, SiLU and SwiGLU are all f/(1 + e^z) with z a
-// function of f (times up for SwiGLU), computed by ratioRows.
+// function of f (times up for SwiGLU), computed by ratioRows; their
+// derivatives take one e^z each too (gradRows).
 type ratioKind int
 
 const (
 	ratioGELUTanh ratioKind = iota // z = −2u
 	ratioSiLU                      // z = −f
+	ratioGELUGrad                  // z = −2|u| (the derivative, see geluGrad)
 )
 
 func (k ratioKind) arg(f float64) float64 {
-	if k == ratioSiLU {
+	switch k {
+	case ratioSiLU:
 		return -f
+	case ratioGELUGrad:
+		return -math.Abs(geluTanhArg(f))
 	}
 	return geluTanhArg(f)
 }
 
-// exact is the float64 formula.
-func (k ratioKind) exact(f float64) float64 { return f / (1 + math.Exp(k.arg(f))) }
+// expFrom is e^z from ek, the vector kernel's exp of float32(z), with the
+// rounding's residual put back (see ratioRows); z must be in the kernel's
+// accurate range (fastExp).
+func expFrom(ek float32, z float64) float64 { return float64(ek) * (1 + (z - float64(float32(z)))) }
+
+// fastExp reports whether z is in (−100, 80), where expFrom applies:
+// outside, the kernel clamps or its float32 result leaves the normal range
+// (false for NaN too).
+func fastExp(z float64) bool { return z > -100 && z < 80 }
+
+// fillExp sets e[i] = exp(float32(k.arg(x[i]))) with the vector kernel.
+func fillExp(e, x []float32, k ratioKind) {
+	for i, v := range x {
+		e[i] = float32(k.arg(float64(v)))
+	}
+	kernel.ExpShift(e, 0)
+}
 
 // ratioBlock is how many elements ratioRows hands the vector exp at once
 // (the scratch lives on the stack).
@@ -88,9 +108,8 @@ const ratioBlock = 256
 // i.e. 40 ulps); with it what is left is the kernel's exp (at most 1.03 ulp
 // measured) and the final rounding: TestRatioActivations measures at most
 // 2 ulps from the float64 formula, with about 90% of results identical.
-// Arguments outside (−100, 80), where the kernel clamps or the result
-// leaves float32's normal range, and NaN and ±Inf inputs take the float64
-// formula.
+// Arguments outside (−100, 80) (fastExp), and NaN and ±Inf inputs, take
+// math.Exp.
 func ratioRows(x, up []float32, k ratioKind) {
 	if up != nil && len(x) > 0 {
 		_ = up[len(x)-1]
@@ -100,24 +119,65 @@ func ratioRows(x, up []float32, k ratioKind) {
 		for j0 := i0; j0 < i1; j0 += ratioBlock {
 			xs := x[j0:min(j0+ratioBlock, i1)]
 			e := buf[:len(xs)]
-			for i, v := range xs {
-				e[i] = float32(k.arg(float64(v)))
-			}
-			kernel.ExpShift(e, 0)
+			fillExp(e, xs, k)
 			for i, v := range xs {
 				f := float64(v)
 				z := k.arg(f)
-				var y float64
-				if z > -100 && z < 80 {
-					zl := z - float64(float32(z))
-					y = f / (1 + float64(e[i])*(1+zl))
+				var ez float64
+				if fastExp(z) {
+					ez = expFrom(e[i], z)
 				} else {
-					y = k.exact(f)
+					ez = math.Exp(z)
 				}
+				y := f / (1 + ez)
 				if up != nil {
 					y *= float64(up[j0+i])
 				}
 				xs[i] = float32(y)
+			}
+		}
+	})
+}
+
+// gradRows adds the derivatives that take one e^z per element into dx:
+// dy·gelu'(x) for the tanh form (k = ratioGELUGrad), dy·silu'(x) (k =
+// ratioSiLU, up nil), or SwiGLU's dy·up·silu'(x) into dx and dy·SiLU(x)
+// into dup (k = ratioSiLU with up and dup). As in ratioRows, the
+// exponential comes from the vector kernel with its residual put back and
+// the rest is float64, rounded once: within 2 ulps of the float64 formula,
+// or 4e-7 relative to the terms near the derivative's zero crossing
+// (TestRatioGradients).
+func gradRows(dx, dy, x, up, dup []float32, k ratioKind) {
+	n := len(dx)
+	_, _ = dy[n-1], x[n-1]
+	if up != nil {
+		_, _ = up[n-1], dup[n-1]
+	}
+	forRows(n, 1, func(i0, i1 int) {
+		var buf [ratioBlock]float32
+		for j0 := i0; j0 < i1; j0 += ratioBlock {
+			j1 := min(j0+ratioBlock, i1)
+			e := buf[:j1-j0]
+			fillExp(e, x[j0:j1], k)
+			for j := j0; j < j1; j++ {
+				f, d := float64(x[j]), float64(dy[j])
+				z := k.arg(f)
+				var ez float64
+				if fastExp(z) {
+					ez = expFrom(e[j-j0], z)
+				} else {
+					ez = math.Exp(z)
+				}
+				switch {
+				case k == ratioGELUGrad:
+					dx[j] = float32(float64(dx[j]) + d*geluTanhGrad(f, ez))
+				case up == nil:
+					dx[j] = float32(float64(dx[j]) + d*siluGradFrom(f, ez))
+				default:
+					u := float64(up[j])
+					dx[j] = float32(float64(dx[j]) + d*u*siluGradFrom(f, ez))
+					dup[j] = float32(float64(dup[j]) + d*f/(1+ez))
+				}
 			}
 		}
 	})
@@ -136,9 +196,6 @@ func ReLU(x []float32) {
 		x[i] = math.Float32frombits(math.Float32bits(v) & m)
 	}
 }
-
-// silu is x·σ(x) = x / (1 + e^−x).
-func silu(f float64) float64 { return f / (1 + math.Exp(-f)) }
 
 // SiLU applies x·σ(x) to every element of x (within 2 ulps of the float64
 // formula, see ratioRows).
@@ -171,22 +228,25 @@ func SwiGLU(gate, up []float32) {
 // (no cancellation on the left tail), and sech²(u) = 4e/(1 + e)², which
 // goes to 0 (never NaN) for large |u|.
 func geluGrad(f float64, kind GELUKind) float64 {
-	const (
-		sqrt2OverPi = 0.7978845608028654
-		invSqrt2Pi  = 0.3989422804014327 // 1/√(2π)
-	)
+	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	if kind == GELUTanh {
-		u := sqrt2OverPi * (f + 0.044715*f*f*f)
-		e := math.Exp(-2 * math.Abs(u))
-		inv := 1 / (1 + e)
-		half := inv // (1 + tanh u)/2
-		if u < 0 {
-			half = e * inv
-		}
-		sech2 := 4 * e * inv * inv
-		return half + 0.5*f*sech2*sqrt2OverPi*(1+3*0.044715*f*f)
+		return geluTanhGrad(f, math.Exp(ratioGELUGrad.arg(f)))
 	}
 	return 0.5*math.Erfc(-f/math.Sqrt2) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
+}
+
+// geluTanhGrad is the tanh form's derivative at f given e = exp(−2|u|).
+func geluTanhGrad(f, e float64) float64 {
+	const sqrt2OverPi = 0.7978845608028654
+	inv := 1 / (1 + e)
+	// (1 + tanh u)/2 is inv for u ≥ 0 and e·inv for u < 0 (u has the sign
+	// of f), chosen without a branch: the signs of pre-activations are
+	// random, so a branch mispredicts half the time. s·e + (1 − s) is
+	// exactly e or 1 for s = 1 or 0 (e ≤ 1, or NaN).
+	neg := float64(math.Float64bits(f) >> 63)
+	half := inv * (neg*e + (1 - neg))
+	sech2 := 4 * e * inv * inv
+	return half + 0.5*f*sech2*sqrt2OverPi*(1+3*0.044715*f*f)
 }
 
 // GELUBackward adds dy·gelu'(x) into dx, where x is GELU's input.
@@ -196,6 +256,10 @@ func GELUBackward(dx, dy, x []float32, kind GELUKind) {
 	}
 	_ = dy[len(dx)-1]
 	_ = x[len(dx)-1]
+	if kind == GELUTanh {
+		gradRows(dx, dy, x, nil, nil, ratioGELUGrad)
+		return
+	}
 	forRows(len(dx), 1, func(i0, i1 int) {
 		for i := i0; i < i1; i++ {
 			dx[i] = float32(float64(dx[i]) + float64(dy[i])*geluGrad(float64(x[i]), kind))
@@ -223,8 +287,11 @@ func ReLUBackward(dx, dy, x []float32) {
 
 // siluGrad is the derivative of x·σ(x): σ(x)·(1 + x·(1 − σ(x))). σ is
 // 1/(1 + e^−x), which is 0 (not NaN) when e^−x overflows.
-func siluGrad(f float64) float64 {
-	s := 1 / (1 + math.Exp(-f))
+func siluGrad(f float64) float64 { return siluGradFrom(f, math.Exp(-f)) }
+
+// siluGradFrom is siluGrad given e = e^−x.
+func siluGradFrom(f, e float64) float64 {
+	s := 1 / (1 + e)
 	return s * (1 + f*(1-s))
 }
 
@@ -235,11 +302,7 @@ func SiLUBackward(dx, dy, x []float32) {
 	}
 	_ = dy[len(dx)-1]
 	_ = x[len(dx)-1]
-	forRows(len(dx), 1, func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			dx[i] = float32(float64(dx[i]) + float64(dy[i])*siluGrad(float64(x[i])))
-		}
-	})
+	gradRows(dx, dy, x, nil, nil, ratioSiLU)
 }
 
 // SwiGLUBackward adds the gradients of out = SiLU(gate)⊙up into dgate
@@ -251,15 +314,5 @@ func SwiGLUBackward(dgate, dup, dy, gate, up []float32) {
 	if n == 0 {
 		return
 	}
-	_ = dgate[n-1]
-	_ = dup[n-1]
-	_ = gate[n-1]
-	_ = up[n-1]
-	forRows(n, 1, func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			g, u, d := float64(gate[i]), float64(up[i]), float64(dy[i])
-			dgate[i] = float32(float64(dgate[i]) + d*u*siluGrad(g))
-			dup[i] = float32(float64(dup[i]) + d*silu(g))
-		}
-	})
+	gradRows(dgate[:n], dy, gate, up, dup, ratioSiLU)
 }

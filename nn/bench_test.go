@@ -18,6 +18,7 @@ func BenchmarkActivations(b *testing.B) {
 	}
 	y := make([]float32, n)
 	dx := make([]float32, n)
+	dy := make([]float32, n)
 	b.Run("ReLU", func(b *testing.B) {
 		for b.Loop() {
 			copy(y, x)
@@ -45,6 +46,11 @@ func BenchmarkActivations(b *testing.B) {
 		for b.Loop() {
 			copy(y, x)
 			SwiGLU(y, x)
+		}
+	})
+	b.Run("SwiGLUBackward", func(b *testing.B) {
+		for b.Loop() {
+			SwiGLUBackward(dx, y, dy, x, x)
 		}
 	})
 	b.Run("GELUTanhBackward", func(b *testing.B) {

@@ -83,7 +83,7 @@ func TestActivationsKnownValues(t *testing.T) {
 		}
 	}
 	// Long slices go through the worker pool; every element must still be
-	// within 2 ulps of the float64 formula (see ratioRows).
+	// within 2 ulps of the float64 formula (see expAt).
 	n := 10007
 	x := make([]float32, n)
 	up := make([]float32, n)
@@ -129,7 +129,7 @@ func TestNormLayersValidate(t *testing.T) {
 }
 
 // TestRatioActivations compares the tanh form of GELU, SiLU and SwiGLU
-// (vector exp, see ratioRows) with their float64 formulas rounded once,
+// (vector exp, see expAt) with their float64 formulas rounded once,
 // element by element: at most 2 ulps apart (the kernel's exp is within 1.03
 // ulp, plus the final rounding), over normal and uniform inputs, the far
 // tails, the edges of the fast path's argument range, subnormals, ±0, ±Inf
@@ -184,6 +184,64 @@ func TestRatioActivations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRatioGradients compares the backward forms that take their exp from
+// the vector kernel (tanh GELU, SiLU, SwiGLU) with the float64 formulas on
+// the inputs of TestRatioActivations: within 2 ulps of the result or 4e-7
+// relative to the terms' scale (the derivative crosses zero, where an ulp
+// count alone means nothing; expAt's relative error is about 1.2e-7 and each
+// term is O(1) in it), NaN where the formula gives NaN.
+func TestRatioGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	var xs []float32
+	for i := 0; i < 100_000; i++ {
+		xs = append(xs, float32(rng.NormFloat64()*3), float32(rng.Float64()*40-20))
+	}
+	xs = append(xs, 0, float32(math.Copysign(0, -1)), 1e-40, 3.4e38, -3.4e38, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 80, -80, 101, -101)
+	n := len(xs)
+	dy := make([]float32, n)
+	for i := range dy {
+		dy[i] = float32(rng.NormFloat64())
+	}
+	check := func(name string, got []float32, want func(i int) (float64, float64)) {
+		t.Helper()
+		for i := range got {
+			w, scale := want(i)
+			if math.IsNaN(w) {
+				if !math.IsNaN(float64(got[i])) {
+					t.Fatalf("%s(%v) = %v, want NaN", name, xs[i], got[i])
+				}
+				continue
+			}
+			if ulpDist(got[i], float32(w)) > 2 && math.Abs(float64(got[i])-w) > 4e-7*math.Abs(scale) {
+				t.Fatalf("%s(%v) = %v, float64 formula %v", name, xs[i], got[i], w)
+			}
+		}
+	}
+	dx := make([]float32, n)
+	GELUBackward(dx, dy, xs, GELUTanh)
+	check("gelu_tanh'", dx, func(i int) (float64, float64) {
+		return float64(dy[i]) * geluGrad(float64(xs[i]), GELUTanh), float64(dy[i])
+	})
+	clear(dx)
+	SiLUBackward(dx, dy, xs)
+	check("silu'", dx, func(i int) (float64, float64) {
+		f := float64(xs[i])
+		return float64(dy[i]) * siluGrad(f), float64(dy[i]) * (1 + math.Abs(f))
+	})
+	dg, du := make([]float32, n), make([]float32, n)
+	ups := append([]float32(nil), dy[1:]...)
+	ups = append(ups, 1)
+	SwiGLUBackward(dg, du, dy, xs, ups)
+	check("swiglu dgate", dg, func(i int) (float64, float64) {
+		f, u, d := float64(xs[i]), float64(ups[i]), float64(dy[i])
+		return d * u * siluGrad(f), d * u * (1 + math.Abs(f))
+	})
+	check("swiglu dup", du, func(i int) (float64, float64) {
+		f, d := float64(xs[i]), float64(dy[i])
+		return d * f / (1 + math.Exp(-f)), d * f
+	})
 }
 
 // ulpDist is how many float32 values lie between a and b (same sign
