@@ -73,7 +73,10 @@
 // Numerics: gradients are float32; reductions (norm statistics and row
 // sums, the dw and db column sums, the cross-entropy log-sum-exp with the
 // row maximum subtracted) are accumulated in float64 and rounded once; the
-// Linear products use kernel.Gemm with beta = 1. Row loops split over
+// activations are float64 and rounded once, the exponential of tanh GELU,
+// SiLU, SwiGLU and their derivatives coming from the vector exp kernel with
+// its argument's rounding residual put back (within 2 ulps of the float64
+// formulas); the Linear products use kernel.Gemm with beta = 1. Row loops split over
 // internal/parallel when a call has more than a few thousand elements, and
 // the results do not depend on that split. Every backward is checked
 // against float64 central differences of a float64 twin of its forward
