@@ -110,6 +110,16 @@ type linear struct {
 	ldw     int
 }
 
+// convLinear is columns [col, col+out) of a GPT-2 Conv1D weight w [in, ldw]
+// and its bias b [ldw] (c_attn holds q, k and v side by side), or the zero
+// linear when w is nil.
+func convLinear(w, b []float32, col, in, out, ldw int) linear {
+	if w == nil {
+		return linear{}
+	}
+	return linear{w: w[col:], b: b[col : col+out], in: in, out: out, inOut: true, ldw: ldw}
+}
+
 // apply computes y [m, out] (leading dimension ldy) from x [m, in] (ldx).
 func (l *linear) apply(y []float32, ldy int, x []float32, ldx, m int) {
 	if !l.inOut {
@@ -132,6 +142,11 @@ type decoderLayer struct {
 	norm1, norm2   norm
 	q, k, v, o     linear
 	up, gate, down linear
+	// qkv, when set, is q, k and v as one product: GPT-2's c_attn [D, 3D],
+	// whose columns q, k and v are. One product reads each row of the
+	// weight once, contiguously, where three would read a third of it
+	// three times (decoding is bound by those reads).
+	qkv linear
 }
 
 // Decoder is a loaded decoder-only model. Its weights are read-only after
@@ -280,6 +295,10 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 	if c.MLP == MLPSwiGLU {
 		gate = make([]float32, T*F)
 	}
+	var qkvOut []float32 // [T, qw+2kw] for a fused qkv
+	if len(m.layers) > 0 && m.layers[0].qkv.w != nil {
+		qkvOut = make([]float32, T*(qw+2*kw))
+	}
 	qView := tensor.Must(tensor.View(q, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
 	ctxView := tensor.Must(tensor.View(ctx, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
 
@@ -291,9 +310,20 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 		if err != nil {
 			return nil, err
 		}
-		ly.q.apply(q, qw, h, D, T)
-		ly.k.apply(kSlot, kw, h, D, T)
-		ly.v.apply(vSlot, kw, h, D, T)
+		if ly.qkv.w != nil {
+			w := qw + 2*kw
+			ly.qkv.apply(qkvOut, w, h, D, T)
+			for t := range T {
+				row := qkvOut[t*w : (t+1)*w]
+				copy(q[t*qw:(t+1)*qw], row[:qw])
+				copy(kSlot[t*kw:(t+1)*kw], row[qw:qw+kw])
+				copy(vSlot[t*kw:(t+1)*kw], row[qw+kw:])
+			}
+		} else {
+			ly.q.apply(q, qw, h, D, T)
+			ly.k.apply(kSlot, kw, h, D, T)
+			ly.v.apply(vSlot, kw, h, D, T)
+		}
 		if rope != nil {
 			rope.ApplyRows(q, 0, qw, H, Dh)
 			rope.ApplyRows(kSlot, 0, kw, Hkv, Dh)

@@ -310,18 +310,14 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 			p := fmt.Sprintf("transformer.h.%d.", l)
 			attnW := ld.take(p+"attn.c_attn.weight", D, 3*D)
 			attnB := ld.take(p+"attn.c_attn.bias", 3*D)
-			conv := func(w, b []float32, col, in, out, ldw int) linear {
-				if w == nil {
-					return linear{}
-				}
-				return linear{w: w[col:], b: b[col : col+out], in: in, out: out, inOut: true, ldw: ldw}
-			}
+			conv := convLinear
 			ly := decoderLayer{
 				norm1: norm{ld.take(p+"ln_1.weight", D), ld.take(p+"ln_1.bias", D)},
 				norm2: norm{ld.take(p+"ln_2.weight", D), ld.take(p+"ln_2.bias", D)},
 				q:     conv(attnW, attnB, 0, D, D, 3*D),
 				k:     conv(attnW, attnB, D, D, D, 3*D),
 				v:     conv(attnW, attnB, 2*D, D, D, 3*D),
+				qkv:   conv(attnW, attnB, 0, D, 3*D, 3*D),
 				o:     conv(ld.take(p+"attn.c_proj.weight", D, D), ld.take(p+"attn.c_proj.bias", D), 0, D, D, D),
 				up:    conv(ld.take(p+"mlp.c_fc.weight", D, F), ld.take(p+"mlp.c_fc.bias", F), 0, D, F, F),
 				down:  conv(ld.take(p+"mlp.c_proj.weight", F, D), ld.take(p+"mlp.c_proj.bias", D), 0, F, D, D),
