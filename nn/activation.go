@@ -149,6 +149,9 @@ func ratioRows(x, up []float32, k ratioKind) {
 // (TestRatioGradients).
 func gradRows(dx, dy, x, up, dup []float32, k ratioKind) {
 	n := len(dx)
+	if n == 0 {
+		return
+	}
 	_, _ = dy[n-1], x[n-1]
 	if up != nil {
 		_, _ = up[n-1], dup[n-1]
