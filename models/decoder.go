@@ -142,9 +142,9 @@ type decoderLayer struct {
 	norm1, norm2   norm
 	q, k, v, o     linear
 	up, gate, down linear
-	// qkv, when set, is q, k and v as one product: GPT-2's c_attn [D, 3D],
-	// whose columns q, k and v are. One product reads each row of the
-	// weight once, contiguously, where three would read a third of it
+	// qkv, when set, replaces q, k and v: GPT-2's c_attn [D, 3D], whose
+	// columns they are, as one product. It reads each row of the weight
+	// once, contiguously, where three products would read a third of it
 	// three times (decoding is bound by those reads).
 	qkv linear
 }

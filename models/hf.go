@@ -314,9 +314,6 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 			ly := decoderLayer{
 				norm1: norm{ld.take(p+"ln_1.weight", D), ld.take(p+"ln_1.bias", D)},
 				norm2: norm{ld.take(p+"ln_2.weight", D), ld.take(p+"ln_2.bias", D)},
-				q:     conv(attnW, attnB, 0, D, D, 3*D),
-				k:     conv(attnW, attnB, D, D, D, 3*D),
-				v:     conv(attnW, attnB, 2*D, D, D, 3*D),
 				qkv:   conv(attnW, attnB, 0, D, 3*D, 3*D),
 				o:     conv(ld.take(p+"attn.c_proj.weight", D, D), ld.take(p+"attn.c_proj.bias", D), 0, D, D, D),
 				up:    conv(ld.take(p+"mlp.c_fc.weight", D, F), ld.take(p+"mlp.c_fc.bias", F), 0, D, F, F),

@@ -61,19 +61,13 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	// GPT-2 checkpoints hold Conv1D weights [in, out], with q, k and v side
 	// by side in one c_attn (models/hf.go): lay them out the same way, so
 	// that the products take the same paths as with the real checkpoint.
-	conv := func(in, out int, b bool) linear {
+	conv := func(in, out int) linear {
 		return convLinear(normal(in*out), make([]float32, out), 0, in, out, out)
 	}
 	for range c.Layers {
 		var ly decoderLayer
 		if c.Arch == "gpt2" && qw == D && kw == D && c.QKVBias && c.OutBias && c.MLPBias {
-			attnW, attnB := normal(D*3*D), make([]float32, 3*D)
-			ly = decoderLayer{
-				q: convLinear(attnW, attnB, 0, D, D, 3*D), k: convLinear(attnW, attnB, D, D, D, 3*D),
-				v: convLinear(attnW, attnB, 2*D, D, D, 3*D), qkv: convLinear(attnW, attnB, 0, D, 3*D, 3*D),
-				o:  conv(D, D, true),
-				up: conv(D, F, true), down: conv(F, D, true),
-			}
+			ly = decoderLayer{qkv: conv(D, 3*D), o: conv(D, D), up: conv(D, F), down: conv(F, D)}
 		} else {
 			ly = decoderLayer{
 				q: lin(D, qw, c.QKVBias), k: lin(D, kw, c.QKVBias), v: lin(D, kw, c.QKVBias), o: lin(qw, D, c.OutBias),
