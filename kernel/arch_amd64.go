@@ -91,8 +91,9 @@ func packTrans(dst, src []float32, ld, kc, nr int) bool {
 // reads two rows past the panel (the next tile's): their values land on the
 // first two slots of the next p, which that p then overwrites, and after
 // the last p on two floats past the panel. So mr = 6 needs src to hold 8
-// rows and dst two floats of room (a later panel, or the buffer's slack);
-// without them it returns false.
+// rows and dst two floats of room (packA passes it only where a later panel
+// of the block follows, which it then packs over them); without them it
+// returns false.
 func packRows(dst, src []float32, ld, kc, mr int) bool {
 	k8 := kc &^ 7
 	switch {

@@ -500,8 +500,11 @@ func TestGemmSwappedBitwise(t *testing.T) {
 // so that one product has dozens of (column, depth) blocks, packed-B slots
 // reused many times over and items that wait on each other, and compares it
 // bit for bit with the same blocks on one goroutine: any item run before
-// the one it depends on (the same C elements one depth block earlier) or a
-// slot overwritten while still read changes the sums. It runs alone,
+// the one it depends on (the same C elements one depth block earlier)
+// changes the sums (removing that wait fails the test). The wait before a
+// packed-B slot is reused cannot be overtaken with two goroutines (an item
+// of block t+2 would first wait for its region in block t+1); it guards
+// pools of three or more. It runs alone,
 // from four goroutines at once (the pool busy: Run then hands few items or
 // none to workers) and nested in a parallel task; then again with waiters
 // that sleep at once instead of spinning first.
