@@ -268,3 +268,22 @@ func BenchmarkGemmWideB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGemmPacked: GPT-2's projections (one decoding row, a 128-token
+// prompt) with the weight as stored, [in, out] (NN, Conv1D) or [out, in]
+// (NT, nn.Linear), through Gemm and through GemmPacked on the weight
+// packed once.
+func BenchmarkGemmPacked(b *testing.B) {
+	for _, s := range []benchShape{{1, 2304, 768, false}, {1, 768, 3072, false}, {128, 2304, 768, false}, {128, 3072, 768, false}, {128, 768, 3072, false}, {128, 3072, 768, true}} {
+		b.Run(s.String()+"/gemm", func(b *testing.B) { benchGemm(b, s, Gemm, parallel.Workers()) })
+		b.Run(s.String()+"/packed", func(b *testing.B) {
+			var p *PackedB
+			benchGemm(b, s, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bm []float32, ldb int, beta float32, c []float32, ldc int) {
+				if p == nil {
+					p = PackB(k, BPart{Trans: transB, N: n, B: bm, Ld: ldb})
+				}
+				GemmPacked(m, alpha, a, lda, p, beta, c, ldc)
+			}, parallel.Workers())
+		})
+	}
+}

@@ -179,7 +179,8 @@ type gemmWork struct {
 	ldb    int
 	ldc    int
 
-	directA bool // A read in place (GemmSerial, small A)
+	pre     *PackedB // B packed ahead (GemmPacked): no packing, no slots
+	directA bool     // A read in place (GemmSerial, small A)
 	directB bool // non-transposed B read in place (GemmSerial's small B, or wideB)
 
 	// Blocks t = jb·pBlocks + pb: column block jb (width nc) outer, depth
@@ -285,20 +286,57 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	// meet a wide B: then each B panel serves at most 128/mr micro-tiles and
 	// copying it into packed form costs more than its strided reads.
 	w.directB = !transB && (serial && k*n <= directMax || !serial && wideB(m, n) && directWideB)
-	w.plan(workers)
+	w.run(workers)
+	w.a, w.b, w.c = nil, nil, nil
+	workPool.Put(w)
+}
 
-	// One parallel call for the whole product: the goroutines claim items
-	// in order and pack B's panels as they first need them, so there is no
-	// barrier between packing and computing nor between blocks, and a pool
-	// worker is woken once per product (a wake-up costs about 60 µs here).
+// gemmPacked is GemmPacked with the arguments checked: the same driver,
+// on the variant B was packed for, with every B panel ready.
+func gemmPacked(p *PackedB, m int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	n, k := p.n, p.k
+	if m == 0 {
+		return
+	}
+	if alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	workers := 1
+	if m*n*k >= parallelMin {
+		workers = parallel.Workers()
+	}
+	w := workPool.Get()
+	w.spec, w.pre = p.spec, p
+	w.transA, w.transB = false, false
+	w.m, w.n, w.k = m, n, k
+	w.alpha, w.beta = alpha, beta
+	w.a, w.c = a, c
+	w.lda, w.ldc = lda, ldc
+	if m < p.spec.mr {
+		w.smallM(workers)
+	} else {
+		w.directA = n <= directAMaxN
+		w.directB = false
+		w.run(workers)
+	}
+	w.a, w.c, w.pre = nil, nil, nil
+	workPool.Put(w)
+}
+
+// run plans the blocked product and computes it in one parallel call: the
+// goroutines claim items in order and pack B's panels as they first need
+// them, so there is no barrier between packing and computing nor between
+// blocks, and a pool worker is woken once per product (a wake-up costs
+// about 60 µs here).
+func (w *gemmWork) run(workers int) {
+	w.plan(workers)
 	w.next.Store(0)
 	if nw := min(workers, w.items); nw > 1 {
 		parallel.Run(nw, &w.computeTask)
 	} else {
 		w.compute(0)
 	}
-	w.a, w.b, w.c = nil, nil, nil
-	workPool.Put(w)
 }
 
 // plan chooses the decomposition, sizes the workspaces and resets the
@@ -328,7 +366,10 @@ func (w *gemmWork) plan(workers int) {
 
 	kc := w.kcStep
 	w.slotSize = w.maxPanels * s.nr * kc
-	if w.directB {
+	switch {
+	case w.pre != nil:
+		w.slotSize = 0 // B is read from w.pre
+	case w.directB:
 		w.slotSize = s.nr * kc // only a partial last panel is packed
 	}
 	slots := min(w.blocks, 2)
@@ -419,6 +460,10 @@ func (w *gemmWork) block(t int) gemmBlock {
 	}
 	slot := t % 2
 	b.bslot = w.bpack[slot*w.slotSize : (slot+1)*w.slotSize]
+	if w.pre != nil {
+		_, blk := w.pre.block(b.pc)
+		b.bslot = blk[b.jc*b.kc:][:b.npanels*s.nr*b.kc]
+	}
 	b.pstate = w.pstate[slot*w.maxPanels : (slot+1)*w.maxPanels]
 	return b
 }
@@ -474,7 +519,7 @@ func (w *gemmWork) compute(wid int) {
 		t, r := it/w.regions, it%w.regions
 		b := w.block(t)
 		w.wait(&w.rdone[r], int64(t))
-		if t >= 2 {
+		if t >= 2 && w.pre == nil {
 			w.wait(&w.bdone[t-2], int64(w.regions))
 		}
 		icb, ch := r/w.chunks, r%w.chunks
@@ -515,6 +560,9 @@ func (w *gemmWork) macro(ws *gemmWorker, b *gemmBlock, i0, mc, p0, p1 int) {
 // read in place, or packed, or this goroutine has just packed it. It is
 // false while another goroutine packs it.
 func (w *gemmWork) claimPanel(b *gemmBlock, q int) bool {
+	if w.pre != nil {
+		return true
+	}
 	if w.directB && (q < b.npanels-1 || b.nc%w.spec.nr == 0) {
 		return true
 	}
@@ -664,32 +712,11 @@ func (w *gemmWork) packBPanel(b *gemmBlock, q int) {
 	cols := min(nr, b.jc+b.nc-j)
 	off := w.panelOffset(b, q)
 	d := b.bslot[off : off+kc*nr]
-	if w.transB {
-		// op(B)[p,j] = b[j*ldb+p]: each column is a contiguous run of p.
-		base := j*w.ldb + b.pc
-		if cols == nr && packTrans(d, w.b[base:], w.ldb, kc, nr) {
-			return
-		}
-		if cols == 16 && nr == 16 {
-			interleave16(d, w.b[base:], w.ldb, kc)
-			return
-		}
+	packPanel(d, nr, w.transB, w.b, w.ldb, b.pc, kc, j, cols)
+	if cols < nr {
 		for p := 0; p < kc; p++ {
-			dp := d[p*nr : p*nr+nr]
-			for c := 0; c < cols; c++ {
-				dp[c] = w.b[base+c*w.ldb+p]
-			}
-			clear(dp[cols:])
+			clear(d[p*nr+cols : p*nr+nr])
 		}
-		return
-	}
-	if cols == nr && packCopy(d, w.b[b.pc*w.ldb+j:], w.ldb, kc, nr) {
-		return
-	}
-	for p := 0; p < kc; p++ {
-		dp := d[p*nr : p*nr+nr]
-		copy(dp, w.b[(b.pc+p)*w.ldb+j:][:cols])
-		clear(dp[cols:])
 	}
 }
 
@@ -805,6 +832,10 @@ func (w *gemmWork) smallRun(it int) {
 
 // smallRange computes columns [j0, j1) of every row of C.
 func (w *gemmWork) smallRange(j0, j1 int) {
+	if w.pre != nil {
+		w.smallPacked(j0, j1)
+		return
+	}
 	a, lda := w.a, w.lda
 	if w.transA {
 		a, lda = w.arows, w.k
@@ -821,4 +852,26 @@ func specLevel(s *gemmSpec) int {
 		return levelAVX512
 	}
 	return levelGo
+}
+
+// smallPacked computes columns [j0, j1) (j0 a multiple of nr) of the few
+// rows of C = alpha·A·B + beta·C against packed B: per depth block, one
+// row times each panel, in memory order (rowsAxpy on a panel of nr
+// columns).
+func (w *gemmWork) smallPacked(j0, j1 int) {
+	p, lv, nr := w.pre, specLevel(w.spec), w.spec.nr
+	for pc := 0; pc < w.k; pc += p.kcStep {
+		kc, blk := p.block(pc)
+		beta := w.beta
+		if pc > 0 {
+			beta = 1
+		}
+		for j := j0; j < j1; j += nr {
+			panel := blk[j*kc:][:kc*nr]
+			cols := min(nr, j1-j)
+			for i := 0; i < w.m; i++ {
+				rowsAxpy(lv, w.a[i*w.lda+pc:][:kc], panel, nr, w.c[i*w.ldc+j:][:cols], w.alpha, beta)
+			}
+		}
+	}
 }
