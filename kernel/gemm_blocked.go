@@ -181,7 +181,7 @@ type gemmWork struct {
 
 	pre     *PackedB // B packed ahead (GemmPacked): no packing, no slots
 	directA bool     // A read in place (GemmSerial, small A)
-	directB bool // non-transposed B read in place (GemmSerial's small B, or wideB)
+	directB bool     // non-transposed B read in place (GemmSerial's small B, or wideB)
 
 	// Blocks t = jb·pBlocks + pb: column block jb (width nc) outer, depth
 	// block pb (depth kcStep, the last one shorter) inner.
