@@ -56,6 +56,27 @@ func (f *File) Close() error {
 	return u()
 }
 
+// Release tells the operating system that the named tensor's bytes will
+// not be read for a while, when the file is mapped (Open): its whole pages
+// leave the process's resident memory, and a later read brings them back
+// from the file (or the page cache), so every view stays valid. A caller
+// that has copied a tensor into another form (a model packing its weights
+// at load) releases it so that the weights are not resident twice. For
+// files read into memory it does nothing.
+func (f *File) Release(name string) error {
+	b, _, err := f.Bytes(name)
+	if err != nil {
+		return err
+	}
+	if f.unmap == nil {
+		return nil
+	}
+	if err := dropPages(b); err != nil {
+		return fmt.Errorf("safetensors: release %s: %w", quote(name), err)
+	}
+	return nil
+}
+
 // littleEndian reports whether the machine stores the low byte first, as
 // safetensors does.
 var littleEndian = func() bool {
