@@ -22,7 +22,8 @@ type BertConfig struct {
 }
 
 type bertLayer struct {
-	q, k, v, o linear
+	q, k, v, o linear // as loaded; pack fuses q, k and v into qkv
+	qkv        linear
 	ln1, ln2   norm
 	up, down   linear
 }
@@ -111,6 +112,7 @@ func buildBert(path string, hc *hfConfig, src *stSource) (*Bert, error) {
 	if err := ld.finish(); err != nil {
 		return nil, err
 	}
+	m.pack(src.release)
 	return m, nil
 }
 
@@ -209,9 +211,7 @@ func (m *Bert) Forward(in BertInput, hidden bool) (*BertOutput, error) {
 	q, k, v := head(0), head(D), head(2*D)
 	ctxV := tensor.Must(tensor.View(ctx, 0, []int{B, H, T, Dh}, []int{T * D, Dh, D, 1}))
 	for l, ly := range m.layers {
-		ly.q.apply(qkv, 3*D, xs, D, n)
-		ly.k.apply(qkv[D:], 3*D, xs, D, n)
-		ly.v.apply(qkv[2*D:], 3*D, xs, D, n)
+		ly.qkv.apply(qkv, 3*D, xs, D, n)
 		if err := attention.ScaledDotProduct(ctxV, q, k, v, attention.Options{Masks: masks}); err != nil {
 			return nil, fmt.Errorf("models: bert layer %d: %w", l, err)
 		}

@@ -98,12 +98,14 @@ func (c *DecoderConfig) Validate() error {
 	return nil
 }
 
-// linear is one projection y = x·Wᵀ + b. W is stored either as
-// PyTorch's nn.Linear [out, in] or, for GPT-2's Conv1D, as [in, out]
+// linear is one projection y = x·Wᵀ + b. Loaders set W as stored, either
+// as PyTorch's nn.Linear [out, in] or, for GPT-2's Conv1D, as [in, out]
 // columns of a wider matrix (inOut, leading dimension ldw, first column
-// col), so that checkpoints are used as stored, without a transposed copy.
+// col); the model's pack then replaces it by p, the same matrix packed for
+// the GEMM (models/packed.go).
 type linear struct {
 	w       []float32
+	p       *kernel.PackedB
 	b       []float32
 	in, out int
 	inOut   bool
@@ -122,6 +124,10 @@ func convLinear(w, b []float32, col, in, out, ldw int) linear {
 
 // apply computes y [m, out] (leading dimension ldy) from x [m, in] (ldx).
 func (l *linear) apply(y []float32, ldy int, x []float32, ldx, m int) {
+	if l.p != nil {
+		kernel.LinearPacked(y, ldy, x, ldx, l.p, l.b, m)
+		return
+	}
 	if !l.inOut {
 		kernel.Linear(y, ldy, x, ldx, l.w, l.in, l.b, m, l.out, l.in)
 		return
@@ -142,10 +148,10 @@ type decoderLayer struct {
 	norm1, norm2   norm
 	q, k, v, o     linear
 	up, gate, down linear
-	// qkv, when set, replaces q, k and v: GPT-2's c_attn [D, 3D], whose
-	// columns they are, as one product. It reads each row of the weight
-	// once, contiguously, where three products would read a third of it
-	// three times (decoding is bound by those reads).
+	// qkv, when set, replaces q, k and v: one product whose output columns
+	// are theirs side by side (GPT-2's c_attn [D, 3D] as stored, or q, k and
+	// v packed together). It reads the weight once, where three products
+	// would read the input three times.
 	qkv linear
 }
 
@@ -295,10 +301,7 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 	if c.MLP == MLPSwiGLU {
 		gate = make([]float32, T*F)
 	}
-	var qkvOut []float32 // [T, qw+2kw] for a fused qkv
-	if len(m.layers) > 0 && m.layers[0].qkv.w != nil {
-		qkvOut = make([]float32, T*(qw+2*kw))
-	}
+	qkvOut := make([]float32, T*(qw+2*kw)) // q, k and v side by side
 	qView := tensor.Must(tensor.View(q, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
 	ctxView := tensor.Must(tensor.View(ctx, 0, []int{1, H, T, Dh}, []int{T * qw, Dh, qw, 1}))
 
@@ -310,19 +313,13 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 		if err != nil {
 			return nil, err
 		}
-		if ly.qkv.w != nil {
-			w := qw + 2*kw
-			ly.qkv.apply(qkvOut, w, h, D, T)
-			for t := range T {
-				row := qkvOut[t*w : (t+1)*w]
-				copy(q[t*qw:(t+1)*qw], row[:qw])
-				copy(kSlot[t*kw:(t+1)*kw], row[qw:qw+kw])
-				copy(vSlot[t*kw:(t+1)*kw], row[qw+kw:])
-			}
-		} else {
-			ly.q.apply(q, qw, h, D, T)
-			ly.k.apply(kSlot, kw, h, D, T)
-			ly.v.apply(vSlot, kw, h, D, T)
+		w := qw + 2*kw
+		ly.qkv.apply(qkvOut, w, h, D, T)
+		for t := range T {
+			row := qkvOut[t*w : (t+1)*w]
+			copy(q[t*qw:(t+1)*qw], row[:qw])
+			copy(kSlot[t*kw:(t+1)*kw], row[qw:qw+kw])
+			copy(vSlot[t*kw:(t+1)*kw], row[qw+kw:])
 		}
 		if rope != nil {
 			rope.ApplyRows(q, 0, qw, H, Dh)

@@ -6,10 +6,14 @@
 //
 // Load (and Detect, Inspect) take a Hugging Face folder — config.json with
 // model.safetensors, or shards listed by model.safetensors.index.json — or a
-// llama2.c .bin file. F32 safetensors weights are memory-mapped and used in
-// place (GPT-2's Conv1D matrices, stored [in, out], go through the
-// non-transposed GEMM rather than being copied); F16, BF16 and F64 are
-// converted to float32 once. Loading is strict both ways, like PyTorch's
+// llama2.c .bin file. F32 safetensors weights are memory-mapped; F16, BF16
+// and F64 are converted to float32 once. The projection matrices are then
+// packed once into the GEMM's micro-panels (kernel.PackB), whatever their
+// stored layout (nn.Linear's [out, in], GPT-2's Conv1D [in, out]), with q, k
+// and v side by side as one product; the mapped pages of the stored
+// matrices are released (safetensors.File.Release), so the weights are
+// resident once. Embeddings, norms and the head are used as stored. Loading
+// is strict both ways, like PyTorch's
 // load_state_dict(strict=True): a tensor the configuration implies must be
 // present with that exact shape, and a tensor present must be used (GPT-2's
 // attn.bias/attn.masked_bias buffers, which are causal masks, and stored

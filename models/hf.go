@@ -369,5 +369,6 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 	if err := ld.finish(); err != nil {
 		return nil, err
 	}
+	m.pack(src.release)
 	return m, nil
 }

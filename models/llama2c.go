@@ -172,30 +172,34 @@ func loadLlama2c(path string) (*Decoder, error) {
 	}
 	defer f.Close()
 	cfg, parts, shared, total, kvDim := lay.cfg, lay.parts, lay.shared, lay.total, lay.cfg.KVHeads*lay.cfg.HeadDim
-	all := make([]float32, total)
-	// Read in chunks: binary.Read of the whole slice would hold a second
-	// copy of the weights as bytes.
-	buf := make([]byte, 1<<20)
-	for done := 0; done < len(all); {
-		n := min(len(all)-done, len(buf)/4)
-		if _, err := io.ReadFull(f, buf[:4*n]); err != nil {
-			return nil, fmt.Errorf("models: %s: reading weights: %v (file changed while reading?)", path, err)
-		}
-		for i := range n {
-			all[done+i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-		}
-		done += n
-	}
+	// Each part in its own array, so that the matrices can be freed once
+	// packed. Read in chunks: binary.Read of a whole part would hold a
+	// second copy of it as bytes.
 	src := &mapSource{path: path, shapes: map[string][]int{}, data: map[string][]float32{}}
-	off := 0
+	buf := make([]byte, 1<<20)
+	read := 0
 	for _, p := range parts {
 		n := 1
 		for _, d := range p.shape {
 			n *= d
 		}
+		v := make([]float32, n)
+		for done := 0; done < n; {
+			c := min(n-done, len(buf)/4)
+			if _, err := io.ReadFull(f, buf[:4*c]); err != nil {
+				return nil, fmt.Errorf("models: %s: reading weights: %v (file changed while reading?)", path, err)
+			}
+			for i := range c {
+				v[done+i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+			}
+			done += c
+		}
 		src.shapes[p.name] = p.shape
-		src.data[p.name] = all[off : off+n : off+n]
-		off += n
+		src.data[p.name] = v
+		read += n
+	}
+	if int64(read) != total {
+		panic(fmt.Sprintf("models: llama2c parts hold %d floats, the layout %d", read, total))
 	}
 	m := &Decoder{Config: cfg, src: src}
 	ld := newLoader(src)
@@ -232,6 +236,7 @@ func loadLlama2c(path string) (*Decoder, error) {
 	if err := ld.finish(); err != nil {
 		return nil, err
 	}
+	m.pack(src.release)
 	return m, nil
 }
 

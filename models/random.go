@@ -2,6 +2,7 @@ package models
 
 import (
 	"math/rand/v2"
+	"slices"
 )
 
 // GPT2Small is the shape of the 124M-parameter GPT-2 (random weights via
@@ -23,12 +24,19 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
-	normal := func(n int) []float32 {
-		v := make([]float32, n)
+	fill := func(v []float32) []float32 {
 		for i := range v {
 			v[i] = float32(rng.NormFloat64() * 0.02)
 		}
 		return v
+	}
+	normal := func(n int) []float32 { return fill(make([]float32, n)) }
+	// A layer's matrices are drawn into one arena, reused by the next layer
+	// once pack has copied them: the stored forms never pile up as garbage.
+	var arena []float32
+	matrix := func(n int) []float32 {
+		arena = arena[:len(arena)+n] // within the capacity grown per layer
+		return fill(arena[len(arena)-n:])
 	}
 	ones := func(n int) []float32 {
 		v := make([]float32, n)
@@ -45,7 +53,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	}
 	D, F, qw, kw := c.Dim, c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	lin := func(in, out int, b bool) linear {
-		return linear{w: normal(in * out), b: bias(b, out), in: in, out: out}
+		return linear{w: matrix(in * out), b: bias(b, out), in: in, out: out}
 	}
 	nrm := func() norm {
 		n := norm{w: ones(D)}
@@ -62,9 +70,11 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	// by side in one c_attn (models/hf.go): lay them out the same way, so
 	// that the products take the same paths as with the real checkpoint.
 	conv := func(in, out int) linear {
-		return convLinear(normal(in*out), make([]float32, out), 0, in, out, out)
+		return convLinear(matrix(in*out), make([]float32, out), 0, in, out, out)
 	}
+	perLayer := D*(qw+2*kw) + qw*D + 3*D*F // with a gate
 	for range c.Layers {
+		arena = slices.Grow(arena[:0], perLayer)
 		var ly decoderLayer
 		if c.Arch == "gpt2" && qw == D && kw == D && c.QKVBias && c.OutBias && c.MLPBias {
 			ly = decoderLayer{qkv: conv(D, 3*D), o: conv(D, D), up: conv(D, F), down: conv(F, D)}
@@ -78,6 +88,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 		if c.MLP == MLPSwiGLU {
 			ly.gate = lin(D, F, c.MLPBias)
 		}
+		ly.pack(keep)
 		m.layers = append(m.layers, ly)
 	}
 	m.head = m.embed

@@ -19,6 +19,10 @@ type source interface {
 	names() []string
 	// where names the file that holds a tensor, for error messages.
 	where(name string) string
+	// release is told that the model no longer reads w, a slice that
+	// float32s returned (or its first part): the source may then let its
+	// memory go.
+	release(w []float32)
 	close() error
 }
 
@@ -115,6 +119,7 @@ type stSource struct {
 	paths  []string
 	byName map[string]int // tensor name -> index into files
 	dir    string
+	views  map[*float32]string // first element of each view float32s gave -> tensor name
 }
 
 func (s *stSource) shape(name string) ([]int, bool) {
@@ -129,6 +134,9 @@ func (s *stSource) shape(name string) ([]int, bool) {
 func (s *stSource) float32s(name string) ([]float32, error) {
 	f := s.files[s.byName[name]]
 	if v, _, ok := f.Float32View(name); ok {
+		if len(v) > 0 {
+			s.views[&v[0]] = name
+		}
 		return v, nil
 	}
 	v, _, err := f.Float32s(name)
@@ -154,6 +162,19 @@ func (s *stSource) where(name string) string {
 	return s.dir
 }
 
+// release drops the mapped pages of a viewed tensor from memory
+// (safetensors.File.Release); a later read would fault them in again.
+// Converted tensors are Go memory, freed once unreferenced.
+func (s *stSource) release(w []float32) {
+	if len(w) == 0 {
+		return
+	}
+	if name, ok := s.views[&w[0]]; ok {
+		// Release only advises the OS; on failure the pages just stay.
+		_ = s.files[s.byName[name]].Release(name)
+	}
+}
+
 func (s *stSource) close() error {
 	var errs []error
 	for _, f := range s.files {
@@ -165,7 +186,7 @@ func (s *stSource) close() error {
 // openSafetensors opens the given files and indexes their tensors; a name
 // held by two files is an error.
 func openSafetensors(dir string, paths []string) (*stSource, error) {
-	s := &stSource{byName: map[string]int{}, dir: dir}
+	s := &stSource{byName: map[string]int{}, dir: dir, views: map[*float32]string{}}
 	for _, p := range paths {
 		f, err := safetensors.Open(p)
 		if err != nil {
@@ -206,4 +227,17 @@ func (m *mapSource) names() []string {
 	return n
 }
 func (m *mapSource) where(string) string { return m.path }
-func (m *mapSource) close() error        { return nil }
+
+// release forgets the part that starts at w, so that it is freed once the
+// model holds no slice of it either.
+func (m *mapSource) release(w []float32) {
+	if len(w) == 0 {
+		return
+	}
+	for name, v := range m.data {
+		if len(v) > 0 && &v[0] == &w[0] {
+			delete(m.data, name)
+		}
+	}
+}
+func (m *mapSource) close() error { return nil }
