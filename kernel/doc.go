@@ -23,6 +23,11 @@
 //     at most 128 rows against a B 16 times wider (a short prompt through a
 //     Linear layer) read B in place, A·Bᵀ as (B·Aᵀ)ᵀ, with the same result
 //     bit for bit.
+//   - PackB packs a weight used by many products once (PackedB, from one or
+//     more column blocks in either stored layout); GemmPacked and
+//     LinearPacked multiply by it with no per-call packing, and one-row
+//     products stream its panels in memory order. The models package packs
+//     every projection at load.
 //   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
 //     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. AllFinite checks
 //     an output for NaN and ±Inf without a branch per element. SoftmaxGrad is
