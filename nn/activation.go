@@ -7,10 +7,10 @@ import (
 )
 
 // The activations of the feed-forward blocks, in place on flat slices. Each
-// is evaluated in float64 and rounded once, so it is correctly rounded or
-// within one ulp of it, except the tanh form of GELU, SiLU and SwiGLU, whose
-// exp runs in the vector kernel (within 2 ulps, see ratioRows); long slices
-// are split over the worker pool.
+// is evaluated in float64 and rounded once; GELU (both forms), SiLU and
+// SwiGLU take their exp from the vector kernel and are within 2 ulps of the
+// float64 formulas (see ratioRows, and erf.go for the erf form); long
+// slices are split over the worker pool.
 
 // GELUKind selects the form of GELU (Hendrycks and Gimpel, 2016).
 type GELUKind int
@@ -38,12 +38,7 @@ func GELU(x []float32, kind GELUKind) {
 		ratioRows(x, nil, ratioGELUTanh)
 		return
 	}
-	forRows(len(x), 1, func(i0, i1 int) {
-		for i, v := range x[i0:i1] {
-			f := float64(v)
-			x[i0+i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
-		}
-	})
+	geluErfRows(x)
 }
 
 // geluTanhArg is −2u, the argument of the exp in the tanh form of GELU:
@@ -56,13 +51,15 @@ func geluTanhArg(f float64) float64 {
 
 // The tanh form of GELU, SiLU and SwiGLU are all f/(1 + e^z) with z a
 // function of f (times up for SwiGLU), computed by ratioRows; their
-// derivatives take one e^z each too (gradRows).
+// derivatives take one e^z each too (gradRows). The erf form takes its
+// e^z, z = −f²/2, through fillExp too (erf.go).
 type ratioKind int
 
 const (
 	ratioGELUTanh ratioKind = iota // z = −2u
 	ratioSiLU                      // z = −f
 	ratioGELUGrad                  // z = −2|u| (the derivative, see geluGrad)
+	ratioGELUErf                   // z = −f²/2 (erf.go: the form and its derivative)
 )
 
 func (k ratioKind) arg(f float64) float64 {
@@ -71,6 +68,8 @@ func (k ratioKind) arg(f float64) float64 {
 		return -f
 	case ratioGELUGrad:
 		return -math.Abs(geluTanhArg(f))
+	case ratioGELUErf:
+		return -0.5 * f * f
 	}
 	return geluTanhArg(f)
 }
@@ -234,12 +233,13 @@ func SwiGLU(gate, up []float32) {
 // (no cancellation on the left tail), and sech²(u) = 4e/(1 + e)², which
 // goes to 0 (never NaN) for large |u|.
 func geluGrad(f float64, kind GELUKind) float64 {
-	const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 	if kind == GELUTanh {
 		return geluTanhGrad(f, math.Exp(ratioGELUGrad.arg(f)))
 	}
 	return 0.5*math.Erfc(-f/math.Sqrt2) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
 }
+
+const invSqrt2Pi = 0.3989422804014327 // 1/√(2π)
 
 // geluTanhGrad is the tanh form's derivative at f given e = exp(−2|u|).
 func geluTanhGrad(f, e float64) float64 {
@@ -266,11 +266,7 @@ func GELUBackward(dx, dy, x []float32, kind GELUKind) {
 		gradRows(dx, dy, x, nil, nil, ratioGELUGrad)
 		return
 	}
-	forRows(len(dx), 1, func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			dx[i] = float32(float64(dx[i]) + float64(dy[i])*geluGrad(float64(x[i]), kind))
-		}
-	})
+	geluErfGradRows(dx, dy, x)
 }
 
 // ReLUBackward adds dy into dx where x > 0 (the derivative at 0 is taken as

@@ -26,10 +26,12 @@ func BenchmarkActivations(b *testing.B) {
 	}{
 		{"ReLU", func() { copy(y, x); ReLU(y) }},
 		{"ReLUBackward", func() { ReLUBackward(dx, x, x) }},
+		{"GELUErf", func() { copy(y, x); GELU(y, GELUErf) }},
 		{"GELUTanh", func() { copy(y, x); GELU(y, GELUTanh) }},
 		{"SiLU", func() { copy(y, x); SiLU(y) }},
 		{"SwiGLU", func() { copy(y, x); SwiGLU(y, x) }},
 		{"SwiGLUBackward", func() { SwiGLUBackward(dx, y, x, x, x) }},
+		{"GELUErfBackward", func() { GELUBackward(dx, x, x, GELUErf) }},
 		{"GELUTanhBackward", func() { GELUBackward(dx, x, x, GELUTanh) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

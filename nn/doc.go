@@ -73,7 +73,7 @@
 // Numerics: gradients are float32; reductions (norm statistics and row
 // sums, the dw and db column sums, the cross-entropy log-sum-exp with the
 // row maximum subtracted) are accumulated in float64 and rounded once; the
-// activations are float64 and rounded once, the exponential of tanh GELU,
+// activations are float64 and rounded once, the exponential of both GELUs,
 // SiLU, SwiGLU and their derivatives coming from the vector exp kernel with
 // its argument's rounding residual put back (within 2 ulps of the float64
 // formulas); the Linear products use kernel.Gemm with beta = 1. Row loops split over

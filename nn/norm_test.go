@@ -154,6 +154,9 @@ func TestRatioActivations(t *testing.T) {
 		want func(f, up float64) float64
 	}{
 		{"gelu_tanh", func(x, _ []float32) { GELU(x, GELUTanh) }, func(f, _ float64) float64 { return f / (1 + math.Exp(geluTanhArg(f))) }},
+		// x·Φ(x) with Φ as erfc(−x/√2)/2, which keeps the left tail's
+		// relative accuracy (1 + erf loses it below x ≈ −5).
+		{"gelu_erf", func(x, _ []float32) { GELU(x, GELUErf) }, func(f, _ float64) float64 { return f * 0.5 * math.Erfc(-f/math.Sqrt2) }},
 		{"silu", func(x, _ []float32) { SiLU(x) }, func(f, _ float64) float64 { return silu64(f) }},
 		{"swiglu", SwiGLU, func(f, up float64) float64 { return silu64(f) * up }},
 	} {
@@ -187,7 +190,7 @@ func TestRatioActivations(t *testing.T) {
 }
 
 // TestRatioGradients compares the backward forms that take their exp from
-// the vector kernel (tanh GELU, SiLU, SwiGLU) with the float64 formulas on
+// the vector kernel (both GELUs, SiLU, SwiGLU) with the float64 formulas on
 // the inputs of TestRatioActivations: within 2 ulps of the result or 4e-7
 // relative to the sum of the absolute values of the derivative's terms (it
 // crosses zero, where an ulp count alone means nothing; the kernel's exp is
@@ -221,6 +224,12 @@ func TestRatioGradients(t *testing.T) {
 		}
 	}
 	dx := make([]float32, n)
+	GELUBackward(dx, dy, xs, GELUErf)
+	check("gelu_erf'", dx, func(i int) (float64, float64) {
+		f := float64(xs[i])
+		return float64(dy[i]) * geluGrad(f, GELUErf), float64(dy[i]) * geluErfGradTerms(f)
+	})
+	clear(dx)
 	GELUBackward(dx, dy, xs, GELUTanh)
 	check("gelu_tanh'", dx, func(i int) (float64, float64) {
 		return float64(dy[i]) * geluGrad(float64(xs[i]), GELUTanh), float64(dy[i]) * geluGradTerms(float64(xs[i]))
@@ -243,6 +252,12 @@ func TestRatioGradients(t *testing.T) {
 		f, d := float64(xs[i]), float64(dy[i])
 		return d * f / (1 + math.Exp(-f)), d * f
 	})
+}
+
+// geluErfGradTerms is Φ(x) + |x·φ(x)|, the sizes of the two terms of the
+// erf form's derivative.
+func geluErfGradTerms(f float64) float64 {
+	return 0.5*math.Erfc(-f/math.Sqrt2) + math.Abs(f*invSqrt2Pi*math.Exp(-0.5*f*f))
 }
 
 // geluGradTerms is |(1 + tanh u)/2| + |x/2·sech²u·√(2/π)·(1 + 3·0.044715x²)|,
