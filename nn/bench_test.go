@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
@@ -39,5 +40,40 @@ func BenchmarkActivations(b *testing.B) {
 				c.run()
 			}
 		})
+	}
+}
+
+// BenchmarkNorms: LayerNorm and RMSNorm forward (with saved statistics) and
+// backward on 256 rows of GPT-2's width 768 and of the demo model's 64.
+func BenchmarkNorms(b *testing.B) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, d := range []int{64, 768} {
+		const rows = 256
+		x, dy := make([]float32, rows*d), make([]float32, rows*d)
+		for i := range x {
+			x[i], dy[i] = float32(rng.NormFloat64()+0.5), float32(rng.NormFloat64())
+		}
+		w, bias := make([]float32, d), make([]float32, d)
+		for i := range w {
+			w[i], bias[i] = float32(1+0.1*rng.NormFloat64()), float32(0.1*rng.NormFloat64())
+		}
+		y, dx, dw, db := make([]float32, rows*d), make([]float32, rows*d), make([]float32, d), make([]float32, d)
+		mean, rstd := make([]float32, rows), make([]float32, rows)
+		for _, c := range []struct {
+			name string
+			run  func()
+		}{
+			{"LayerNorm", func() { LayerNormForward(y, mean, rstd, x, w, bias, rows, d, 1e-5) }},
+			{"LayerNormBackward", func() { LayerNormBackward(dx, dw, db, dy, x, w, mean, rstd, rows, d) }},
+			{"RMSNorm", func() { RMSNormForward(y, rstd, x, w, rows, d, 1e-5) }},
+			{"RMSNormBackward", func() { RMSNormBackward(dx, dw, dy, x, w, rstd, rows, d) }},
+		} {
+			c.run() // the backward forms read the statistics the forward saved
+			b.Run(fmt.Sprintf("%s/d=%d", c.name, d), func(b *testing.B) {
+				for b.Loop() {
+					c.run()
+				}
+			})
+		}
 	}
 }

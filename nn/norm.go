@@ -134,17 +134,8 @@ func LayerNormForward(y, mean, rstd, x, w, b []float32, rows, d int, eps float32
 	forRows(rows, d, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
-			var sum float64
-			for _, v := range xr {
-				sum += float64(v)
-			}
-			mu := sum / float64(d)
-			var ss float64
-			for _, v := range xr {
-				dv := float64(v) - mu
-				ss += dv * dv
-			}
-			s := 1 / math.Sqrt(ss/float64(d)+float64(eps))
+			mu := sum64(xr) / float64(d)
+			s := 1 / math.Sqrt(sqDev64(xr, mu)/float64(d)+float64(eps))
 			if mean != nil {
 				mean[r] = float32(mu)
 			}
@@ -187,14 +178,9 @@ func LayerNormBackward(dx, dw, db, dy, x, w, mean, rstd []float32, rows, d int) 
 			for r := r0; r < r1; r++ {
 				xr, dyr, dxr := x[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
 				mu, s := float64(mean[r]), float64(rstd[r])
-				var sg, sgx float64
-				for i, v := range xr {
-					g := float64(dyr[i]) * float64(w[i])
-					sg += g
-					sgx += g * (float64(v) - mu) * s
-				}
+				sg, sgx := gradSums64(dyr, w, xr, mu)
 				sg /= float64(d)
-				sgx /= float64(d)
+				sgx *= s / float64(d)
 				for i, v := range xr {
 					g := float64(dyr[i]) * float64(w[i])
 					xh := (float64(v) - mu) * s
@@ -265,11 +251,7 @@ func RMSNormForward(y, rstd, x, w []float32, rows, d int, eps float32) {
 	forRows(rows, d, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
-			var ss float64
-			for _, v := range xr {
-				ss += float64(v) * float64(v)
-			}
-			s := 1 / math.Sqrt(ss/float64(d)+float64(eps))
+			s := 1 / math.Sqrt(sqDev64(xr, 0)/float64(d)+float64(eps))
 			if rstd != nil {
 				rstd[r] = float32(s)
 			}
@@ -303,10 +285,7 @@ func RMSNormBackward(dx, dw, dy, x, w, rstd []float32, rows, d int) {
 			for r := r0; r < r1; r++ {
 				xr, dyr, dxr := x[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
 				s := float64(rstd[r])
-				var sgx float64
-				for i, v := range xr {
-					sgx += float64(dyr[i]) * float64(w[i]) * float64(v)
-				}
+				_, sgx := gradSums64(dyr, w, xr, 0)
 				c := s * s * sgx / float64(d)
 				for i, v := range xr {
 					g := float64(dyr[i]) * float64(w[i])
