@@ -88,9 +88,11 @@ func (e *Encoder) Loss(bt *TaggingBatch, opt TrainOptions) (st LossStats, err er
 			return st, fmt.Errorf("nn: label %d at index %d is outside the vocabulary [0, %d)", l, i, c.Vocab)
 		}
 	}
-	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}}
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
+	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed, sc: sc}}
 	m.encode(p, sb)
-	st, dmem, err := outputLoss(m.out, p.memory, bt.Labels, bt.Ignore, c.DModel, c.Vocab, opt)
+	st, dmem, err := outputLoss(sc, m.out, p.memory, bt.Labels, bt.Ignore, c.DModel, c.Vocab, opt)
 	if err != nil || dmem == nil {
 		return st, err
 	}

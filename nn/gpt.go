@@ -79,6 +79,8 @@ type GPT struct {
 	blocks []gptBlock
 	lnf    layerNorm
 	params []*Param
+	// scratch holds the buffers of Loss passes between calls.
+	scratch scratches
 }
 
 // NewGPT builds a model with GPT-2's initialisation: N(0, 0.02) weights,
@@ -159,11 +161,12 @@ type gptPass struct {
 func (m *GPT) forward(p *gptPass, ids []int, B, T int) {
 	c := m.Config
 	D, n := c.DModel, B*T
-	x := make([]float32, n*D)
+	sc := p.rn.sc
+	x := sc.floats(n * D)
 	EmbeddingForward(x, m.wte.W, ids, D)
 	LearnedPositionsForward(x, m.wpe.W, B, T, 0, D)
 	p.off = p.rn.nextSite()
-	h := make([]float32, n*D)
+	h := sc.floats(n * D)
 	p.rn.dropout(h, x, p.off)
 	p.subs = make([][2]sublayer, c.Layers)
 	p.attn = make([]attnState, c.Layers)
@@ -172,13 +175,13 @@ func (m *GPT) forward(p *gptPass, ids []int, B, T int) {
 	for l := range m.blocks {
 		b := &m.blocks[l]
 		p.subs[l] = [2]sublayer{{norm: b.ln1, pre: true, d: D, eps: c.Eps}, {norm: b.ln2, pre: true, d: D, eps: c.Eps}}
-		p.attn[l] = attnState{blk: &b.attn, self: true, b: B, tq: T, tk: T, d: D, h: c.Heads, masks: causal}
-		p.mlp[l] = ffnState{f: &b.mlp, n: n, d: D, ff: 4 * D, gelu: true}
+		p.attn[l] = attnState{blk: &b.attn, self: true, b: B, tq: T, tk: T, d: D, h: c.Heads, masks: causal, sc: sc}
+		p.mlp[l] = ffnState{f: &b.mlp, n: n, d: D, ff: 4 * D, gelu: true, sc: sc}
 		h = p.subs[l][0].forward(&p.rn, h, n, p.attn[l].forward)
 		h = p.subs[l][1].forward(&p.rn, h, n, p.mlp[l].forward)
 	}
-	p.final = normState{x: h, mean: make([]float32, n), rstd: make([]float32, n)}
-	p.out = make([]float32, n*D)
+	p.final = normState{x: h, mean: sc.floats(n), rstd: sc.floats(n)}
+	p.out = sc.floats(n * D)
 	LayerNormForward(p.out, p.final.mean, p.final.rstd, h, m.lnf.w.W, m.lnf.b.W, n, D, c.Eps)
 }
 
@@ -263,20 +266,22 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 		}
 	}
 	n := B * T
-	p := &gptPass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}, ids: bt.IDs}
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
+	p := &gptPass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed, sc: sc}, ids: bt.IDs}
 	m.forward(p, bt.IDs, B, T)
-	st, dout, err := outputLoss(m.head, p.out, bt.Labels, bt.Ignore, D, V, opt)
+	st, dout, err := outputLoss(sc, m.head, p.out, bt.Labels, bt.Ignore, D, V, opt)
 	if err != nil || dout == nil {
 		return st, err
 	}
-	dh := make([]float32, n*D)
+	dh := sc.floats(n * D)
 	LayerNormBackward(dh, m.lnf.w.G, m.lnf.b.G, dout, p.final.x, m.lnf.w.W, p.final.mean, p.final.rstd, n, D)
 	for l := len(m.blocks) - 1; l >= 0; l-- {
 		dh = p.subs[l][1].backward(&p.rn, dh, n, p.mlp[l].backward)
 		at := &p.attn[l]
 		dh = p.subs[l][0].backward(&p.rn, dh, n, func(d []float32) []float32 { return at.backward(d, nil) })
 	}
-	dx := make([]float32, n*D)
+	dx := sc.floats(n * D)
 	p.rn.dropoutBack(dx, dh, p.off)
 	EmbeddingBackward(m.wte.G, dx, bt.IDs, D)
 	LearnedPositionsBackward(m.wpe.G, dx, B, T, 0, D)

@@ -115,6 +115,8 @@ type Transformer struct {
 	decN   layerNorm // pre-LN only
 	params []*Param
 	pe     []float32 // [MaxLen, D]
+	// scratch holds the buffers of Loss passes between calls.
+	scratch scratches
 }
 
 // NewTransformer builds a model with PyTorch's initialisation: Xavier
@@ -252,6 +254,7 @@ type run struct {
 	p     float32
 	seed  uint64
 	site  uint64
+	sc    *scratch // the pass's buffers (nil: make; see scratch)
 }
 
 func (r *run) nextSite() uint64 {
@@ -296,10 +299,10 @@ type sublayer struct {
 func (s *sublayer) forward(rn *run, x []float32, n int, f func(in []float32) []float32) []float32 {
 	d := s.d
 	s.x, s.off = x, rn.nextSite()
-	s.mean, s.rstd = make([]float32, n), make([]float32, n)
+	s.mean, s.rstd = rn.sc.floats(n), rn.sc.floats(n)
 	s.in = x
 	if s.pre {
-		s.in = make([]float32, n*d)
+		s.in = rn.sc.floats(n * d)
 		LayerNormForward(s.in, s.mean, s.rstd, x, s.norm.w.W, s.norm.b.W, n, d, s.eps)
 	}
 	// f returns a fresh buffer nobody keeps: drop out and add the residual
@@ -315,7 +318,7 @@ func (s *sublayer) forward(rn *run, x []float32, n int, f func(in []float32) []f
 		return y
 	}
 	s.r = y
-	out := make([]float32, n*d)
+	out := rn.sc.floats(n * d)
 	LayerNormForward(out, s.mean, s.rstd, y, s.norm.w.W, s.norm.b.W, n, d, s.eps)
 	return out
 }
@@ -328,12 +331,12 @@ func (s *sublayer) backward(rn *run, dy []float32, n int, fb func(dout []float32
 	d := s.d
 	dsum := dy // the gradient of the residual sum
 	if !s.pre {
-		dsum = make([]float32, n*d)
+		dsum = rn.sc.floats(n * d)
 		LayerNormBackward(dsum, s.norm.w.G, s.norm.b.G, dy, s.r, s.norm.w.W, s.mean, s.rstd, n, d)
 	}
 	dfout := dsum
 	if rn.active() {
-		dfout = make([]float32, n*d)
+		dfout = rn.sc.floats(n * d)
 		rn.dropoutBack(dfout, dsum, s.off)
 	}
 	din := fb(dfout)
@@ -376,6 +379,7 @@ type attnState struct {
 	ctx, lse     []float32
 	masks        []attention.Mask
 	weights      *tensor.Tensor
+	sc           *scratch
 }
 
 func (a *attnState) views(q, kv, ctx []float32) (qv, kvv, vv, cv *tensor.Tensor) {
@@ -401,16 +405,16 @@ func (a *attnState) forward(in []float32) []float32 {
 	a.xq = in
 	if a.self {
 		a.xkv = in
-		a.q = make([]float32, nq*3*D)
+		a.q = a.sc.floats(nq * 3 * D)
 		LinearForward(a.q, in, blk.inW.W, blk.inB.W, nq, D, 3*D)
 	} else {
-		a.q = make([]float32, nq*D)
-		a.kv = make([]float32, nk*2*D)
+		a.q = a.sc.floats(nq * D)
+		a.kv = a.sc.floats(nk * 2 * D)
 		LinearForward(a.q, in, blk.inW.W[:D*D], blk.inB.W[:D], nq, D, D)
 		LinearForward(a.kv, a.xkv, blk.inW.W[D*D:], blk.inB.W[D:], nk, D, 2*D)
 	}
-	a.ctx = make([]float32, nq*D)
-	a.lse = make([]float32, B*a.h*Tq)
+	a.ctx = a.sc.floats(nq * D)
+	a.lse = a.sc.floats(B * a.h * Tq)
 	qv, kv, vv, cv := a.views(a.q, a.kv, a.ctx)
 	opt := attention.Options{Masks: a.masks, LSE: tensor.Must(tensor.FromSlice(a.lse, B, a.h, Tq)), Weights: a.weights}
 	if err := attention.ScaledDotProduct(cv, qv, kv, vv, opt); err != nil {
@@ -418,7 +422,7 @@ func (a *attnState) forward(in []float32) []float32 {
 		// weights); Loss and Greedy turn it back into their error.
 		panic(numericError{err})
 	}
-	out := make([]float32, nq*D)
+	out := a.sc.floats(nq * D)
 	LinearForward(out, a.ctx, blk.outW.W, blk.outB.W, nq, D, D)
 	return out
 }
@@ -429,13 +433,13 @@ func (a *attnState) backward(dout, dmem []float32) []float32 {
 	B, Tq, Tk, D := a.b, a.tq, a.tk, a.d
 	nq, nk := B*Tq, B*Tk
 	blk := a.blk
-	dctx := make([]float32, nq*D)
+	dctx := a.sc.floats(nq * D)
 	LinearBackward(dctx, blk.outW.G, blk.outB.G, dout, a.ctx, blk.outW.W, nq, D, D)
 	var dq, dkv []float32
 	if a.self {
-		dq = make([]float32, nq*3*D)
+		dq = a.sc.floats(nq * 3 * D)
 	} else {
-		dq, dkv = make([]float32, nq*D), make([]float32, nk*2*D)
+		dq, dkv = a.sc.floats(nq*D), a.sc.floats(nk*2*D)
 	}
 	qv, kv, vv, cv := a.views(a.q, a.kv, a.ctx)
 	dqv, dkvv, dvv, dcv := a.views(dq, dkv, dctx)
@@ -444,7 +448,7 @@ func (a *attnState) backward(dout, dmem []float32) []float32 {
 	if err := attention.ScaledDotProductBackward(dqv, dkvv, dvv, dcv, qv, kv, vv, cv, lse, opt); err != nil {
 		panic(numericError{err})
 	}
-	dx := make([]float32, nq*D)
+	dx := a.sc.floats(nq * D)
 	if a.self {
 		LinearBackward(dx, blk.inW.G, blk.inB.G, dq, a.xq, blk.inW.W, nq, D, 3*D)
 		return dx
@@ -460,14 +464,15 @@ type ffnState struct {
 	n, d, ff    int
 	gelu        bool // tanh GELU (GPT-2) instead of ReLU (the paper)
 	in, hpre, h []float32
+	sc          *scratch
 }
 
 func (s *ffnState) forward(in []float32) []float32 {
 	s.in = in
-	s.hpre = make([]float32, s.n*s.ff)
+	s.hpre = s.sc.floats(s.n * s.ff)
 	LinearForward(s.hpre, in, s.f.w1.W, s.f.b1.W, s.n, s.d, s.ff)
 	if s.gelu {
-		s.h = append([]float32(nil), s.hpre...) // GELU's backward needs the input
+		s.h = s.sc.clone(s.hpre) // GELU's backward needs the input
 		GELU(s.h, GELUTanh)
 	} else {
 		// ReLU's backward needs only the sign, and relu(x) > 0 exactly
@@ -475,21 +480,21 @@ func (s *ffnState) forward(in []float32) []float32 {
 		ReLU(s.hpre)
 		s.h = s.hpre
 	}
-	out := make([]float32, s.n*s.d)
+	out := s.sc.floats(s.n * s.d)
 	LinearForward(out, s.h, s.f.w2.W, s.f.b2.W, s.n, s.ff, s.d)
 	return out
 }
 
 func (s *ffnState) backward(dout []float32) []float32 {
-	dh := make([]float32, s.n*s.ff)
+	dh := s.sc.floats(s.n * s.ff)
 	LinearBackward(dh, s.f.w2.G, s.f.b2.G, dout, s.h, s.f.w2.W, s.n, s.ff, s.d)
-	dhpre := make([]float32, s.n*s.ff)
+	dhpre := s.sc.floats(s.n * s.ff)
 	if s.gelu {
 		GELUBackward(dhpre, dh, s.hpre, GELUTanh)
 	} else {
 		ReLUBackward(dhpre, dh, s.h)
 	}
-	din := make([]float32, s.n*s.d)
+	din := s.sc.floats(s.n * s.d)
 	LinearBackward(din, s.f.w1.G, s.f.b1.G, dhpre, s.in, s.f.w1.W, s.n, s.d, s.ff)
 	return din
 }
@@ -503,7 +508,7 @@ type embedState struct {
 func (m *Transformer) embedForward(rn *run, st *embedState, ids []int, b, t int) []float32 {
 	D := m.Config.DModel
 	scale := float32(math.Sqrt(float64(D)))
-	x := make([]float32, b*t*D)
+	x := rn.sc.floats(b * t * D)
 	for i, id := range ids {
 		row := x[i*D : (i+1)*D]
 		e := m.embed.W[id*D : (id+1)*D]
@@ -513,14 +518,14 @@ func (m *Transformer) embedForward(rn *run, st *embedState, ids []int, b, t int)
 		}
 	}
 	st.ids, st.off = ids, rn.nextSite()
-	y := make([]float32, len(x))
+	y := rn.sc.floats(len(x))
 	rn.dropout(y, x, st.off)
 	return y
 }
 
 func (m *Transformer) embedBackward(rn *run, st *embedState, dy []float32) {
 	D := m.Config.DModel
-	dx := make([]float32, len(dy))
+	dx := rn.sc.floats(len(dy))
 	rn.dropoutBack(dx, dy, st.off)
 	scale := float32(math.Sqrt(float64(D)))
 	for i := range dx {
@@ -550,22 +555,22 @@ type normState struct {
 	x, mean, rstd []float32
 }
 
-func (m *Transformer) finalNorm(st *normState, n layerNorm, x []float32, rows int) []float32 {
+func (m *Transformer) finalNorm(sc *scratch, st *normState, n layerNorm, x []float32, rows int) []float32 {
 	if !m.Config.NormFirst {
 		return x
 	}
 	D := m.Config.DModel
-	st.x, st.mean, st.rstd = x, make([]float32, rows), make([]float32, rows)
-	y := make([]float32, len(x))
+	st.x, st.mean, st.rstd = x, sc.floats(rows), sc.floats(rows)
+	y := sc.floats(len(x))
 	LayerNormForward(y, st.mean, st.rstd, x, n.w.W, n.b.W, rows, D, m.Config.Eps)
 	return y
 }
 
-func (m *Transformer) finalNormBack(st *normState, n layerNorm, dy []float32, rows int) []float32 {
+func (m *Transformer) finalNormBack(sc *scratch, st *normState, n layerNorm, dy []float32, rows int) []float32 {
 	if !m.Config.NormFirst {
 		return dy
 	}
-	dx := make([]float32, len(dy))
+	dx := sc.floats(len(dy))
 	LayerNormBackward(dx, n.w.G, n.b.G, dy, st.x, n.w.W, st.mean, st.rstd, rows, m.Config.DModel)
 	return dx
 }
@@ -596,12 +601,12 @@ func (m *Transformer) encode(p *pass, bt *Seq2SeqBatch) {
 	for l := range m.enc {
 		ly := &m.enc[l]
 		p.encSub[l] = [2]sublayer{m.sub(ly.n1), m.sub(ly.n2)}
-		p.encAttn[l] = attnState{blk: &ly.self, self: true, b: B, tq: S, tk: S, d: D, h: H, masks: srcMask}
-		p.encFF[l] = ffnState{f: &ly.ff, n: ns, d: D, ff: c.DFF}
+		p.encAttn[l] = attnState{blk: &ly.self, self: true, b: B, tq: S, tk: S, d: D, h: H, masks: srcMask, sc: p.rn.sc}
+		p.encFF[l] = ffnState{f: &ly.ff, n: ns, d: D, ff: c.DFF, sc: p.rn.sc}
 		x = p.encSub[l][0].forward(&p.rn, x, ns, p.encAttn[l].forward)
 		x = p.encSub[l][1].forward(&p.rn, x, ns, p.encFF[l].forward)
 	}
-	p.memory = m.finalNorm(&p.encNorm, m.encN, x, ns)
+	p.memory = m.finalNorm(p.rn.sc, &p.encNorm, m.encN, x, ns)
 }
 
 // decode runs the decoder stack on bt.TgtIn against p.memory; p.out is its
@@ -620,17 +625,17 @@ func (m *Transformer) decode(p *pass, bt *Seq2SeqBatch, crossWeights *tensor.Ten
 	for l := range m.dec {
 		ly := &m.dec[l]
 		p.decSub[l] = [3]sublayer{m.sub(ly.n1), m.sub(ly.n2), m.sub(ly.n3)}
-		p.decSelf[l] = attnState{blk: &ly.self, self: true, b: B, tq: T, tk: T, d: D, h: H, masks: []attention.Mask{attention.Causal{}}}
-		p.decCross[l] = attnState{blk: &ly.cross, b: B, tq: T, tk: S, d: D, h: H, masks: srcMask, xkv: p.memory}
+		p.decSelf[l] = attnState{blk: &ly.self, self: true, b: B, tq: T, tk: T, d: D, h: H, masks: []attention.Mask{attention.Causal{}}, sc: p.rn.sc}
+		p.decCross[l] = attnState{blk: &ly.cross, b: B, tq: T, tk: S, d: D, h: H, masks: srcMask, xkv: p.memory, sc: p.rn.sc}
 		if l == len(m.dec)-1 {
 			p.decCross[l].weights = crossWeights
 		}
-		p.decFF[l] = ffnState{f: &ly.ff, n: nt, d: D, ff: c.DFF}
+		p.decFF[l] = ffnState{f: &ly.ff, n: nt, d: D, ff: c.DFF, sc: p.rn.sc}
 		y = p.decSub[l][0].forward(&p.rn, y, nt, p.decSelf[l].forward)
 		y = p.decSub[l][1].forward(&p.rn, y, nt, p.decCross[l].forward)
 		y = p.decSub[l][2].forward(&p.rn, y, nt, p.decFF[l].forward)
 	}
-	p.out = m.finalNorm(&p.decNorm, m.decN, y, nt)
+	p.out = m.finalNorm(p.rn.sc, &p.decNorm, m.decN, y, nt)
 }
 
 // backward takes the gradient of the decoder output and adds every
@@ -638,8 +643,8 @@ func (m *Transformer) decode(p *pass, bt *Seq2SeqBatch, crossWeights *tensor.Ten
 func (m *Transformer) backward(p *pass, dout []float32) {
 	ns, nt := p.b*p.s, p.b*p.t
 	D := m.Config.DModel
-	dy := m.finalNormBack(&p.decNorm, m.decN, dout, nt)
-	dmem := make([]float32, ns*D)
+	dy := m.finalNormBack(p.rn.sc, &p.decNorm, m.decN, dout, nt)
+	dmem := p.rn.sc.floats(ns * D)
 	for l := len(m.dec) - 1; l >= 0; l-- {
 		dy = p.decSub[l][2].backward(&p.rn, dy, nt, p.decFF[l].backward)
 		cross := &p.decCross[l]
@@ -654,7 +659,7 @@ func (m *Transformer) backward(p *pass, dout []float32) {
 // encodeBackward takes the gradient of the encoder output [B·S, D].
 func (m *Transformer) encodeBackward(p *pass, dmem []float32) {
 	ns := p.b * p.s
-	dx := m.finalNormBack(&p.encNorm, m.encN, dmem, ns)
+	dx := m.finalNormBack(p.rn.sc, &p.encNorm, m.encN, dmem, ns)
 	for l := len(m.enc) - 1; l >= 0; l-- {
 		dx = p.encSub[l][1].backward(&p.rn, dx, ns, p.encFF[l].backward)
 		at := &p.encAttn[l]
@@ -690,9 +695,11 @@ func (m *Transformer) Loss(bt *Seq2SeqBatch, opt TrainOptions) (st LossStats, er
 		return LossStats{}, fmt.Errorf("nn: Loss needs labels (TgtOut)")
 	}
 	c := m.Config
-	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed}}
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
+	p := &pass{rn: run{train: opt.Dropout, p: c.Dropout, seed: opt.Seed, sc: sc}}
 	m.forward(p, bt, nil)
-	st, dout, err := outputLoss(m.out, p.out, bt.TgtOut, bt.Ignore, c.DModel, c.Vocab, opt)
+	st, dout, err := outputLoss(sc, m.out, p.out, bt.TgtOut, bt.Ignore, c.DModel, c.Vocab, opt)
 	if err != nil || dout == nil {
 		return st, err
 	}
@@ -716,9 +723,9 @@ func argmax(row []float32) int {
 // label-smoothed cross-entropy over labels other than ignore. With
 // opt.Backward it adds out's gradient and returns dh, the gradient of the
 // mean loss with respect to h; otherwise dh is nil.
-func outputLoss(out *Param, h []float32, labels []int, ignore, D, V int, opt TrainOptions) (st LossStats, dh []float32, err error) {
+func outputLoss(sc *scratch, out *Param, h []float32, labels []int, ignore, D, V int, opt TrainOptions) (st LossStats, dh []float32, err error) {
 	n := len(labels)
-	logits := make([]float32, n*V)
+	logits := sc.floats(n * V)
 	LinearForward(logits, h, out.W, nil, n, D, V)
 	count := 0
 	for i, l := range labels {
@@ -741,7 +748,7 @@ func outputLoss(out *Param, h []float32, labels []int, ignore, D, V int, opt Tra
 	if !opt.Backward {
 		return st, nil, nil
 	}
-	dh = make([]float32, n*D)
+	dh = sc.floats(n * D)
 	LinearBackward(dh, out.G, nil, dlogits, h, out.W, n, D, V)
 	return st, dh, nil
 }
