@@ -122,22 +122,10 @@ func convLinear(w, b []float32, col, in, out, ldw int) linear {
 	return linear{w: w[col:], b: b[col : col+out], in: in, out: out, inOut: true, ldw: ldw}
 }
 
-// apply computes y [m, out] (leading dimension ldy) from x [m, in] (ldx).
+// apply computes y [m, out] (leading dimension ldy) from x [m, in] (ldx)
+// with the packed weight (every loader packs its model; models/packed.go).
 func (l *linear) apply(y []float32, ldy int, x []float32, ldx, m int) {
-	if l.p != nil {
-		kernel.LinearPacked(y, ldy, x, ldx, l.p, l.b, m)
-		return
-	}
-	if !l.inOut {
-		kernel.Linear(y, ldy, x, ldx, l.w, l.in, l.b, m, l.out, l.in)
-		return
-	}
-	kernel.Gemm(false, false, m, l.out, l.in, 1, x, ldx, l.w, l.ldw, 0, y, ldy)
-	if l.b != nil {
-		for i := range m {
-			kernel.Axpy(1, l.b, y[i*ldy:i*ldy+l.out])
-		}
-	}
+	kernel.LinearPacked(y, ldy, x, ldx, l.p, l.b, m)
 }
 
 type norm struct {
@@ -148,10 +136,10 @@ type decoderLayer struct {
 	norm1, norm2   norm
 	q, k, v, o     linear
 	up, gate, down linear
-	// qkv, when set, replaces q, k and v: one product whose output columns
-	// are theirs side by side (GPT-2's c_attn [D, 3D] as stored, or q, k and
-	// v packed together). It reads the weight once, where three products
-	// would read the input three times.
+	// qkv is q, k and v as one product whose output columns are theirs side
+	// by side: GPT-2's c_attn [D, 3D] as loaded, or q, k and v fused by
+	// pack. One product reads the input once, where three would read it
+	// three times.
 	qkv linear
 }
 
