@@ -44,7 +44,8 @@ func BenchmarkActivations(b *testing.B) {
 }
 
 // BenchmarkNorms: LayerNorm and RMSNorm forward (with saved statistics) and
-// backward on 256 rows of GPT-2's width 768 and of the demo model's 64.
+// backward, and the column sums of a Linear's bias gradient, on 256 rows of
+// GPT-2's width 768 and of the demo model's 64.
 func BenchmarkNorms(b *testing.B) {
 	rng := rand.New(rand.NewPCG(6, 6))
 	for _, d := range []int{64, 768} {
@@ -67,6 +68,7 @@ func BenchmarkNorms(b *testing.B) {
 			{"LayerNormBackward", func() { LayerNormBackward(dx, dw, db, dy, x, w, mean, rstd, rows, d) }},
 			{"RMSNorm", func() { RMSNormForward(y, rstd, x, w, rows, d, 1e-5) }},
 			{"RMSNormBackward", func() { RMSNormBackward(dx, dw, dy, x, w, rstd, rows, d) }},
+			{"ColSums", func() { colSums(db, dy, rows, d) }}, // a Linear's bias gradient
 		} {
 			c.run() // the backward forms read the statistics the forward saved
 			b.Run(fmt.Sprintf("%s/d=%d", c.name, d), func(b *testing.B) {

@@ -211,15 +211,34 @@ func normParamGrads(dw, db, dy, x, mean, rstd []float32, rows, d int) {
 		for blk := b0; blk < b1; blk++ {
 			c0, c1 := blk*block, min(d, (blk+1)*block)
 			var aw, ab [block]float64
-			for r := 0; r < rows; r++ {
-				var mu float64
-				if mean != nil {
-					mu = float64(mean[r])
+			w := c1 - c0
+			mu := func(r int) float64 {
+				if mean == nil {
+					return 0
 				}
-				s := float64(rstd[r])
+				return float64(mean[r])
+			}
+			r := 0
+			// Four rows per pass over the accumulators (a quarter of
+			// their loads and stores), as in colSums.
+			for ; r+4 <= rows; r += 4 {
+				m0, m1, m2, m3 := mu(r), mu(r+1), mu(r+2), mu(r+3)
+				s0, s1, s2, s3 := float64(rstd[r]), float64(rstd[r+1]), float64(rstd[r+2]), float64(rstd[r+3])
+				x0, g0 := x[r*d+c0:][:w], dy[r*d+c0:][:w]
+				x1, g1 := x[(r+1)*d+c0:][:w], dy[(r+1)*d+c0:][:w]
+				x2, g2 := x[(r+2)*d+c0:][:w], dy[(r+2)*d+c0:][:w]
+				x3, g3 := x[(r+3)*d+c0:][:w], dy[(r+3)*d+c0:][:w]
+				for j := range aw[:w] {
+					a0, a1, a2, a3 := float64(g0[j]), float64(g1[j]), float64(g2[j]), float64(g3[j])
+					aw[j] += (a0*(float64(x0[j])-m0)*s0 + a1*(float64(x1[j])-m1)*s1) + (a2*(float64(x2[j])-m2)*s2 + a3*(float64(x3[j])-m3)*s3)
+					ab[j] += (a0 + a1) + (a2 + a3)
+				}
+			}
+			for ; r < rows; r++ {
+				m, s := mu(r), float64(rstd[r])
 				xr := x[r*d+c0 : r*d+c1]
 				for j, g := range dy[r*d+c0 : r*d+c1] {
-					aw[j] += float64(g) * (float64(xr[j]) - mu) * s
+					aw[j] += float64(g) * (float64(xr[j]) - m) * s
 					ab[j] += float64(g)
 				}
 			}
