@@ -129,6 +129,42 @@ func (t *Tensor) IsContiguous() bool {
 	return true
 }
 
+// Span returns the storage the elements occupy when, taken in some order
+// of the dimensions, they fill one run of Data without gaps: a contiguous
+// tensor, a permutation of one, or the heads [B,H,T,Dh] viewed out of a
+// whole [B,T,H·Dh] buffer. Order-free reductions (a finiteness check, a
+// sum) can then run over the slice. ok is false for views with gaps
+// (a narrowed dimension, every third column of a packed q|k|v buffer).
+func (t *Tensor) Span() (span []float32, ok bool) {
+	n := t.Len()
+	if n == 0 {
+		return t.data[:0], true
+	}
+	// The dimensions of size > 1 by increasing stride (insertion sort on
+	// the stack: ranks are small, and callers check outputs per call
+	// without allocating).
+	type dim struct{ size, stride int }
+	var arr [8]dim
+	ds := arr[:0]
+	for i, sz := range t.shape {
+		if sz <= 1 {
+			continue
+		}
+		ds = append(ds, dim{sz, t.strides[i]})
+		for j := len(ds) - 1; j > 0 && ds[j].stride < ds[j-1].stride; j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+	want := 1
+	for _, d := range ds {
+		if d.stride != want {
+			return nil, false
+		}
+		want *= d.size
+	}
+	return t.data[t.off : t.off+n : t.off+n], true
+}
+
 // RowContiguous reports whether the innermost dimension has stride 1 (or
 // size 1), which is what kernels need to treat each row as a slice.
 func (t *Tensor) RowContiguous() bool {

@@ -203,3 +203,66 @@ func TestView(t *testing.T) {
 		t.Errorf("empty view: %v", err)
 	}
 }
+
+// Span covers exactly the views whose elements fill one run of storage.
+func TestSpan(t *testing.T) {
+	buf := make([]float32, 2*5*12)
+	for i := range buf {
+		buf[i] = float32(i)
+	}
+	view := func(off int, shape, strides []int) *Tensor {
+		v, err := View(buf, off, shape, strides)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// [B=2, T=5, D=12] as heads [B, H=3, T, Dh=4].
+	heads := view(0, []int{2, 3, 5, 4}, []int{60, 4, 12, 1})
+	for _, c := range []struct {
+		name    string
+		t       *Tensor
+		ok      bool
+		lo, len int
+	}{
+		{"contiguous", view(0, []int{2, 5, 12}, []int{60, 12, 1}), true, 0, 120},
+		{"heads of a whole buffer", heads, true, 0, 120},
+		{"one batch's heads", view(60, []int{1, 3, 5, 4}, []int{60, 4, 12, 1}), true, 60, 60},
+		{"transposed", view(0, []int{12, 10}, []int{1, 12}), true, 0, 120},
+		{"size-1 dims with any stride", view(7, []int{1, 3, 1}, []int{99, 1, 5}), true, 7, 3},
+		{"q of a packed q|k|v buffer", view(0, []int{2, 1, 5, 4}, []int{60, 4, 12, 1}), false, 0, 0},
+		{"narrowed rows", view(0, []int{5, 10}, []int{12, 1}), false, 0, 0},
+		{"every other element", view(0, []int{60}, []int{2}), false, 0, 0},
+		{"empty", view(3, []int{2, 0, 4}, []int{60, 12, 1}), true, 3, 0},
+	} {
+		span, ok := c.t.Span()
+		if ok != c.ok {
+			t.Fatalf("%s: ok = %v, want %v", c.name, ok, c.ok)
+		}
+		if !ok {
+			continue
+		}
+		if len(span) != c.len || c.len > 0 && &span[0] != &buf[c.lo] {
+			t.Fatalf("%s: span of %d from %d, want %d from %d", c.name, len(span), len(buf)-cap(span), c.len, c.lo)
+		}
+		// Every element of the view is in the span, exactly once.
+		seen := map[float32]int{}
+		for _, v := range span {
+			seen[v]++
+		}
+		for _, v := range c.t.Values() {
+			if seen[v] != 1 {
+				t.Fatalf("%s: element %v in the view but not once in the span", c.name, v)
+			}
+		}
+	}
+}
+
+// Span does not allocate (attention checks every output with it).
+func TestSpanNoAllocs(t *testing.T) {
+	buf := make([]float32, 120)
+	v := Must(View(buf, 0, []int{2, 3, 5, 4}, []int{60, 4, 12, 1}))
+	if a := testing.AllocsPerRun(10, func() { v.Span() }); a != 0 {
+		t.Errorf("Span: %v allocations", a)
+	}
+}
