@@ -47,6 +47,7 @@ const erfcxULo = 2 / (2 + 10.5)
 // (relative accuracy kept) and 1 minus it on the right, chosen without a
 // branch (the signs of pre-activations are random).
 func erfBlock(xs, e []float32, ez, phi []float64) {
+	e = e[:len(xs)]
 	fillExp(e, xs, ratioGELUErf)
 	c := &erfcxCoef
 	// u = 2r with r = 1/(2 + t), and s = (2u − (1 + uLo))/(1 − uLo) =
