@@ -83,7 +83,7 @@ func packB(spec *gemmSpec, k int, parts []BPart) *PackedB {
 	return p
 }
 
-// K and N are the dimensions of op(B).
+// K is the number of rows of op(B), the products' depth.
 func (p *PackedB) K() int { return p.k }
 
 // N is the number of columns of op(B).
