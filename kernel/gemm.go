@@ -206,13 +206,5 @@ func GemmVariantName() string { return gemmCurrent.Load().name }
 // (ldy). y is overwritten.
 func Linear(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, bias []float32, m, n, k int) {
 	Gemm(false, true, m, n, k, 1, x, ldx, w, ldw, 0, y, ldy)
-	if bias == nil {
-		return
-	}
-	if len(bias) < n {
-		panic(fmt.Sprintf("kernel: bias has %d elements, want %d", len(bias), n))
-	}
-	for i := 0; i < m; i++ {
-		Axpy(1, bias[:n], y[i*ldy:i*ldy+n])
-	}
+	addBias(y, ldy, bias, m, n)
 }
