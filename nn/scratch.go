@@ -8,11 +8,10 @@ import (
 
 // scratch hands out the float32 buffers of one training pass (activations
 // saved for the backward, gradients of activations) from memory kept for
-// the next pass. A step of the demo model made 37 MB of such buffers; with
-// fresh memory every step the Go runtime returned pages to the OS and took
-// them back, 2,400 page faults a step, and zeroed them. After its first
-// pass a scratch holds one chunk of the size a pass needs, so a steady
-// training loop allocates nothing for them.
+// the next pass. With fresh buffers every step the Go runtime returned
+// their pages to the OS and faulted them in again (docs/training.md has the
+// counts). After its first pass a scratch holds one chunk of the size a
+// pass needs, so a steady training loop allocates nothing for them.
 //
 // Buffers are valid until reset; a nil *scratch allocates with make (the
 // inference paths, whose results are returned to callers).
