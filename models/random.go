@@ -3,6 +3,8 @@ package models
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/attn-go/attn/attention"
 )
 
 // GPT2Small is the shape of the 124M-parameter GPT-2 (random weights via
@@ -12,6 +14,20 @@ func GPT2Small() DecoderConfig {
 		Arch: "gpt2", Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
 		MaxSeq: 1024, Norm: LayerNormKind, NormEps: 1e-5, MLP: MLPGELUTanh, Learned: true,
 		QKVBias: true, OutBias: true, MLPBias: true, TiedHead: true, BOS: 50256, EOS: 50256,
+	}
+}
+
+// SmolLM135M is the shape of Hugging Face's SmolLM-135M, a Llama-architecture
+// model (RMSNorm, rotary positions in the rotate-half layout, SwiGLU, no
+// biases) with grouped-query attention: 9 query heads share 3 key/value
+// heads of dimension 64; the head is tied to the embedding. With
+// NewRandomDecoder it is a stand-in of the real checkpoint's cost.
+func SmolLM135M() DecoderConfig {
+	return DecoderConfig{
+		Arch: "llama", Vocab: 49152, Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, Hidden: 1536,
+		MaxSeq: 2048, Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
+		RoPE:     attention.RoPE{Dim: 64, Theta: 10000, Layout: attention.RoPEHalf},
+		TiedHead: true, BOS: 0, EOS: 0,
 	}
 }
 
@@ -99,15 +115,32 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 }
 
 // WeightBytes is the number of bytes of parameters one decoding step reads:
-// every matrix and vector once (the embedding row read is negligible, but a
-// tied head reads the whole embedding).
+// every matrix, bias and norm vector once (the embedding row and position
+// row read are negligible, but a tied head reads the whole embedding).
 func (m *Decoder) WeightBytes() int64 {
 	c := m.Config
 	D, F, qw, kw := int64(c.Dim), int64(c.Hidden), int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
-	per := D*qw + 2*D*kw + qw*D + 2*D*F + 4*D
+	mlp := int64(2)
 	if c.MLP == MLPSwiGLU {
-		per += D * F
+		mlp = 3
 	}
-	total := int64(c.Layers)*per + int64(c.Vocab)*D + 2*D
+	normVec := D // a norm's weight, and its bias for LayerNorm
+	if c.Norm == LayerNormKind {
+		normVec = 2 * D
+	}
+	per := D*qw + 2*D*kw + qw*D + mlp*D*F + 2*normVec
+	if c.QKVBias {
+		per += qw + 2*kw
+	}
+	if c.OutBias {
+		per += D
+	}
+	if c.MLPBias {
+		per += (mlp-1)*F + D
+	}
+	total := int64(c.Layers)*per + int64(c.Vocab)*D + normVec
+	if !c.TiedHead {
+		total += int64(c.Vocab) * D
+	}
 	return 4 * total
 }

@@ -127,3 +127,47 @@ func TestTinyGPT2KnownOutput(t *testing.T) {
 		}
 	}
 }
+
+// WeightBytes must count what a decode step reads of each real checkpoint:
+// every stored tensor once, except the tables a step reads one row of
+// (GPT-2's learned positions) or not at all (llama2.c's legacy RoPE tables).
+func TestWeightBytesMatchesCheckpoints(t *testing.T) {
+	for _, c := range []struct {
+		path []string
+		skip []string // tensor name parts not read in full
+	}{
+		{[]string{"tiny-random-llama"}, nil},
+		{[]string{"tiny-gpt2"}, []string{"wpe"}},
+		{[]string{"stories260K", "stories260K.bin"}, []string{"freq_cis"}},
+	} {
+		t.Run(c.path[0], func(t *testing.T) {
+			p := sharedModel(t, c.path...)
+			inv, err := Inspect(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want int64
+		tensors:
+			for _, ti := range inv.Tensors {
+				for _, s := range c.skip {
+					if strings.Contains(ti.Name, s) {
+						continue tensors
+					}
+				}
+				n := int64(4)
+				for _, d := range ti.Shape {
+					n *= int64(d)
+				}
+				want += n
+			}
+			m, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if got := m.(*Decoder).WeightBytes(); got != want {
+				t.Errorf("WeightBytes %d, want %d (the inventory's tensors)", got, want)
+			}
+		})
+	}
+}
