@@ -798,21 +798,29 @@ func positiveFlags(flags ...intFlag) error {
 
 // ---- decode --------------------------------------------------------------
 
-// gpt2SmallName is the --model value for the random GPT-2-small-shaped model.
+// randomModels are the --model values that build a model with random
+// weights (from --seed) at a real checkpoint's shape: the same cost, no
+// download.
+var randomModels = map[string]func() models.DecoderConfig{
+	"gpt2-small":  models.GPT2Small,
+	"smollm-135m": models.SmolLM135M,
+}
+
+// gpt2SmallName is the default --model.
 const gpt2SmallName = "gpt2-small"
 
 type decodeFlags struct {
 	model        string
 	context      int
 	bandwidthGBs float64
-	// Hidden, for tests: shrink the random gpt2-small model (0 keeps GPT-2's).
-	dim, layers, heads, vocab int
+	// Hidden, for tests: shrink a random model (0 keeps its size).
+	dim, layers, heads, kvHeads, vocab int
 }
 
 func newBenchDecodeCmd(o *benchOpts) *cobra.Command {
 	var f decodeFlags
 	cmd := &cobra.Command{
-		Use:   "decode --model gpt2-small|PATH --context N [--bandwidth-gbs G]",
+		Use:   "decode --model gpt2-small|smollm-135m|PATH --context N [--bandwidth-gbs G]",
 		Short: "Time a decoder's prompt (prefill) and one-token decode step at context N",
 		Long: `decode times a decoder model two ways at context N (--context):
 
@@ -827,11 +835,20 @@ func newBenchDecodeCmd(o *benchOpts) *cobra.Command {
           per token; decode_tokens_per_s = 1000 / decode_median_ms.
 
 Both use the usual warm-up and repeat rules (see attn bench --help) and the
-same N token ids, drawn from a seeded source. --model gpt2-small builds a
-GPT-2-small-shaped model (D 768, 12 layers, 12 heads, vocabulary 50257,
-context 1024, tied head) with random weights from --seed: the same cost as
-the real checkpoint. Any other value is a checkpoint path for models.Load
-(a llama2.c .bin, or a GPT-2/Llama Hugging Face folder).
+same N token ids, drawn from a seeded source. Two --model names build a
+model with random weights from --seed, at the shape (and so the cost) of a
+real checkpoint:
+
+  gpt2-small   GPT-2 small: D 768, 12 layers, 12 heads, vocabulary 50257,
+               context 1024, LayerNorm, GELU, learned positions, tied head;
+               weights laid out as the checkpoint stores them (Conv1D).
+  smollm-135m  SmolLM-135M, the Llama architecture: D 576, 30 layers, 9
+               query heads sharing 3 key/value heads (Dh 64), SwiGLU 1536,
+               vocabulary 49152, context 2048, RMSNorm, rotary positions,
+               tied head.
+
+Any other value is a checkpoint path for models.Load (a llama2.c .bin, or a
+GPT-2/Llama Hugging Face folder).
 
 Bandwidth floor: a decode step reads every weight once (weight_bytes, from
 Decoder.WeightBytes) and the whole KV cache (kv_cache_bytes = 2 (K and V)
@@ -844,6 +861,7 @@ the caches.
 The usual fields (reps, median_ms, min_ms, max_ms, ...) repeat the decode
 step's, the headline number; prompt_* and decode_* hold each measurement.`,
 		Example: `  attn bench decode --model gpt2-small --context 1024 --threads 2 --bandwidth-gbs 20 --json
+  attn bench decode --model smollm-135m --context 512
   attn bench decode --model /work/shared/models/stories260K/stories260K.bin --context 512`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -851,14 +869,14 @@ step's, the headline number; prompt_* and decode_* hold each measurement.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.model, "model", gpt2SmallName, "gpt2-small (random weights from --seed) or a checkpoint path")
+	fs.StringVar(&f.model, "model", gpt2SmallName, "gpt2-small or smollm-135m (random weights from --seed), or a checkpoint path")
 	fs.IntVar(&f.context, "context", 0, "context N: prompt length, and the positions the decode step attends to (required)")
 	fs.Float64Var(&f.bandwidthGBs, "bandwidth-gbs", 0, "DRAM read bandwidth in GB/s for floor_tokens_per_s (0: no floor)")
 	for _, h := range []struct {
 		p    *int
 		name string
-	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.vocab, "vocab"}} {
-		fs.IntVar(h.p, h.name, 0, "shrink the random gpt2-small model (tests)")
+	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.kvHeads, "kv-heads"}, {&f.vocab, "vocab"}} {
+		fs.IntVar(h.p, h.name, 0, "shrink the random model (tests)")
 		_ = fs.MarkHidden(h.name)
 	}
 	_ = cmd.MarkFlagRequired("context")
@@ -867,9 +885,10 @@ step's, the headline number; prompt_* and decode_* hold each measurement.`,
 
 // decodeModel builds or loads the model --model names. The caller closes it.
 func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
-	if f.model != gpt2SmallName {
-		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.vocab != 0 {
-			return nil, fmt.Errorf("--dim, --layers, --heads and --vocab reshape only --model %s", gpt2SmallName)
+	preset, random := randomModels[f.model]
+	if !random {
+		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.kvHeads != 0 || f.vocab != 0 {
+			return nil, fmt.Errorf("--dim, --layers, --heads, --kv-heads and --vocab reshape only the random models (gpt2-small, smollm-135m)")
 		}
 		m, err := models.Load(f.model)
 		if err != nil {
@@ -883,12 +902,17 @@ func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
 		}
 		return d, nil
 	}
-	c := models.GPT2Small()
-	if f.dim != 0 || f.heads != 0 {
-		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 {
-			return nil, fmt.Errorf("--dim %d and --heads %d: want both >= 1, heads dividing dim", f.dim, f.heads)
+	c := preset()
+	if f.dim != 0 || f.heads != 0 || f.kvHeads != 0 {
+		kv := f.kvHeads
+		if kv == 0 {
+			kv = f.heads
 		}
-		c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden = f.dim, f.heads, f.heads, f.dim/f.heads, 4*f.dim
+		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 || kv < 1 || f.heads%kv != 0 {
+			return nil, fmt.Errorf("--dim %d, --heads %d and --kv-heads %d: want all >= 1, heads dividing dim, kv-heads dividing heads", f.dim, f.heads, kv)
+		}
+		c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden = f.dim, f.heads, kv, f.dim/f.heads, 4*f.dim
+		c.RoPE.Dim = c.HeadDim
 	}
 	if f.layers != 0 {
 		c.Layers = f.layers

@@ -329,6 +329,33 @@ func TestBenchDecodeRandom(t *testing.T) {
 	}
 }
 
+// The Llama-shaped random model, shrunk with grouped-query attention kept.
+func TestBenchDecodeRandomLlama(t *testing.T) {
+	m := benchJSON(t, "bench", "decode", "--model", "smollm-135m", "--context", "5",
+		"--dim", "24", "--heads", "6", "--kv-heads", "2", "--layers", "2", "--vocab", "40")
+	checkDecode(t, m, 5)
+	for k, want := range map[string]any{"model": "smollm-135m", "arch": "llama", "dim": 24.0, "heads": 6.0, "kv_heads": 2.0, "head_dim": 4.0, "layers": 2.0, "vocab": 40.0, "hidden": 96.0} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v", k, m[k], want)
+		}
+	}
+	// Weights: per layer q and o D·D, k and v D·(D/3), three SwiGLU
+	// matrices D·F and two norms; then the tied embedding and the final norm.
+	D, F, L, V := 24, 96, 2, 40
+	if want := 4 * (L*(2*D*D+2*D*D/3+3*D*F+2*D) + V*D + D); m["weight_bytes"] != float64(want) {
+		t.Errorf("weight_bytes %v, want %d", m["weight_bytes"], want)
+	}
+	for _, args := range [][]string{
+		{"--heads", "6", "--kv-heads", "4", "--dim", "24"}, // 4 does not divide 6
+		{"--model", stories260K, "--kv-heads", "2"},        // only random models reshape
+	} {
+		code, _, errOut := runCLI(t, append([]string{"bench", "decode", "--context", "2", "--model", "smollm-135m"}, args...)...)
+		if code == 0 || !strings.Contains(errOut, "kv-heads") {
+			t.Errorf("%v: exit %d, stderr %q, want an error naming --kv-heads", args, code, errOut)
+		}
+	}
+}
+
 func TestBenchDecodeStories260K(t *testing.T) {
 	if _, err := os.Stat(stories260K); err != nil {
 		t.Skipf("no %s: %v", stories260K, err)

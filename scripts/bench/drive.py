@@ -126,6 +126,10 @@ def rows():
                 att + ["--seq", str(T), "--backward"] + (["--causal"] if causal else []))
     add("training", "attention fwd+bwd memory, T=8192 causal", "attention",
         att + ["--seq", "8192", "--causal", "--backward", "--memory-only"])
+    # A Llama-architecture model with grouped-query attention (after the older
+    # rows, so their ids stay put).
+    for ctx in (128, 1024):
+        add("generation", f"smollm-135m, context {ctx}", "decode", ["--model", "smollm-135m", "--context", str(ctx)])
     return out
 
 
@@ -343,7 +347,7 @@ def main():
             if gbs:
                 cmds["attn"] = cmds["attn"][:-1] + ["--bandwidth-gbs", f"{gbs:g}", "--json"]
             model = parse_flags(row["flags"])["--model"]
-            if model != "gpt2-small" and not os.path.exists(model):
+            if model not in ("gpt2-small", "smollm-135m") and not os.path.exists(model):
                 missing = f"{model} is not present on this machine"
         rec = {"kind": "row", "id": row["id"], "table": row["table"], "label": row["label"], "op": row["op"],
                "threads": row["threads"], "flags": row["flags"], "flops": flops(row)}

@@ -5,7 +5,7 @@
     torch_bench.py attention --batch B --heads H [--kv-heads G] --head-dim Dh --seq T
                              [--kv-seq S] [--causal [--align top-left|bottom-right]]
     torch_bench.py mha       --batch B --seq T --dim D --heads H [--causal]
-    torch_bench.py decode    --model gpt2-small|PATH.bin --context N
+    torch_bench.py decode    --model gpt2-small|smollm-135m|PATH.bin --context N
     torch_bench.py train     --model demo|gpt2-layer [--batch B] [--seq T]
     common: [--threads N] [--json] [--seed S] [--warmup 0.5s] [--warmup-reps 2]
             [--min-time 1s] [--min-reps 5] [--max-time 60s] [--max-reps 10000] [--max-mem-gb 16]
@@ -30,12 +30,12 @@ The ops are written as a PyTorch 1.13 user writes them:
              torch.inference_mode(), need_weights=False; --causal passes a bool
              [T,T] attn_mask (True = masked). The JSON says which path PyTorch took
              (the native fast path runs only without a mask).
-  decode     a decoder model (scripts/bench/torch_models.py: GPT-2-small-shaped with
-             random weights, or a llama2.c .bin checkpoint) with a preallocated KV
-             cache, timed as `attn bench decode` times it: prompt = one forward of
-             N tokens from position 0; decode = one forward of the single token at
-             position N-1 (the cache filled with the first N-1 tokens once, each
-             run rewriting position N-1). --matvec runs one-token projections as
+  decode     a decoder model (scripts/bench/torch_models.py: GPT-2-small- or
+             SmolLM-135M-shaped with random weights, or a llama2.c .bin checkpoint)
+             with a preallocated KV cache, timed as `attn bench decode` times it:
+             prompt = one forward of N tokens from position 0; decode = one
+             forward of the single token at position N-1 (the cache filled with
+             the first N-1 tokens once, each run rewriting position N-1). --matvec runs one-token projections as
              torch.mv/addmv rather than the GEMM that user code (HF's Conv1D,
              nn.Linear) calls. Reports prompt_* and decode_* timings,
              prompt_tokens_per_s and decode_tokens_per_s; the usual fields (reps,
@@ -149,7 +149,7 @@ def parse_args(argv):
     m.add_argument("--causal", action="store_true")
 
     d = sub.add_parser("decode", parents=[common], help="decoder prompt and one-token decode step")
-    d.add_argument("--model", default="gpt2-small", help="gpt2-small (random weights) or a llama2.c .bin file")
+    d.add_argument("--model", default="gpt2-small", help="gpt2-small or smollm-135m (random weights), or a llama2.c .bin file")
     d.add_argument("--context", type=positive, required=True, help="prompt length N; the decode step is at position N-1")
     d.add_argument("--matvec", action="store_true", help="one-token steps use torch.mv/addmv, not GEMM (see torch_models.py)")
 

@@ -18,6 +18,13 @@ of a one-token step as a matrix-vector product (torch.addmv / torch.mv) instead:
 PyTorch 1.13's OpenBLAS (0.3.21) does not turn a 1-row GEMM into a GEMV, and its
 GEMM is several times slower for one row, so this is the faster PyTorch a
 hand-tuned decode loop gets; the default is the code users run.
+  llama     a Llama-architecture model as Hugging Face's LlamaForCausalLM runs
+            it, at SmolLM-135M's shape (smollm_135m): nn.Linear weights
+            [out, in] (F.linear), RMSNorm as LlamaRMSNorm computes it (eps
+            1e-5), rotate-half RoPE from a cos/sin table (theta 10000),
+            grouped-query attention with k/v expanded per call (repeat_kv),
+            SwiGLU MLP (down(silu(gate(x)) * up(x))), no biases, the head
+            tied to the token embedding.
   llama2c   llama2.c (Llama): RMSNorm (eps 1e-5), interleaved RoPE
             (theta 10000, complex multiply as in llama2.c's model.py),
             grouped-query attention with k/v repeated per call
@@ -94,6 +101,82 @@ class GPT2:
         if self.matvec:
             return torch.mv(self.wte, x[0]).unsqueeze(0)
         return F.linear(x, self.wte)
+
+
+def smollm_135m():
+    return {"arch": "llama", "vocab": 49152, "dim": 576, "layers": 30, "heads": 9, "kv_heads": 3,
+            "head_dim": 64, "hidden": 1536, "max_seq": 2048, "rope_theta": 10000.0, "eps": 1e-5}
+
+
+class HFLlama:
+    """Llama with random weights (N(0, 0.02²), norms at 1): the cost of the real checkpoint."""
+
+    def __init__(self, cfg, gen, matvec=False):
+        self.cfg, self.matvec = cfg, matvec
+        D, F_, V = cfg["dim"], cfg["hidden"], cfg["vocab"]
+        qw, kw = cfg["heads"] * cfg["head_dim"], cfg["kv_heads"] * cfg["head_dim"]
+        normal = lambda *shape: torch.randn(*shape, generator=gen) * 0.02  # noqa: E731
+        self.embed = normal(V, D)
+        self.layers = [{"ln1": torch.ones(D), "q": normal(qw, D), "k": normal(kw, D), "v": normal(kw, D),
+                        "o": normal(D, qw), "ln2": torch.ones(D),
+                        "gate": normal(F_, D), "up": normal(F_, D), "down": normal(D, F_)}
+                       for _ in range(cfg["layers"])]
+        self.norm = torch.ones(D)
+        Dh = cfg["head_dim"]
+        inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, Dh, 2).float() / Dh))
+        freqs = torch.outer(torch.arange(cfg["max_seq"]).float(), inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.cos, self.sin = emb.cos(), emb.sin()
+
+    def new_cache(self, max_len):
+        c = self.cfg
+        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
+        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
+
+    def rmsnorm(self, x, w):
+        """LlamaRMSNorm: x · rsqrt(mean(x²) + eps), times the weight."""
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.cfg["eps"]))
+
+    def lin(self, x, w):
+        if self.matvec and x.shape[0] == 1:
+            return torch.mv(w, x[0]).unsqueeze(0)
+        return F.linear(x, w)
+
+    def forward(self, ids, pos0, cache):
+        c = self.cfg
+        H, G, Dh = c["heads"], c["kv_heads"], c["head_dim"]
+        kc, vc, mask = cache
+        T = ids.shape[0]
+        S = pos0 + T
+        cos, sin = self.cos[pos0:S].unsqueeze(0), self.sin[pos0:S].unsqueeze(0)  # [1, T, Dh]
+
+        def rope(t):  # t [heads, T, Dh]
+            half = Dh // 2
+            rot = torch.cat((-t[..., half:], t[..., :half]), dim=-1)  # rotate_half
+            return t * cos + rot * sin
+
+        def repeat_kv(t):  # [G, S, Dh] -> [H, S, Dh], as HF's repeat_kv
+            if H == G:
+                return t
+            return t[:, None].expand(G, H // G, S, Dh).reshape(H, S, Dh)
+
+        x = self.embed[ids]
+        scale = 1.0 / math.sqrt(Dh)
+        lin = self.lin
+        for i, ly in enumerate(self.layers):
+            h = self.rmsnorm(x, ly["ln1"])
+            q = rope(lin(h, ly["q"]).view(T, H, Dh).transpose(0, 1))
+            kc[i, :, pos0:S] = rope(lin(h, ly["k"]).view(T, G, Dh).transpose(0, 1))
+            vc[i, :, pos0:S] = lin(h, ly["v"]).view(T, G, Dh).transpose(0, 1)
+            k, v = repeat_kv(kc[i, :, :S]), repeat_kv(vc[i, :, :S])
+            att = (q @ k.transpose(-2, -1)) * scale
+            if T > 1:
+                att = att.masked_fill(mask[pos0:S, :S], float("-inf"))
+            y = (att.softmax(dim=-1) @ v).transpose(0, 1).reshape(T, H * Dh)
+            x = x + lin(y, ly["o"])
+            h = self.rmsnorm(x, ly["ln2"])
+            x = x + lin(F.silu(lin(h, ly["gate"])) * lin(h, ly["up"]), ly["down"])
+        return lin(self.rmsnorm(x[-1:], self.norm), self.embed)
 
 
 def rmsnorm(x, w, eps=1e-5):
@@ -184,12 +267,14 @@ class Llama2c:
 
 
 def load(model, gen, matvec=False):
-    """gpt2-small (random weights from gen) or a llama2.c .bin path."""
+    """gpt2-small or smollm-135m (random weights from gen), or a llama2.c .bin path."""
     if model == "gpt2-small":
         return GPT2(gpt2_small(), gen, matvec)
+    if model == "smollm-135m":
+        return HFLlama(smollm_135m(), gen, matvec)
     if model.endswith(".bin"):
         return Llama2c(model, matvec)
-    raise ValueError(f"--model {model!r}: the PyTorch side knows gpt2-small and llama2.c .bin files")
+    raise ValueError(f"--model {model!r}: the PyTorch side knows gpt2-small, smollm-135m and llama2.c .bin files")
 
 
 # ---- training models (torch_bench.py train) ---------------------------------
