@@ -80,6 +80,8 @@ type flashWork struct {
 	o      []float32 // [tq, Dv] output accumulator
 	m, l   []float32 // [tq] running max and sum
 	lo, hi []int     // [tq] open key range per row
+	glo    []int     // [tq/MR] a key tile's open columns per micro-row group: [glo, ghi)
+	ghi    []int
 	qpad   []float32 // [tq, Dh] a partial query tile, zero-padded to whole micro-tiles
 	bad    []bool    // [tq] row saw a NaN or +Inf score
 	rows   []maskRow // [tq·len(masks)] per-element masks per row
@@ -235,17 +237,35 @@ func (p *flashPlan) RunSlot(slot, task int) {
 	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
-		p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
+		full := true // every micro-row group open over the whole tile
+		if kt.ok {
+			full = w.groupRanges(p.tiles.MR(), kt.mt, br, j0, bc)
+		}
+		if full {
+			p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
+		} else {
+			p.scoreGroups(w, kt, j0, bc)
+		}
 		w.maskTile(w.s, tileK, br, j0, bc)
 		// Online softmax: fold this tile into the running max and sum.
-		// Rows are taken to a multiple of 8 columns, the extra ones set to
-		// -Inf (weight 0), so the vector kernels need no scalar tail; P·V
-		// reads only the first bc.
+		// Each row is read over its open columns only (the rest are -Inf,
+		// weight 0, and are cleared), widened to multiples of 8 columns
+		// so that the vector kernels need no scalar tail; the widening
+		// past bc is set to -Inf. P·V reads only the first bc.
 		bc8 := min((bc+7)&^7, tileK)
 		negInf := float32(math.Inf(-1))
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc8]
-			for j := bc; j < bc8; j++ {
+			c0 := min(max(w.lo[r]-j0, 0), bc) &^ 7
+			c1 := min((min(max(w.hi[r]-j0, 0), bc)+7)&^7, bc8)
+			if c0 >= c1 {
+				clear(row)
+				continue
+			}
+			clear(row[:c0])
+			clear(row[c1:])
+			row = row[c0:c1]
+			for j := bc - c0; j < len(row); j++ {
 				row[j] = negInf
 			}
 			mx := kernel.MaxOf(row) // NaN if any score is NaN
@@ -272,14 +292,26 @@ func (p *flashPlan) RunSlot(slot, task int) {
 			w.l[r] += sum
 			w.m[r] = mNew
 			if p.drop.P > 0 {
-				dropRow(p.drop, row[:bc], rowIndex(p.d, b, h, i0+r, j0))
+				dropRow(p.drop, w.s[r*tileK:r*tileK+bc], rowIndex(p.d, b, h, i0+r, j0))
 			}
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
 		if kt.ok && dv%p.tiles.NR() == 0 {
 			// Whole micro-tiles on V in place; the padding rows of the
-			// score tile (zero queries) only reach o's padding rows.
-			p.tiles.Run(kt.mt, dv/p.tiles.NR(), bc, 1, w.s, 1, tileK, p.v.data[voff:], p.v.st, p.tiles.NR(), 1, w.o, dv)
+			// score tile (zero queries) only reach o's padding rows. A
+			// boundary tile's groups run over their open columns only:
+			// the weights outside are zero.
+			nr := p.tiles.NR()
+			if full {
+				p.tiles.Run(kt.mt, dv/nr, bc, 1, w.s, 1, tileK, p.v.data[voff:], p.v.st, nr, 1, w.o, dv)
+			} else {
+				mr := p.tiles.MR()
+				for g := 0; g < kt.mt; g++ {
+					if c0, c1 := w.glo[g], w.ghi[g]; c0 < c1 {
+						p.tiles.Run(1, dv/nr, c1-c0, 1, w.s[g*mr*tileK+c0:], 1, tileK, p.v.data[voff+c0*p.v.st:], p.v.st, nr, 1, w.o[g*mr*dv:], dv)
+					}
+				}
+			}
 		} else {
 			kernel.GemmSerial(false, false, br, dv, bc, 1, w.s, tileK, p.v.data[voff:], p.v.st, 1, o, dv)
 		}
@@ -358,6 +390,46 @@ func (p *flashPlan) scoreTile(w *flashWork, kt keyTiles, b, kh, qoff, br, j0, bc
 	}
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
 	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
+}
+
+// groupRanges sets w.glo[g], w.ghi[g], for each of the mt micro-row groups
+// (MR rows) of the query tile, to the columns of key tile [j0, j0+bc) that
+// some real row of the group (r < br) may attend to, relative to j0 (0, 0
+// when none). It reports whether every group is open over the whole tile.
+func (w *flashWork) groupRanges(mr, mt, br, j0, bc int) bool {
+	full := true
+	for g := 0; g < mt; g++ {
+		lo, hi := bc, 0
+		for r := g * mr; r < min((g+1)*mr, br); r++ {
+			if a, b := max(w.lo[r]-j0, 0), min(w.hi[r]-j0, bc); a < b {
+				lo, hi = min(lo, a), max(hi, b)
+			}
+		}
+		if lo >= hi {
+			lo, hi = 0, 0
+		}
+		full = full && lo == 0 && hi == bc
+		w.glo[g], w.ghi[g] = lo, hi
+	}
+	return full
+}
+
+// scoreGroups is scoreTile's packed path for a boundary tile (a causal
+// diagonal, a window's edge): each micro-row group's scores are computed
+// over the whole panels that cover its open columns (w.glo, w.ghi) and
+// nowhere else. The columns it leaves are outside every row's open range,
+// so maskTile sets them to -Inf.
+func (p *flashPlan) scoreGroups(w *flashWork, kt keyTiles, j0, bc int) {
+	mr, nr, dh := p.tiles.MR(), p.tiles.NR(), p.dh
+	kp := kt.kp[(j0-kt.lo)*dh:]
+	for g := 0; g < kt.mt; g++ {
+		c0, c1 := w.glo[g], w.ghi[g]
+		if c0 >= c1 {
+			continue
+		}
+		p0, p1 := c0/nr, (c1+nr-1)/nr
+		p.tiles.Run(1, p1-p0, dh, p.scale, kt.q[g*mr*kt.qRow:], 1, kt.qRow, kp[p0*nr*dh:], nr, dh*nr, 0, w.s[g*mr*tileK+p0*nr:], tileK)
+	}
 }
 
 // finish normalises the accumulator rows, writes them to the output and
@@ -484,6 +556,8 @@ func (w *flashWork) size(br, bc, dv, nm int) {
 	w.l = grow(w.l, br)
 	w.lo = grow(w.lo, br)
 	w.hi = grow(w.hi, br)
+	w.glo = grow(w.glo, br)
+	w.ghi = grow(w.ghi, br)
 	w.bad = grow(w.bad, br)
 	clear(w.bad)
 	w.rows = grow(w.rows, br*nm)
