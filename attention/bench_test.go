@@ -23,24 +23,29 @@ func attentionFLOPs(B, H, T, S, Dh int, causal bool) float64 {
 
 func BenchmarkAttention(b *testing.B) {
 	for _, c := range []struct {
-		B, H, T, S, Dh int
-		causal         bool
+		B, H, Hkv, T, S, Dh int
+		causal              bool
 	}{
-		{1, 12, 512, 512, 64, false},
-		{1, 12, 1024, 1024, 64, true},
-		{1, 12, 1024, 1024, 64, false},
-		{1, 12, 4096, 4096, 64, true},
-		{1, 12, 1, 4096, 64, false}, // decode
+		{1, 12, 12, 512, 512, 64, false},
+		{1, 12, 12, 1024, 1024, 64, true},
+		{1, 12, 12, 1024, 1024, 64, false},
+		{1, 12, 12, 4096, 4096, 64, true},
+		{1, 12, 12, 1, 4096, 64, false}, // decode
+		{1, 12, 4, 1, 4096, 64, false},  // decode, GQA (query heads stacked per group)
+		{1, 32, 8, 1, 4096, 128, false}, // decode at Llama-3-8B's attention shape
 	} {
 		name := fmt.Sprintf("B=%d,H=%d,T=%d,S=%d,Dh=%d", c.B, c.H, c.T, c.S, c.Dh)
+		if c.Hkv != c.H {
+			name = fmt.Sprintf("B=%d,H=%d,Hkv=%d,T=%d,S=%d,Dh=%d", c.B, c.H, c.Hkv, c.T, c.S, c.Dh)
+		}
 		if c.causal {
 			name += ",causal"
 		}
 		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(1, 1))
 			q := randTensor(rng, 1, c.B, c.H, c.T, c.Dh)
-			k := randTensor(rng, 1, c.B, c.H, c.S, c.Dh)
-			v := randTensor(rng, 1, c.B, c.H, c.S, c.Dh)
+			k := randTensor(rng, 1, c.B, c.Hkv, c.S, c.Dh)
+			v := randTensor(rng, 1, c.B, c.Hkv, c.S, c.Dh)
 			out := tensor.Must(tensor.New(c.B, c.H, c.T, c.Dh))
 			var opt Options
 			if c.causal {

@@ -19,6 +19,11 @@ package attention
 // When B·H·(query tiles) is too small to keep every worker busy (decoding:
 // a few query rows against a long cache), the key range is split across
 // workers and the partial (m, l, O) results are merged by log-sum-exp.
+//
+// With grouped-query attention and fewer queries than a tile (decoding), the
+// query heads that share a key/value head are stacked into one tile: its
+// rows u = (h − h0)·T + t run over the group's heads, so each key and value
+// is read once for the whole group instead of once per query head.
 
 import (
 	"math"
@@ -51,6 +56,11 @@ type flashPlan struct {
 	rowM, rowL []float32
 	tq         int // query rows per task: tileQ rounded up to whole micro-tiles
 	nq, splits int
+	// Query rows per task run over vh query heads (1, or the GQA group
+	// when its heads are stacked): vt = vh·T rows per stack, row u being
+	// query u%T of head h0 + u/T; qRow is the stride between them in q,
+	// 0 when they are not evenly spaced (a task then copies them).
+	vh, vt, qRow int
 	// key-split partial results, [task][tq·Dv] and [task][tq], and
 	// the merge's scratch
 	partO, partM, partL []float32
@@ -124,15 +134,30 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 	p.tiles = kernel.CurrentTiles()
 	mr := p.tiles.MR()
 	p.tq = roundUp(tileQ, mr)
-	p.nq = (d.T + p.tq - 1) / p.tq
+	p.vh, p.qRow = 1, q.st
+	if group := d.H / hkv; group > 1 && d.T < p.tq {
+		// Stack the group's heads. Their rows are evenly spaced when
+		// there is one per head or each head's rows are contiguous;
+		// otherwise (a few queries of a [B,T,H,Dh] buffer) tasks copy
+		// them. Whatever the layout, the arithmetic is the same.
+		p.vh = group
+		switch {
+		case d.T == 1:
+			p.qRow = q.sh
+		case q.sh != d.T*q.st:
+			p.qRow = 0
+		}
+	}
+	p.vt = p.vh * d.T
+	p.nq = (p.vt + p.tq - 1) / p.tq
 	p.lse, p.lseLo = lse, lseLo
 	p.rowM, p.rowL = p.rowM[:0], p.rowL[:0]
 	if w.data != nil {
 		p.rowM = grow(p.rowM, d.B*d.H*d.T)
 		p.rowL = grow(p.rowL, d.B*d.H*d.T)
 	}
-	base := d.B * d.H * p.nq
-	p.splits = planSplits(d, p.nq)
+	base := d.B * (d.H / p.vh) * p.nq
+	p.splits = planSplits(d.S, base)
 	if p.splits > 1 {
 		n := base * p.splits
 		p.partO = grow(p.partO, n*p.tq*dv)
@@ -143,7 +168,7 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 	// With at least one whole micro-tile of queries, scores run on keys
 	// packed once per head and goroutine; below that (decoding) the small-m
 	// GEMM reads the keys in place.
-	p.packed = d.T >= p.tiles.MR()
+	p.packed = p.vt >= p.tiles.MR()
 	if p.packed {
 		p.slots = grow(p.slots, parallel.Workers())
 		for i := range p.slots {
@@ -174,17 +199,37 @@ func flashForward(d Dims, hkv, dh, dv int, scale float32, q, k, v, out, w operan
 // keeps between calls: 1 MiB covers S = 4096 at Dh = 64.
 const maxKeptPacked = 1 << 18
 
-// planSplits returns into how many chunks each task's key range is split
-// (nq query tiles per head):
-// 1 unless there are fewer than two tasks per worker and enough keys for
-// each chunk to hold at least two key tiles.
-func planSplits(d Dims, nq int) int {
-	base := d.B * d.H * nq
+// planSplits returns into how many chunks each of base tasks' key range
+// (S keys) is split: 1 unless there are fewer than two tasks per worker and
+// enough keys for each chunk to hold at least two key tiles.
+func planSplits(S, base int) int {
 	workers := parallel.Workers()
-	if base >= 2*workers || d.S < 4*tileK {
+	if base >= 2*workers || S < 4*tileK {
 		return 1
 	}
-	return min((2*workers+base-1)/base, d.S/(2*tileK))
+	return min((2*workers+base-1)/base, S/(2*tileK))
+}
+
+// task returns the batch, first query head, kv head, first row and row
+// count of query tile task (split index removed).
+func (p *flashPlan) task(task int) (b, h0, kh, i0, br int) {
+	// Causal work grows with the query tile; hand out the heavy ones first.
+	qt := p.nq - 1 - task%p.nq
+	bh := task / p.nq
+	nh := p.d.H / p.vh
+	b, h0 = bh/nh, bh%nh*p.vh
+	kh = h0 / (p.d.H / p.hkv)
+	i0 = qt * p.tq
+	return b, h0, kh, i0, min(p.tq, p.vt-i0)
+}
+
+// rowHT returns the query head and position of row u of a stack starting
+// at head h0.
+func (p *flashPlan) rowHT(h0, u int) (h, t int) {
+	if p.vh == 1 {
+		return h0, u
+	}
+	return h0 + u/p.d.T, u % p.d.T
 }
 
 // RunSlot processes one task: (bh, query tile, split) in the forward pass,
@@ -195,19 +240,13 @@ func (p *flashPlan) RunSlot(slot, task int) {
 		split = task % p.splits
 		task /= p.splits
 	}
-	// Causal work grows with the query tile; hand out the heavy ones first.
-	qt := p.nq - 1 - task%p.nq
-	bh := task / p.nq
-	b, h := bh/p.d.H, bh%p.d.H
-	kh := h / (p.d.H / p.hkv)
-	i0 := qt * p.tq
-	br := min(p.tq, p.d.T-i0)
+	b, h, kh, i0, br := p.task(task)
 
 	w := workPool.Get()
 	defer workPool.Put(w)
 	w.size(p.tq, tileK, p.dv, len(p.masks))
 	w.qpad = grow(w.qpad, p.tq*p.dh)
-	jStart, jEnd := w.gather(p.masks, p.d, b, h, i0, br)
+	jStart, jEnd := w.gatherRows(p.masks, p.d, b, h, p.vh, i0, br)
 	if p.packed && jStart < jEnd {
 		// Key tiles start on panel boundaries; the keys this adds before
 		// the open range are masked like any other closed key.
@@ -222,6 +261,8 @@ func (p *flashPlan) RunSlot(slot, task int) {
 	var kt keyTiles
 	if p.packed && jStart < jEnd {
 		kt = p.prepareTile(w, slot, b, h, kh, i0, br, jStart, jEnd)
+	} else if jStart < jEnd {
+		kt.q, kt.qRow = p.queryRows(w, b, h, i0, br, br)
 	}
 	if p.weightsPass {
 		p.weightsTile(w, kt, b, h, kh, i0, br, jStart, jEnd)
@@ -234,7 +275,6 @@ func (p *flashPlan) RunSlot(slot, task int) {
 		w.m[r] = float32(math.Inf(-1))
 		w.l[r] = 0
 	}
-	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
 		full := true // every micro-row group open over the whole tile
@@ -242,7 +282,7 @@ func (p *flashPlan) RunSlot(slot, task int) {
 			full = w.groupRanges(p.tiles.MR(), kt.mt, br, j0, bc)
 		}
 		if full {
-			p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
+			p.scoreTile(w, kt, b, kh, br, j0, bc)
 		} else {
 			p.scoreGroups(w, kt, j0, bc)
 		}
@@ -292,7 +332,8 @@ func (p *flashPlan) RunSlot(slot, task int) {
 			w.l[r] += sum
 			w.m[r] = mNew
 			if p.drop.P > 0 {
-				dropRow(p.drop, w.s[r*tileK:r*tileK+bc], rowIndex(p.d, b, h, i0+r, j0))
+				hr, tr := p.rowHT(h, i0+r)
+				dropRow(p.drop, w.s[r*tileK:r*tileK+bc], rowIndex(p.d, b, hr, tr, j0))
 			}
 		}
 		voff := p.v.off + b*p.v.sb + kh*p.v.sh + j0*p.v.st
@@ -331,9 +372,9 @@ func (p *flashPlan) RunSlot(slot, task int) {
 	p.finish(b, h, i0, br, o, w.m, w.l)
 }
 
-// keyTiles is one query tile's operands for the packed path (ok): the
-// query rows as micro-kernel A (q, its row stride qRow, mt micro-tiles of
-// rows) and the packed keys, whose first panel holds key lo.
+// keyTiles is one query tile's operands: the query rows (q, row stride
+// qRow) and, for the packed path (ok), the number mt of micro-tiles of
+// rows and the packed keys, whose first panel holds key lo.
 type keyTiles struct {
 	ok   bool
 	q    []float32
@@ -343,22 +384,37 @@ type keyTiles struct {
 	lo   int
 }
 
-// prepareTile readies the packed path for query rows [i0, i0+br) of head
-// h, batch b, against keys [jStart, jEnd) of kv head kh: the slot's packed
-// keys, and the query rows, copied and zero-padded to whole micro-tiles
-// when br is not a multiple of MR (so the kernel never reads past the
-// tile's rows).
+// prepareTile readies the packed path for query rows [i0, i0+br) of the
+// stack from head h, batch b, against keys [jStart, jEnd) of kv head kh:
+// the slot's packed keys, and the query rows, zero-padded to whole
+// micro-tiles (so the kernel never reads past the tile's rows).
 func (p *flashPlan) prepareTile(w *flashWork, slot, b, h, kh, i0, br, jStart, jEnd int) keyTiles {
 	mr := p.tiles.MR()
 	kt := keyTiles{ok: true, mt: (br + mr - 1) / mr}
-	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
-	if br%mr == 0 {
-		kt.q, kt.qRow = p.q.data[qoff:], p.q.st
-	} else {
-		kt.q, kt.qRow = padRows(w.qpad, p.q.data[qoff:], p.q.st, br, kt.mt*mr, p.dh), p.dh
-	}
+	kt.q, kt.qRow = p.queryRows(w, b, h, i0, br, kt.mt*mr)
 	kt.kp, kt.lo = p.packedKeys(slot, b, kh, jStart, jEnd)
 	return kt
+}
+
+// queryRows returns rows [i0, i0+br) of the query stack from head h0,
+// batch b, and their row stride: in place when they are evenly spaced
+// and no padding is asked for, else copied into w.qpad with zero rows up
+// to rows.
+func (p *flashPlan) queryRows(w *flashWork, b, h0, i0, br, rows int) ([]float32, int) {
+	dh := p.dh
+	if p.qRow != 0 {
+		qoff := p.q.off + b*p.q.sb + h0*p.q.sh + i0*p.qRow
+		if br == rows {
+			return p.q.data[qoff:], p.qRow
+		}
+		return padRows(w.qpad, p.q.data[qoff:], p.qRow, br, rows, dh), dh
+	}
+	for r := range br {
+		h, t := p.rowHT(h0, i0+r)
+		copy(w.qpad[r*dh:(r+1)*dh], p.q.row(b, h, t, dh))
+	}
+	clear(w.qpad[br*dh : rows*dh])
+	return w.qpad, dh
 }
 
 // packedKeys returns Kᵀ of keys [lo, hi) of kv head kh, batch b, packed
@@ -378,18 +434,18 @@ func (p *flashPlan) packedKeys(slot, b, kh, lo, hi int) ([]float32, int) {
 	return s.kp[(lo-s.lo)*p.dh:], lo
 }
 
-// scoreTile computes w.s[:br, :bc] = scale · Q[i0:i0+br] · K[j0:j0+bc]ᵀ
-// (qoff locates Q[i0]). On the packed path (kt.ok) it computes whole
+// scoreTile computes w.s[:br, :bc] = scale · Q·K[j0:j0+bc]ᵀ for the tile's
+// query rows kt.q. On the packed path (kt.ok) it computes whole
 // micro-tiles: rows up to kt.mt·MR and columns up to the next multiple of
 // NR, which w.s has room for.
-func (p *flashPlan) scoreTile(w *flashWork, kt keyTiles, b, kh, qoff, br, j0, bc int) {
+func (p *flashPlan) scoreTile(w *flashWork, kt keyTiles, b, kh, br, j0, bc int) {
 	if kt.ok {
 		nr := p.tiles.NR()
 		p.tiles.Run(kt.mt, (bc+nr-1)/nr, p.dh, p.scale, kt.q, 1, kt.qRow, kt.kp[(j0-kt.lo)*p.dh:], nr, p.dh*nr, 0, w.s, tileK)
 		return
 	}
 	koff := p.k.off + b*p.k.sb + kh*p.k.sh + j0*p.k.st
-	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, w.s, tileK)
+	kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, kt.q, kt.qRow, p.k.data[koff:], p.k.st, 0, w.s, tileK)
 }
 
 // groupRanges sets w.glo[g], w.ghi[g], for each of the mt micro-row groups
@@ -435,10 +491,11 @@ func (p *flashPlan) scoreGroups(w *flashWork, kt keyTiles, j0, bc int) {
 // finish normalises the accumulator rows, writes them to the output and
 // records the row log-sum-exp. A row with l = 0 saw no allowed key: its
 // output is zero and its lse -Inf.
-func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
+func (p *flashPlan) finish(b, h0, i0, br int, o, m, l []float32) {
 	dv := p.dv
 	for r := 0; r < br; r++ {
-		dst := p.out.row(b, h, i0+r, dv)
+		h, t := p.rowHT(h0, i0+r)
+		dst := p.out.row(b, h, t, dv)
 		lse, lo := float32(math.Inf(-1)), float32(0)
 		if l[r] != l[r] { // poisoned: NaN out, for the caller's check to explain
 			for c := range dst {
@@ -454,7 +511,7 @@ func (p *flashPlan) finish(b, h, i0, br int, o, m, l []float32) {
 		} else {
 			clear(dst)
 		}
-		at := (b*p.d.H+h)*p.d.T + i0 + r
+		at := (b*p.d.H+h)*p.d.T + t
 		if p.lse != nil {
 			p.lse[at] = lse
 		}
@@ -475,12 +532,8 @@ func (p *flashPlan) merge() {
 	p.mergeM = grow(p.mergeM, p.tq)
 	p.mergeL = grow(p.mergeL, p.tq)
 	o, m, l := p.mergeO, p.mergeM, p.mergeL
-	for task := 0; task < p.d.B*p.d.H*p.nq; task++ {
-		qt := p.nq - 1 - task%p.nq
-		bh := task / p.nq
-		b, h := bh/p.d.H, bh%p.d.H
-		i0 := qt * p.tq
-		br := min(p.tq, p.d.T-i0)
+	for task := 0; task < p.d.B*(p.d.H/p.vh)*p.nq; task++ {
+		b, h, _, i0, br := p.task(task)
 		clear(o)
 		for r := 0; r < br; r++ {
 			M := float32(math.Inf(-1))
@@ -517,32 +570,33 @@ func (p *flashPlan) merge() {
 // weightsTile writes the weights of one query tile, exp(score − m)/l,
 // recomputing the scores tile by tile over the open key range [jStart,
 // jEnd); keys outside it get zero without computing their scores.
-func (p *flashPlan) weightsTile(w *flashWork, kt keyTiles, b, h, kh, i0, br, jStart, jEnd int) {
+func (p *flashPlan) weightsTile(w *flashWork, kt keyTiles, b, h0, kh, i0, br, jStart, jEnd int) {
 	for r := 0; r < br; r++ {
-		row := p.weights.row(b, h, i0+r, p.d.S)
+		h, t := p.rowHT(h0, i0+r)
+		row := p.weights.row(b, h, t, p.d.S)
 		clear(row[:jStart])
 		clear(row[jEnd:])
 	}
-	qoff := p.q.off + b*p.q.sb + h*p.q.sh + i0*p.q.st
 	for j0 := jStart; j0 < jEnd; j0 += tileK {
 		bc := min(tileK, jEnd-j0)
-		p.scoreTile(w, kt, b, kh, qoff, br, j0, bc)
+		p.scoreTile(w, kt, b, kh, br, j0, bc)
 		w.maskTile(w.s, tileK, br, j0, bc)
 		for r := 0; r < br; r++ {
 			row := w.s[r*tileK : r*tileK+bc]
-			at := (b*p.d.H+h)*p.d.T + i0 + r
+			h, t := p.rowHT(h0, i0+r)
+			at := (b*p.d.H+h)*p.d.T + t
 			if l := p.rowL[at]; l > 0 {
 				kernel.ExpShift(row, p.rowM[at])
 				for j := range row {
 					row[j] /= l
 				}
 				if p.drop.P > 0 {
-					dropRow(p.drop, row, rowIndex(p.d, b, h, i0+r, j0))
+					dropRow(p.drop, row, rowIndex(p.d, b, h, t, j0))
 				}
 			} else {
 				clear(row)
 			}
-			copy(p.weights.row(b, h, i0+r, p.d.S)[j0:j0+bc], row)
+			copy(p.weights.row(b, h, t, p.d.S)[j0:j0+bc], row)
 		}
 	}
 }
@@ -568,13 +622,23 @@ func (w *flashWork) size(br, bc, dv, nm int) {
 // key range and the per-element mask rows. It returns the union of the open
 // ranges (0, 0 when every row is fully masked).
 func (w *flashWork) gather(masks []Mask, d Dims, b, h, i0, br int) (jStart, jEnd int) {
+	return w.gatherRows(masks, d, b, h, 1, i0, br)
+}
+
+// gatherRows is gather for the rows of a stack of vh query heads from h0:
+// row u is query u%T of head h0 + u/T (vh 1: query u of head h0).
+func (w *flashWork) gatherRows(masks []Mask, d Dims, b, h0, vh, i0, br int) (jStart, jEnd int) {
 	nm := len(masks)
 	w.elem = false
 	jStart, jEnd = d.S, 0
 	for r := 0; r < br; r++ {
+		h, t := h0, i0+r
+		if vh > 1 {
+			h, t = h0+t/d.T, t%d.T
+		}
 		lo, hi := 0, d.S
 		for k, m := range masks {
-			mr := m.row(d, b, h, i0+r)
+			mr := m.row(d, b, h, t)
 			w.rows[r*nm+k] = mr
 			lo, hi = max(lo, mr.lo), min(hi, mr.hi)
 			w.elem = w.elem || mr.allowed != nil || mr.bias != nil

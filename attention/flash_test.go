@@ -92,6 +92,11 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 		{1, 1, 1, 1, 2100, 64, 64},  // decode: key range split across workers
 		{1, 1, 1, 8, 1100, 16, 16},  // packed keys with the key split, then the weights pass over the whole range
 		{1, 1, 1, 3, 1777, 16, 16},
+		// GQA with fewer queries than a tile: the group's heads stacked
+		{1, 6, 2, 1, 2100, 64, 64}, // one row per head (3 < MR), key split
+		{2, 4, 1, 1, 700, 8, 8},    // MQA, 4 rows
+		{1, 8, 2, 3, 300, 16, 16},  // 12 stacked rows: the packed path
+		{1, 4, 2, 40, 70, 64, 64},  // 80 stacked rows: two query tiles
 	}
 	for _, sh := range shapes {
 		for _, name := range slices.Sorted(maps.Keys(kinds)) {
@@ -234,8 +239,7 @@ func TestDecodeShapesSplit(t *testing.T) {
 		t.Skip("one worker: the key range is never split")
 	}
 	for _, S := range []int{1777, 2100} {
-		d := Dims{B: 1, H: 1, T: 1, S: S}
-		if splits := planSplits(d, 1); splits < 2 {
+		if splits := planSplits(S, 1); splits < 2 {
 			t.Fatalf("S=%d: %d splits, want >= 2", S, splits)
 		}
 	}

@@ -304,30 +304,47 @@ func fill(n int, v float32) []float32 {
 }
 
 // Q, K and V read through strided views of a [B,T,H,Dh] buffer must give the
-// same numbers, bit for bit, as contiguous [B,H,T,Dh] copies.
+// same numbers, bit for bit, as contiguous [B,H,T,Dh] copies. The buffer is
+// a fused projection's output, [B, T, H+2·Hkv, Dh]: q, k and v side by side
+// per position, as the decoders lay them out. With grouped-query attention
+// and one query (decoding) the group's heads are stacked into one tile along
+// the head stride; with a few queries in this layout they cannot be.
 func TestSDPAStridedViews(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	B, T, H, Dh := 2, 5, 3, 4
-	buf := randTensor(rng, 1, B, T, 3, H, Dh) // packed q,k,v like a fused projection
-	view := func(p int) *tensor.Tensor {
-		s := must(buf.Select(2, p))        // [B,T,H,Dh], row stride 3·H·Dh
-		return must(s.Permute(0, 2, 1, 3)) // [B,H,T,Dh]
-	}
-	q, k, v := view(0), view(1), view(2)
-	outBuf := tensor.Must(tensor.New(B, T, H, Dh))
-	out := must(outBuf.Permute(0, 2, 1, 3))
-	if err := ScaledDotProduct(out, q, k, v, Options{Masks: []Mask{Causal{}}}); err != nil {
-		t.Fatal(err)
-	}
-	want := tensor.Must(tensor.New(B, H, T, Dh))
-	if err := ScaledDotProduct(want, q.Clone(), k.Clone(), v.Clone(), Options{Masks: []Mask{Causal{}}}); err != nil {
-		t.Fatal(err)
-	}
-	got := out.Values()
-	for i, x := range want.Values() {
-		if got[i] != x {
-			t.Fatalf("element %d: strided %v, contiguous %v", i, got[i], x)
-		}
+	for _, c := range []struct{ B, T, H, Hkv, Dh int }{
+		{2, 5, 3, 3, 4},
+		{2, 1, 6, 2, 8},   // stacked: one row per head
+		{1, 1, 12, 4, 64}, // stacked, the packed path
+		{2, 3, 4, 2, 8},   // three queries per head, heads not contiguous: not stacked
+	} {
+		t.Run(fmt.Sprintf("B=%d,T=%d,H=%d,Hkv=%d,Dh=%d", c.B, c.T, c.H, c.Hkv, c.Dh), func(t *testing.T) {
+			buf := randTensor(rng, 1, c.B, c.T, c.H+2*c.Hkv, c.Dh)
+			view := func(h0, n int) *tensor.Tensor {
+				s := must(buf.Narrow(2, h0, n))    // [B,T,n,Dh], row stride (H+2Hkv)·Dh
+				return must(s.Permute(0, 2, 1, 3)) // [B,n,T,Dh]
+			}
+			q, k, v := view(0, c.H), view(c.H, c.Hkv), view(c.H+c.Hkv, c.Hkv)
+			outBuf := tensor.Must(tensor.New(c.B, c.T, c.H, c.Dh))
+			out := must(outBuf.Permute(0, 2, 1, 3))
+			opt := Options{Masks: []Mask{Causal{Align: BottomRight}}}
+			if err := ScaledDotProduct(out, q, k, v, opt); err != nil {
+				t.Fatal(err)
+			}
+			want := tensor.Must(tensor.New(c.B, c.H, c.T, c.Dh))
+			if err := ScaledDotProduct(want, q.Clone(), k.Clone(), v.Clone(), opt); err != nil {
+				t.Fatal(err)
+			}
+			got := out.Values()
+			for i, x := range want.Values() {
+				if got[i] != x {
+					t.Fatalf("element %d: strided %v, contiguous %v", i, got[i], x)
+				}
+			}
+			ref, _ := sdpa64(q, k, v, 0, opt.Masks)
+			if rel, mx := relErr(got, ref); rel > 2e-6 || math.IsNaN(rel) {
+				t.Errorf("rel err %.3g (max abs %.3g) against the float64 twin", rel, mx)
+			}
+		})
 	}
 }
 
