@@ -324,6 +324,21 @@ def main():
               file=sys.stderr)
         return rec
 
+    def measure_read(row):
+        # What one query against the cache must read, K and V, read as a plain
+        # buffer of the same size right after the row: the speed of light for
+        # that footprint (it may sit partly in L3), to set the decode time
+        # against. The median of three runs' medians.
+        f = parse_flags(row["flags"])
+        kv = 2 * 4 * int(f["--batch"]) * int(f.get("--kv-heads", f["--heads"])) * int(f["--kv-seq"]) * int(f["--head-dim"])
+        cmd = [args.attn, "bench", "bandwidth", "--threads", str(row["threads"]), "--mib", str(max(1, round(kv / 2**20))), "--json"]
+        samples = [run_side(cmd, 120)[0] for _ in range(3)]
+        good = sorted(x["median_ms"] for x in samples if x.get("median_ms"))
+        if not good:
+            return {"cmd": sh(cmd), "kv_bytes": kv, "error": samples[-1].get("error", "no timing")}
+        return {"cmd": sh(cmd), "kv_bytes": kv, "buffer_bytes": samples[0].get("buffer_bytes"),
+                "median_ms": good[(len(good) - 1) // 2], "samples_ms": good}
+
     def bandwidth(threads):
         if threads not in bw:
             bw[threads] = measure_bandwidth(threads, "start")
@@ -411,6 +426,8 @@ def main():
             rec[side] = res
             if res.get("gflops"):
                 rates[side][fam] = res["gflops"]
+        if row["table"] == "decode" and "median_ms" in rec["attn"]:
+            rec["read"] = measure_read(row)
         emit(rec)
         show = lambda r: f"{r['median_ms']:.2f} ms" if "median_ms" in r else (r.get("error") or r.get("skipped"))  # noqa: E731
         print(f"[{time.time() - start:6.0f}s] #{row['id']} {row['table']} {row['label']}: "

@@ -293,6 +293,26 @@ def generation_table(rows, end):
     return out
 
 
+def read_lines(rows):
+    """Each decode row against a plain read of the K and V bytes it streams."""
+    out = []
+    for r in rows:
+        rd = r.get("read")
+        if not rd or not ok(r["attn"]):
+            continue
+        if "median_ms" not in rd:
+            out.append(f"- #{r['id']}: the plain read of its K and V was not measured: {rd.get('error', '?')}.")
+            continue
+        samp = ", ".join(f"{x:.3f}" for x in rd["samples_ms"])
+        out.append(f"- #{r['id']} streams {fmt_bytes(rd['kv_bytes'])} of K and V. Reading a buffer of that size and nothing "
+                   f"else (`{rd['cmd']}`, run right after the row) took **{rd['median_ms']:.3f} ms** a pass (median of "
+                   f"three runs' medians: {samp}): attn's decode took {r['attn']['median_ms'] / rd['median_ms']:.2f}× "
+                   "that read.")
+    if out:
+        out = ["", "What bounds decoding is reading the cache: every key and value once, 2 FLOPs per float read."] + out
+    return out
+
+
 def bandwidth_lines(end, rows):
     out = []
     for th, b in sorted(end.get("bandwidth", {}).items()):
@@ -518,6 +538,8 @@ def render(meta, peaks, rows, end):
         else:
             trows = [r for r in rows if r["table"] == key]
             body = main_table(trows, peaks)
+            if key == "decode":
+                body += read_lines(trows)
         if not trows:
             continue
         w(f"## {title}")
