@@ -92,6 +92,8 @@ type flashWork struct {
 	lo, hi []int     // [tq] open key range per row
 	glo    []int     // [tq/MR] a key tile's open columns per micro-row group: [glo, ghi)
 	ghi    []int
+	klo    []int // [keys/MR] backward: the query rows that see a micro-group of keys: [klo, khi)
+	khi    []int
 	qpad   []float32 // [tq, Dh] a partial query tile, zero-padded to whole micro-tiles
 	bad    []bool    // [tq] row saw a NaN or +Inf score
 	rows   []maskRow // [tq·len(masks)] per-element masks per row
@@ -468,6 +470,26 @@ func (w *flashWork) groupRanges(mr, mt, br, j0, bc int) bool {
 		w.glo[g], w.ghi[g] = lo, hi
 	}
 	return full
+}
+
+// keyGroupRanges sets w.klo[g], w.khi[g], for each of the mtk micro-groups
+// of MR keys of key tile [j0, j0+bc), to the query rows r < br whose open
+// range meets the group (a bounding range; 0, 0 when none).
+func (w *flashWork) keyGroupRanges(mr, mtk, br, j0, bc int) {
+	w.klo, w.khi = grow(w.klo, mtk), grow(w.khi, mtk)
+	for g := 0; g < mtk; g++ {
+		k0, k1 := j0+g*mr, j0+min((g+1)*mr, bc)
+		lo, hi := br, 0
+		for r := 0; r < br; r++ {
+			if w.lo[r] < k1 && w.hi[r] > k0 && w.lo[r] < w.hi[r] {
+				lo, hi = min(lo, r), r+1
+			}
+		}
+		if lo >= hi {
+			lo, hi = 0, 0
+		}
+		w.klo[g], w.khi[g] = lo, hi
+	}
 }
 
 // scoreGroups is scoreTile's packed path for a boundary tile (a causal
@@ -1000,20 +1022,62 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 		doa, doRow = padRows(w.dopad, p.dout.data[dooff:], p.dout.st, br, mt*mr, p.dv), p.dv
 	}
 
+	// On a boundary tile (the causal diagonal, a window's edge) each
+	// product runs only where some row may look: per micro-group of query
+	// rows over its open key columns, per micro-group of keys over the query
+	// rows that see them. What it leaves in S is masked to -Inf below, what
+	// it leaves in dP only meets zeros of P.
+	full := true
+	if p.packed {
+		full = w.groupRanges(mr, mt, br, j0, bc)
+		if !full {
+			w.keyGroupRanges(mr, mtk, br, j0, bc)
+		}
+	}
+	// rowGroups runs C = alpha·A·B over whole panels of each query group's
+	// open columns; a holds the group rows (row stride aRow), b the packed
+	// panels, c rows of stride ld.
+	rowGroups := func(k int, alpha float32, a []float32, aRow int, b []float32, c []float32) {
+		for g := 0; g < mt; g++ {
+			if c0, c1 := w.glo[g], w.ghi[g]; c0 < c1 {
+				p0, p1 := c0/nr, (c1+nr-1)/nr
+				tl.Run(1, p1-p0, k, alpha, a[g*mr*aRow:], 1, aRow, b[p0*nr*k:], nr, k*nr, 0, c[g*mr*ld+p0*nr:], ld)
+			}
+		}
+	}
+	// keyGroups adds alpha·Aᵀ·B into acc (row stride wd) for each micro-group
+	// of keys, A read transposed from a (stride ld), B rows of stride bRow,
+	// over the query rows that see the group.
+	keyGroups := func(wd int, alpha float32, a []float32, b []float32, bRow int, acc []float32) {
+		for g := 0; g < mtk; g++ {
+			if r0, r1 := w.klo[g], w.khi[g]; r0 < r1 {
+				tl.Run(1, wd/nr, r1-r0, alpha, a[r0*ld+g*mr:], ld, 1, b[r0*bRow:], bRow, nr, 1, acc[g*mr*wd:], wd)
+			}
+		}
+	}
+
 	// P = exp(scale·Q·Kᵀ + masks − lse); fully masked rows (lse = -Inf) are
 	// 0. With the residual lo of lse, P = exp(S − lse)·exp(−lo).
-	if p.packed {
+	switch {
+	case p.packed && full:
 		tl.Run(mt, ntk, p.dh, p.scale, qa, 1, qRow, w.kp, nr, p.dh*nr, 0, s, ld)
-	} else {
+	case p.packed:
+		rowGroups(p.dh, p.scale, qa, qRow, w.kp, s)
+	default:
 		kernel.GemmSerial(false, true, br, bc, p.dh, p.scale, p.q.data[qoff:], p.q.st, p.k.data[koff:], p.k.st, 0, s, ld)
 	}
 	w.maskTile(s, ld, br, j0, bc)
 	for r := 0; r < br; r++ {
 		row := s[r*ld : r*ld+bc]
 		at := bh*d.T + i0 + r
-		if l := p.lse[at]; math.IsInf(float64(l), -1) {
+		// Only the row's open columns can be non-zero.
+		c0, c1 := min(max(w.lo[r]-j0, 0), bc), min(max(w.hi[r]-j0, 0), bc)
+		if l := p.lse[at]; math.IsInf(float64(l), -1) || c0 >= c1 {
 			clear(row)
 		} else {
+			clear(row[:c0])
+			clear(row[c1:])
+			row = row[c0:c1]
 			kernel.ExpShift(row, l)
 			if len(p.loScale) > 0 && p.loScale[at] != 1 {
 				kernel.ScaleInPlace(p.loScale[at], row)
@@ -1031,11 +1095,14 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 		}
 	}
 	if doDKV {
-		if p.packed {
+		switch {
+		case p.packed && full:
 			// dV_acc += P'ᵀ·dO: A = P' read transposed (whole micro-tiles of
 			// keys: columns past bc are never-read padding), depth br.
 			tl.Run(mtk, p.dv/nr, br, 1, pd, ld, 1, p.dout.data[dooff:], p.dout.st, nr, 1, w.dvAcc, p.dv)
-		} else {
+		case p.packed:
+			keyGroups(p.dv, 1, pd, p.dout.data[dooff:], p.dout.st, w.dvAcc)
+		default:
 			dvoff := p.dvv.off + b*p.dvv.sb + kh*p.dvv.sh + j0*p.dvv.st
 			kernel.GemmSerial(true, false, bc, p.dv, br, 1, pd, ld, p.dout.data[dooff:], p.dout.st, 1, p.dvv.data[dvoff:], p.dvv.st)
 		}
@@ -1043,9 +1110,12 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 	// dP' = dO·Vᵀ, then dS = P∘(dP'∘Z/(1−p) − D) in place of P. Where P is
 	// 0 (masked) dS is set to 0, not computed, so a NaN in a masked value
 	// row cannot leak in.
-	if p.packed {
+	switch {
+	case p.packed && full:
 		tl.Run(mt, ntk, p.dv, 1, doa, 1, doRow, w.vp, nr, p.dv*nr, 0, dp, ld)
-	} else {
+	case p.packed:
+		rowGroups(p.dv, 1, doa, doRow, w.vp, dp)
+	default:
 		kernel.GemmSerial(false, true, br, bc, p.dv, 1, p.dout.data[dooff:], p.dout.st, p.v.data[voff:], p.v.st, 0, dp, ld)
 	}
 	keep := float32(1 / (1 - p.drop.P))
@@ -1069,10 +1139,13 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 		kernel.SoftmaxGrad(prow, dprow, D)
 	}
 	if doDKV {
-		if p.packed {
+		switch {
+		case p.packed && full:
 			// dK_acc += scale·dSᵀ·Q, dS read transposed.
 			tl.Run(mtk, p.dh/nr, br, p.scale, s, ld, 1, p.q.data[qoff:], p.q.st, nr, 1, w.dkAcc, p.dh)
-		} else {
+		case p.packed:
+			keyGroups(p.dh, p.scale, s, p.q.data[qoff:], p.q.st, w.dkAcc)
+		default:
 			dkoff := p.dk.off + b*p.dk.sb + kh*p.dk.sh + j0*p.dk.st
 			kernel.GemmSerial(true, false, bc, p.dh, br, p.scale, s, ld, p.q.data[qoff:], p.q.st, 1, p.dk.data[dkoff:], p.dk.st)
 		}
@@ -1085,15 +1158,33 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 			kernel.GemmSerial(false, false, br, p.dh, qc, p.scale, ds, ld, p.k.data[kq:], p.k.st, 1, p.dq.data[dqoff:], p.dq.st)
 			return
 		}
-		// dQ += scale·dS·K over keys [q0, q0+qc), K read in place.
+		// dQ += scale·dS·K over keys [q0, q0+qc), K read in place; on a
+		// boundary tile each query group over its open keys only.
+		dq, ldq, beta := p.dq.data[dqoff:], p.dq.st, float32(1)
+		if br%mr != 0 {
+			// A partial query tile: whole micro-tiles into scratch, then
+			// the br real rows.
+			dq, ldq, beta = w.dqTmp[:mt*mr*p.dh], p.dh, 0
+		}
+		if full {
+			tl.Run(mt, p.dh/nr, qc, p.scale, ds, 1, ld, p.k.data[kq:], p.k.st, nr, beta, dq, ldq)
+		} else {
+			for g := 0; g < mt; g++ {
+				c0, c1 := max(w.glo[g], q0-j0), min(w.ghi[g], q0-j0+qc)
+				rows := dq[g*mr*ldq:]
+				if c0 >= c1 {
+					if beta == 0 {
+						clear(rows[:mr*ldq])
+					}
+					continue
+				}
+				tl.Run(1, p.dh/nr, c1-c0, p.scale, s[g*mr*ld+c0:], 1, ld, p.k.data[koff+c0*p.k.st:], p.k.st, nr, beta, rows, ldq)
+			}
+		}
 		if br%mr == 0 {
-			tl.Run(mt, p.dh/nr, qc, p.scale, ds, 1, ld, p.k.data[kq:], p.k.st, nr, 1, p.dq.data[dqoff:], p.dq.st)
 			return
 		}
-		// A partial query tile: whole micro-tiles into scratch, then the
-		// br real rows.
-		tmp := w.dqTmp[:mt*mr*p.dh]
-		tl.Run(mt, p.dh/nr, qc, p.scale, ds, 1, ld, p.k.data[kq:], p.k.st, nr, 0, tmp, p.dh)
+		tmp := dq
 		for r := 0; r < br; r++ {
 			kernel.Axpy(1, tmp[r*p.dh:(r+1)*p.dh], p.dq.data[dqoff+r*p.dq.st:][:p.dh])
 		}
