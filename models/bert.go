@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/attn-go/attn/attention"
@@ -19,6 +20,25 @@ type BertConfig struct {
 	Eps                                                  float32
 	Act                                                  nn.GELUKind
 	PadID                                                int
+}
+
+// Validate checks that the sizes are consistent and not absurd.
+func (c *BertConfig) Validate() error {
+	switch {
+	case c.Vocab < 1, c.Dim < 1, c.Layers < 1, c.Heads < 1, c.Hidden < 1, c.MaxPos < 1, c.TypeVocab < 1:
+		return fmt.Errorf("models: bert sizes vocab=%d hidden=%d layers=%d heads=%d intermediate=%d max_positions=%d type_vocab=%d, want all >= 1",
+			c.Vocab, c.Dim, c.Layers, c.Heads, c.Hidden, c.MaxPos, c.TypeVocab)
+	case c.Dim%c.Heads != 0:
+		return fmt.Errorf("models: %d heads do not divide hidden_size %d", c.Heads, c.Dim)
+	case !(c.Eps >= 0) || math.IsInf(float64(c.Eps), 0):
+		return fmt.Errorf("models: bert layer norm eps %v, want a finite number >= 0", c.Eps)
+	}
+	for _, n := range []int{c.Vocab, c.Dim, c.Layers, c.Hidden, c.MaxPos, c.TypeVocab} {
+		if n > 1<<24 {
+			return fmt.Errorf("models: config size %d is beyond any real model (limit 2^24)", n)
+		}
+	}
+	return nil
 }
 
 type bertLayer struct {
@@ -69,17 +89,8 @@ func buildBert(path string, hc *hfConfig, src *stSource) (*Bert, error) {
 	if pt := hc.PositionType; pt != "" && pt != "absolute" {
 		return nil, fmt.Errorf("models: %s: position_embedding_type %q not supported (absolute)", path, pt)
 	}
-	switch {
-	case c.Vocab < 1, c.Dim < 1, c.Layers < 1, c.Heads < 1, c.Hidden < 1, c.MaxPos < 1, c.TypeVocab < 1:
-		return nil, fmt.Errorf("models: %s: bert sizes vocab=%d hidden=%d layers=%d heads=%d intermediate=%d max_positions=%d type_vocab=%d, want all >= 1",
-			path, c.Vocab, c.Dim, c.Layers, c.Heads, c.Hidden, c.MaxPos, c.TypeVocab)
-	case c.Dim%c.Heads != 0:
-		return nil, fmt.Errorf("models: %s: %d heads do not divide hidden_size %d", path, c.Heads, c.Dim)
-	}
-	for _, n := range []int{c.Vocab, c.Dim, c.Layers, c.Hidden, c.MaxPos, c.TypeVocab} {
-		if n > 1<<24 {
-			return nil, fmt.Errorf("models: %s: config size %d is beyond any real model (limit 2^24)", path, n)
-		}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("models: %s: %s", path, strings.TrimPrefix(err.Error(), "models: "))
 	}
 	m := &Bert{Config: c, src: src}
 	ld := newLoader(src)

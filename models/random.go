@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/nn"
 )
 
 // GPT2Small is the shape of the 124M-parameter GPT-2 (random weights via
@@ -111,6 +112,55 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	if !c.TiedHead {
 		m.head = normal(c.Vocab * D)
 	}
+	return m, nil
+}
+
+// BertBase is the shape of bert-base-uncased: D 768, 12 layers, 12 heads,
+// feed-forward 3072, vocabulary 30522, 512 positions, 2 token types, erf
+// GELU, LayerNorm eps 1e-12 (random weights via NewRandomBert make a
+// stand-in of the same cost for benchmarks).
+func BertBase() BertConfig {
+	return BertConfig{Vocab: 30522, Dim: 768, Layers: 12, Heads: 12, Hidden: 3072, MaxPos: 512, TypeVocab: 2,
+		Eps: 1e-12, Act: nn.GELUErf}
+}
+
+// NewRandomBert returns a BERT encoder (with its pooler) of the given
+// configuration, weights drawn from N(0, 0.02²) (BERT's initialisation),
+// LayerNorms at 1 and biases at 0, from a seeded generator; its
+// projections are stored as nn.Linear stores them, then packed as a
+// checkpoint's are. For benchmarks and tests.
+func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(seed, 2))
+	normal := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * 0.02)
+		}
+		return v
+	}
+	ln := func() norm {
+		n := norm{w: make([]float32, c.Dim), b: make([]float32, c.Dim)}
+		for i := range n.w {
+			n.w[i] = 1
+		}
+		return n
+	}
+	D, F := c.Dim, c.Hidden
+	lin := func(in, out int) linear {
+		return linear{w: normal(in * out), b: make([]float32, out), in: in, out: out}
+	}
+	m := &Bert{Config: c, word: normal(c.Vocab * D), pos: normal(c.MaxPos * D), typ: normal(c.TypeVocab * D), embLN: ln()}
+	for range c.Layers {
+		m.layers = append(m.layers, bertLayer{
+			q: lin(D, D), k: lin(D, D), v: lin(D, D), o: lin(D, D), ln1: ln(),
+			up: lin(D, F), down: lin(F, D), ln2: ln(),
+		})
+	}
+	m.poolW, m.poolB = normal(D*D), make([]float32, D)
+	m.pack(keep)
 	return m, nil
 }
 

@@ -93,7 +93,8 @@ func newBenchCmd() *cobra.Command {
 		Long: `bench times one operation on one shape: a GEMM, scaled dot-product attention
 (forward, or forward+backward with --backward), a multi-head attention
 module's forward pass, a decoder model's prompt and one-token decode step
-(decode), or one training step of a whole model (train); bandwidth measures
+(decode), a BERT encoder's forward pass (encode), or one training step of a
+whole model (train); bandwidth measures
 the DRAM read bandwidth that bounds decoding. It prints one JSON object
 (--json) or a readable summary.
 
@@ -115,12 +116,13 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
   attn bench attention --batch 1 --heads 12 --kv-heads 4 --head-dim 64 --seq 1 --kv-seq 4096
   attn bench mha --batch 1 --seq 512 --dim 768 --heads 12 --causal --json
   attn bench decode --model gpt2-small --context 1024 --bandwidth-gbs 17 --json
+  attn bench encode --model bert-base --batch 8 --seq 128 --json
   attn bench bandwidth --threads 2 --json
   attn bench attention --batch 1 --heads 12 --head-dim 64 --seq 2048 --causal --backward --json
   attn bench train --model gpt2-layer --threads 2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, bandwidth or train (see attn bench --help)")
+			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, encode, bandwidth or train (see attn bench --help)")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -134,7 +136,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 	pf.DurationVar(&o.maxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
 	pf.IntVar(&o.minReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
 	pf.IntVar(&o.maxReps, "max-reps", 10000, "maximum timed runs")
-	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd())
+	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchEncodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd())
 	return cmd
 }
 

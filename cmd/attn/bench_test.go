@@ -356,6 +356,42 @@ func TestBenchDecodeRandomLlama(t *testing.T) {
 	}
 }
 
+// bench encode on a shrunk random BERT: the fields, the FLOP count, and
+// flags it must refuse.
+func TestBenchEncode(t *testing.T) {
+	m := benchJSON(t, "bench", "encode", "--batch", "2", "--seq", "5", "--dim", "16", "--heads", "2", "--layers", "2", "--vocab", "40")
+	for k, want := range map[string]any{"op": "encode", "impl": "attn", "model": "bert-base", "batch": 2.0, "seq": 5.0, "tokens": 10.0,
+		"dim": 16.0, "heads": 2.0, "layers": 2.0, "hidden": 64.0, "vocab": 40.0} {
+		if m[k] != want {
+			t.Errorf("%s = %v, want %v", k, m[k], want)
+		}
+	}
+	for _, k := range []string{"reps", "median_ms", "gflops", "tokens_per_s", "peak_rss_bytes"} {
+		if v, ok := m[k].(float64); !ok || v <= 0 {
+			t.Errorf("encode: field %s = %v, want a number > 0", k, m[k])
+		}
+	}
+	// 2 layers of 2·n·(4D² + 2DF) + 4·n·T·D, plus the pooler 2·B·D².
+	n, D, F, T := 10.0, 16.0, 64.0, 5.0
+	if want := 2*(2*n*(4*D*D+2*D*F)+4*n*T*D) + 2*2*D*D; m["flops"] != want {
+		t.Errorf("flops %v, want %v", m["flops"], want)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--seq", "600"}, "positions"},
+		{[]string{"--seq", "4", "--model", stories260K, "--dim", "8"}, "reshape only"},
+		{[]string{"--seq", "4", "--dim", "10", "--heads", "3"}, "heads dividing dim"},
+		{[]string{"--seq", "0"}, "--seq"},
+	} {
+		code, _, errOut := runCLI(t, append([]string{"bench", "encode"}, c.args...)...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want an error containing %q", c.args, code, errOut, c.want)
+		}
+	}
+}
+
 func TestBenchDecodeStories260K(t *testing.T) {
 	if _, err := os.Stat(stories260K); err != nil {
 		t.Skipf("no %s: %v", stories260K, err)

@@ -130,6 +130,9 @@ def rows():
     # rows, so their ids stay put).
     for ctx in (128, 1024):
         add("generation", f"smollm-135m, context {ctx}", "decode", ["--model", "smollm-135m", "--context", str(ctx)])
+    # An encoder: BERT-base's forward pass, as feature extraction runs it.
+    for B, T in ((1, 128), (8, 128), (1, 512)):
+        add("encoder", f"bert-base, B={B}, T={T}", "encode", ["--model", "bert-base", "--batch", str(B), "--seq", str(T)])
     return out
 
 
@@ -139,6 +142,8 @@ def family(row):
         return ("decode", f"{row['threads']}t", f["--model"], f["--context"])
     if row["op"] == "train":
         return ("train", f"{row['threads']}t", f["--model"])
+    if row["op"] == "encode":
+        return ("encode", f"{row['threads']}t")
     key = [row["op"], f"{row['threads']}t", "causal" if "--causal" in f else "full"]
     if row["op"] == "gemm":
         key.append("NT" if "--trans-b" in f else "NN")
@@ -169,6 +174,11 @@ def flops(row):
     None for generation and training-step rows (no estimate: they run under the timeout)."""
     if row["op"] in ("decode", "train"):
         return None
+    if row["op"] == "encode":  # bert-base: 12 layers, D 768, F 3072
+        f = parse_flags(row["flags"])
+        B, T = int(f.get("--batch", 1)), int(f["--seq"])
+        n, D, F_ = B * T, 768.0, 3072.0
+        return 12 * (2 * n * (4 * D * D + 2 * D * F_) + 4 * n * T * D) + 2.0 * B * D * D
     f = parse_flags(row["flags"])
     num = lambda k, d=None: int(f.get(k, d))  # noqa: E731
     causal = "--causal" in f

@@ -52,6 +52,13 @@ TABLES = [
      "It is the decode rate if memory traffic were the only cost; stories260K (about 1 MB of weights) lives in the "
      "caches, so its floor is not a bound there.\n"
      "- ratios are attn / PyTorch tokens/s (= PyTorch time / attn time): above 1 (bold) attn is faster."),
+    ("encoder", "Encoder: BERT-base forward (B sequences of T tokens)",
+     "attn: `attn bench encode` (`models.Bert.Forward` of a bert-base-uncased-shaped encoder with random weights: "
+     "D 768, 12 layers, 12 heads, feed-forward 3072, erf GELU; q, k and v fused into one packed product). PyTorch 1.13 "
+     "eager: `scripts/bench/torch_models.py` HFBert under `torch.inference_mode()`, written as Hugging Face's "
+     "BertModel runs it (separate query/key/value `F.linear`, matmul-softmax-matmul with the extended additive "
+     "mask, `F.gelu`, the tanh pooler). Every token is real. GFLOP/s counts the projections, the attention "
+     "(4·B·T²·D per layer) and the pooler."),
     ("training", "Training: one step, forward + backward (2 threads)",
      "- **demo model step**: attn demo's / attn train's model, `nn.TransformerPreset(\"small\")` (2 encoder + 2 decoder "
      "post-LN layers, d_model 64, 4 heads, d_ff 256, tied embedding, sinusoidal positions), on a padded batch of 64 "

@@ -153,6 +153,11 @@ def parse_args(argv):
     d.add_argument("--context", type=positive, required=True, help="prompt length N; the decode step is at position N-1")
     d.add_argument("--matvec", action="store_true", help="one-token steps use torch.mv/addmv, not GEMM (see torch_models.py)")
 
+    e = sub.add_parser("encode", parents=[common], help="a BERT encoder's forward pass (torch_models.HFBert)")
+    e.add_argument("--model", choices=["bert-base"], default="bert-base")
+    e.add_argument("--batch", type=positive, default=1)
+    e.add_argument("--seq", type=positive, required=True)
+
     t = sub.add_parser("train", parents=[common], help="one training step (forward, backward, optimizer)")
     t.add_argument("--model", choices=["demo", "gpt2-layer"], default="demo")
     t.add_argument("--batch", type=positive, default=None, help="sequences per step (default 64 demo, 1 gpt2-layer)")
@@ -467,7 +472,8 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     if args.op == "decode":
         return main_decode(base, info, gen)
-    setup = {"gemm": setup_gemm, "attention": setup_attention, "mha": setup_mha, "train": setup_train}[args.op]
+    setup = {"gemm": setup_gemm, "attention": setup_attention, "mha": setup_mha, "train": setup_train,
+             "encode": setup_encode}[args.op]
     grad = args.op == "train" or getattr(args, "backward", False)
     shape = {}
     try:
@@ -528,6 +534,27 @@ def tail_fields(info):
     return out
 
 
+def setup_encode(gen):
+    """The encode op: HFBert's forward on B sequences of T real tokens, as attn bench encode."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the repository
+    import torch_models
+
+    c = torch_models.bert_base()
+    B, T = args.batch, args.seq
+    if T > c["max_pos"]:
+        raise Refused(f"--seq {T} exceeds the model's {c['max_pos']} positions")
+    if args.dry_run:
+        raise DryRun("no memory guard for encode: the model's weights and B·T activations only")
+    model = torch_models.HFBert(c, gen)
+    ids = torch.randint(0, c["vocab"], (B, T), generator=gen)
+    mask = torch.ones(B, T, dtype=torch.int64)
+    n, D, F_ = float(B * T), float(c["dim"]), float(c["hidden"])
+    flops = c["layers"] * (2 * n * (4 * D * D + 2 * D * F_) + 4 * n * T * D) + 2.0 * B * D * D
+    shape = {"model": args.model, "batch": B, "seq": T, "tokens": B * T, "vocab": c["vocab"], "dim": c["dim"],
+             "layers": c["layers"], "heads": c["heads"], "hidden": c["hidden"]}
+    return shape, f"{args.model} B={B} T={T}", flops, lambda: model.forward(ids, mask), {}
+
+
 def main_decode(base, info, gen):
     """The decode op: two timings (prompt and one decode step), as attn bench decode."""
     sys.dont_write_bytecode = True  # no __pycache__ in the repository
@@ -582,7 +609,8 @@ def shape_of():
             "attention": ["batch", "heads", "kv_heads", "head_dim", "seq", "kv_seq", "causal", "align", "backward"],
             "train": ["model", "batch", "seq"],
             "mha": ["batch", "seq", "dim", "heads", "causal"],
-            "decode": ["model", "context"]}[args.op]
+            "decode": ["model", "context"],
+            "encode": ["model", "batch", "seq"]}[args.op]
     return {k: getattr(args, k) for k in keys}
 
 

@@ -277,6 +277,55 @@ def load(model, gen, matvec=False):
     raise ValueError(f"--model {model!r}: the PyTorch side knows gpt2-small, smollm-135m and llama2.c .bin files")
 
 
+# ---- encoders (torch_bench.py encode) ----------------------------------------
+
+def bert_base():
+    return {"arch": "bert", "vocab": 30522, "dim": 768, "layers": 12, "heads": 12, "hidden": 3072,
+            "max_pos": 512, "type_vocab": 2, "eps": 1e-12}
+
+
+class HFBert:
+    """BERT as Hugging Face's BertModel runs it in eval mode (1.13-era eager code):
+    embeddings summed and LayerNorm'd, per layer separate query/key/value nn.Linear
+    products, matmul-softmax-matmul attention with the extended additive mask,
+    output dense + residual + LayerNorm, erf GELU feed-forward, and the tanh
+    pooler on the first token. Random weights (N(0, 0.02²), LayerNorms at 1,
+    biases at 0): the cost of bert-base-uncased."""
+
+    def __init__(self, cfg, gen):
+        self.cfg = cfg
+        D, F_ = cfg["dim"], cfg["hidden"]
+        normal = lambda *shape: torch.randn(*shape, generator=gen) * 0.02  # noqa: E731
+        lin = lambda o, i: (normal(o, i), torch.zeros(o))  # noqa: E731
+        ln = lambda: (torch.ones(D), torch.zeros(D))  # noqa: E731
+        self.word, self.pos, self.typ = normal(cfg["vocab"], D), normal(cfg["max_pos"], D), normal(cfg["type_vocab"], D)
+        self.emb_ln = ln()
+        self.layers = [{"q": lin(D, D), "k": lin(D, D), "v": lin(D, D), "o": lin(D, D), "ln1": ln(),
+                        "up": lin(F_, D), "down": lin(D, F_), "ln2": ln()} for _ in range(cfg["layers"])]
+        self.pool = lin(D, D)
+
+    def forward(self, ids, mask):
+        """ids [B, T] int64, mask [B, T] (1 = real token); returns (last, pooled)."""
+        c = self.cfg
+        D, H, eps = c["dim"], c["heads"], c["eps"]
+        Dh = D // H
+        B, T = ids.shape
+        x = self.word[ids] + self.pos[:T][None] + self.typ[torch.zeros_like(ids)]
+        x = F.layer_norm(x, (D,), *self.emb_ln, eps)
+        ext = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+
+        def heads(y):
+            return y.view(B, T, H, Dh).permute(0, 2, 1, 3)
+
+        for ly in self.layers:
+            q, k, v = (heads(F.linear(x, *ly[n])) for n in ("q", "k", "v"))
+            s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(Dh) + ext
+            ctx = torch.matmul(s.softmax(dim=-1), v).permute(0, 2, 1, 3).reshape(B, T, D)
+            x = F.layer_norm(F.linear(ctx, *ly["o"]) + x, (D,), *ly["ln1"], eps)
+            x = F.layer_norm(F.linear(F.gelu(F.linear(x, *ly["up"])), *ly["down"]) + x, (D,), *ly["ln2"], eps)
+        return x, torch.tanh(F.linear(x[:, 0], *self.pool))
+
+
 # ---- training models (torch_bench.py train) ---------------------------------
 #
 # Written as a PyTorch 1.13 user writes them, in training mode (autograd,

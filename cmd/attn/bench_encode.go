@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/attn-go/attn/models"
+	"github.com/spf13/cobra"
+)
+
+// bertBaseName is the --model value for the random bert-base-shaped encoder.
+const bertBaseName = "bert-base"
+
+type encodeFlags struct {
+	model      string
+	batch, seq int
+	// Hidden, for tests: shrink the random model (0 keeps its size).
+	dim, layers, heads, vocab int
+}
+
+func newBenchEncodeCmd(o *benchOpts) *cobra.Command {
+	var f encodeFlags
+	cmd := &cobra.Command{
+		Use:   "encode --model bert-base|PATH --batch B --seq T",
+		Short: "Time a BERT encoder's forward pass over B sequences of T tokens",
+		Long: `encode times models.Bert.Forward on B sequences of T tokens (ids drawn from a
+seeded source, every token real, token type 0), the work of attn embed or of
+any BERT feature extractor: embeddings, L encoder layers and the pooler.
+
+--model bert-base builds a bert-base-uncased-shaped encoder (D 768, 12
+layers, 12 heads, feed-forward 3072, vocabulary 30522, 512 positions, erf
+GELU) with random weights from --seed: the same cost as the real checkpoint.
+Any other value is a BERT checkpoint folder for models.Load.
+
+GFLOP/s counts the projections, 2·B·T·(4·D² + 2·D·F) per layer, the
+attention, 4·B·T²·D per layer, and the pooler; tokens_per_s = B·T / median.`,
+		Example: `  attn bench encode --model bert-base --batch 8 --seq 128 --threads 2 --json
+  attn bench encode --model path/to/bert-folder --seq 512`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runBenchEncode(cmd.OutOrStdout(), o, f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.model, "model", bertBaseName, "bert-base (random weights from --seed) or a BERT checkpoint folder")
+	fs.IntVar(&f.batch, "batch", 1, "sequences B")
+	fs.IntVar(&f.seq, "seq", 0, "tokens per sequence T (required)")
+	for _, h := range []struct {
+		p    *int
+		name string
+	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.vocab, "vocab"}} {
+		fs.IntVar(h.p, h.name, 0, "shrink the random model (tests)")
+		_ = fs.MarkHidden(h.name)
+	}
+	_ = cmd.MarkFlagRequired("seq")
+	return cmd
+}
+
+// encodeModel builds or loads the encoder --model names. The caller closes it.
+func encodeModel(f encodeFlags, seed uint64) (*models.Bert, error) {
+	if f.model != bertBaseName {
+		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.vocab != 0 {
+			return nil, fmt.Errorf("--dim, --layers, --heads and --vocab reshape only --model %s", bertBaseName)
+		}
+		m, err := models.Load(f.model)
+		if err != nil {
+			return nil, err
+		}
+		b, ok := m.(*models.Bert)
+		if !ok {
+			arch := m.Arch()
+			_ = m.Close()
+			return nil, fmt.Errorf("--model %s is a %s model, not a BERT encoder", f.model, arch)
+		}
+		return b, nil
+	}
+	c := models.BertBase()
+	if f.dim != 0 || f.heads != 0 {
+		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 {
+			return nil, fmt.Errorf("--dim %d and --heads %d: want both >= 1, heads dividing dim", f.dim, f.heads)
+		}
+		c.Dim, c.Heads, c.Hidden = f.dim, f.heads, 4*f.dim
+	}
+	if f.layers != 0 {
+		c.Layers = f.layers
+	}
+	if f.vocab != 0 {
+		c.Vocab = f.vocab
+	}
+	return models.NewRandomBert(c, seed)
+}
+
+func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
+	if err := positiveFlags(intFlag{"batch", f.batch}, intFlag{"seq", f.seq}); err != nil {
+		return err
+	}
+	if err := o.validate(); err != nil {
+		return err
+	}
+	if mp := models.BertBase().MaxPos; f.model == bertBaseName && f.seq > mp {
+		return fmt.Errorf("--seq %d exceeds the model's %d positions", f.seq, mp) // before drawing its weights
+	}
+	workers, err := o.setup()
+	if err != nil {
+		return err
+	}
+	m, err := encodeModel(f, o.seed)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	c := m.Config
+	B, T := f.batch, f.seq
+	if T > c.MaxPos {
+		return fmt.Errorf("--seq %d exceeds the model's %d positions", T, c.MaxPos)
+	}
+	if err := checkBytes("encode activations", B*T*(2*c.Hidden+6*c.Dim)); err != nil {
+		return err
+	}
+	rng := seedRand(o.seed)
+	in := models.BertInput{B: B, T: T, IDs: make([]int, B*T)}
+	for i := range in.IDs {
+		in.IDs[i] = rng.IntN(c.Vocab)
+	}
+	t, err := measure(o, func() error {
+		_, err := m.Forward(in, false)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	n, D, F := float64(B*T), float64(c.Dim), float64(c.Hidden)
+	flops := float64(c.Layers)*(2*n*(4*D*D+2*D*F)+4*n*float64(T)*D) + 2*float64(B)*D*D
+	shape := object{{"model", f.model}, {"batch", B}, {"seq", T}, {"tokens", B * T}, {"vocab", c.Vocab}, {"dim", c.Dim},
+		{"layers", c.Layers}, {"heads", c.Heads}, {"hidden", c.Hidden}}
+	if med := t.median(); med > 0 {
+		shape = append(shape, object{{"tokens_per_s", round3(n / med.Seconds())}}...)
+	}
+	label := fmt.Sprintf("%s B=%d T=%d (D %d, %d layers)", f.model, B, T, c.Dim, c.Layers)
+	return report(w, o, "encode", shape, label, flops, workers, t)
+}
