@@ -35,3 +35,5 @@ func packCopy(dst, src []float32, ld, kc, nr int) bool { return false }
 func packRows(dst, src []float32, ld, kc, mr int) bool { return false }
 
 func transRect(dst []float32, ds int, src []float32, ld, kc, nr int) bool { return false }
+
+func normCDFAVX2(x, e *float32, ez, phi *float64, n int) { panic(noAsm) }

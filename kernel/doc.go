@@ -31,7 +31,9 @@
 //   - Dot, Axpy, ScaleInPlace, MaxOf and ExpShift (a polynomial exp within
 //     2 ulp) have AVX2 and AVX-512 forms; Softmax uses them. AllFinite checks
 //     an output for NaN and ±Inf without a branch per element. SoftmaxGrad is
-//     one row of the softmax backward.
+//     one row of the softmax backward. NormCDF gives the standard normal
+//     CDF and e^(−x²/2) in float64 for the erf GELU (an erfcx polynomial on
+//     the vector exp, four float64 lanes at a time with AVX2).
 //   - PeakGFLOPS measures the FMA peak that benchmarks compare against.
 //
 // docs/gemm.md describes the algorithm, the generated assembly

@@ -1120,6 +1120,199 @@ nonFiniteAVX2_done:
 	VZEROUPPER
 	RET
 
+DATA kconst_d_mhalf<>+0(SB)/8, $0xbfe0000000000000
+DATA kconst_d_mhalf<>+8(SB)/8, $0xbfe0000000000000
+DATA kconst_d_mhalf<>+16(SB)/8, $0xbfe0000000000000
+DATA kconst_d_mhalf<>+24(SB)/8, $0xbfe0000000000000
+GLOBL kconst_d_mhalf<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_one<>+0(SB)/8, $0x3ff0000000000000
+DATA kconst_d_one<>+8(SB)/8, $0x3ff0000000000000
+DATA kconst_d_one<>+16(SB)/8, $0x3ff0000000000000
+DATA kconst_d_one<>+24(SB)/8, $0x3ff0000000000000
+GLOBL kconst_d_one<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_two<>+0(SB)/8, $0x4000000000000000
+DATA kconst_d_two<>+8(SB)/8, $0x4000000000000000
+DATA kconst_d_two<>+16(SB)/8, $0x4000000000000000
+DATA kconst_d_two<>+24(SB)/8, $0x4000000000000000
+GLOBL kconst_d_two<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_invsqrt2<>+0(SB)/8, $0x3fe6a09e667f3bcd
+DATA kconst_d_invsqrt2<>+8(SB)/8, $0x3fe6a09e667f3bcd
+DATA kconst_d_invsqrt2<>+16(SB)/8, $0x3fe6a09e667f3bcd
+DATA kconst_d_invsqrt2<>+24(SB)/8, $0x3fe6a09e667f3bcd
+GLOBL kconst_d_invsqrt2<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_sa<>+0(SB)/8, $0x40130c30c30c30c3
+DATA kconst_d_sa<>+8(SB)/8, $0x40130c30c30c30c3
+DATA kconst_d_sa<>+16(SB)/8, $0x40130c30c30c30c3
+DATA kconst_d_sa<>+24(SB)/8, $0x40130c30c30c30c3
+GLOBL kconst_d_sa<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_sb<>+0(SB)/8, $0xbff6186186186186
+DATA kconst_d_sb<>+8(SB)/8, $0xbff6186186186186
+DATA kconst_d_sb<>+16(SB)/8, $0xbff6186186186186
+DATA kconst_d_sb<>+24(SB)/8, $0xbff6186186186186
+GLOBL kconst_d_sb<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_abs<>+0(SB)/8, $0x7fffffffffffffff
+DATA kconst_d_abs<>+8(SB)/8, $0x7fffffffffffffff
+DATA kconst_d_abs<>+16(SB)/8, $0x7fffffffffffffff
+DATA kconst_d_abs<>+24(SB)/8, $0x7fffffffffffffff
+GLOBL kconst_d_abs<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_ca<>+0(SB)/8, $0x3fe23898a4167a66
+DATA kconst_d_ca<>+8(SB)/8, $0x3fe23898a4167a66
+DATA kconst_d_ca<>+16(SB)/8, $0x3fe23898a4167a66
+DATA kconst_d_ca<>+24(SB)/8, $0x3fe23898a4167a66
+GLOBL kconst_d_ca<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cb<>+0(SB)/8, $0x3fd4f0a5a51e6be9
+DATA kconst_d_cb<>+8(SB)/8, $0x3fd4f0a5a51e6be9
+DATA kconst_d_cb<>+16(SB)/8, $0x3fd4f0a5a51e6be9
+DATA kconst_d_cb<>+24(SB)/8, $0x3fd4f0a5a51e6be9
+GLOBL kconst_d_cb<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cc<>+0(SB)/8, $0x3fba805a25b25689
+DATA kconst_d_cc<>+8(SB)/8, $0x3fba805a25b25689
+DATA kconst_d_cc<>+16(SB)/8, $0x3fba805a25b25689
+DATA kconst_d_cc<>+24(SB)/8, $0x3fba805a25b25689
+GLOBL kconst_d_cc<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cd<>+0(SB)/8, $0x3f79d65d6fcd359c
+DATA kconst_d_cd<>+8(SB)/8, $0x3f79d65d6fcd359c
+DATA kconst_d_cd<>+16(SB)/8, $0x3f79d65d6fcd359c
+DATA kconst_d_cd<>+24(SB)/8, $0x3f79d65d6fcd359c
+GLOBL kconst_d_cd<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_ce<>+0(SB)/8, $0xbf79eac37e56e8a3
+DATA kconst_d_ce<>+8(SB)/8, $0xbf79eac37e56e8a3
+DATA kconst_d_ce<>+16(SB)/8, $0xbf79eac37e56e8a3
+DATA kconst_d_ce<>+24(SB)/8, $0xbf79eac37e56e8a3
+GLOBL kconst_d_ce<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cf<>+0(SB)/8, $0xbf4606ecfc90286d
+DATA kconst_d_cf<>+8(SB)/8, $0xbf4606ecfc90286d
+DATA kconst_d_cf<>+16(SB)/8, $0xbf4606ecfc90286d
+DATA kconst_d_cf<>+24(SB)/8, $0xbf4606ecfc90286d
+GLOBL kconst_d_cf<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cg<>+0(SB)/8, $0x3f447ee1f48987e5
+DATA kconst_d_cg<>+8(SB)/8, $0x3f447ee1f48987e5
+DATA kconst_d_cg<>+16(SB)/8, $0x3f447ee1f48987e5
+DATA kconst_d_cg<>+24(SB)/8, $0x3f447ee1f48987e5
+GLOBL kconst_d_cg<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_ch<>+0(SB)/8, $0x3ecf4516d4cb6412
+DATA kconst_d_ch<>+8(SB)/8, $0x3ecf4516d4cb6412
+DATA kconst_d_ch<>+16(SB)/8, $0x3ecf4516d4cb6412
+DATA kconst_d_ch<>+24(SB)/8, $0x3ecf4516d4cb6412
+GLOBL kconst_d_ch<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_ci<>+0(SB)/8, $0xbf12d7938ffde846
+DATA kconst_d_ci<>+8(SB)/8, $0xbf12d7938ffde846
+DATA kconst_d_ci<>+16(SB)/8, $0xbf12d7938ffde846
+DATA kconst_d_ci<>+24(SB)/8, $0xbf12d7938ffde846
+GLOBL kconst_d_ci<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cj<>+0(SB)/8, $0x3eea7a6c3bda5a3f
+DATA kconst_d_cj<>+8(SB)/8, $0x3eea7a6c3bda5a3f
+DATA kconst_d_cj<>+16(SB)/8, $0x3eea7a6c3bda5a3f
+DATA kconst_d_cj<>+24(SB)/8, $0x3eea7a6c3bda5a3f
+GLOBL kconst_d_cj<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_ck<>+0(SB)/8, $0x3edb8df13e713625
+DATA kconst_d_ck<>+8(SB)/8, $0x3edb8df13e713625
+DATA kconst_d_ck<>+16(SB)/8, $0x3edb8df13e713625
+DATA kconst_d_ck<>+24(SB)/8, $0x3edb8df13e713625
+GLOBL kconst_d_ck<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cl<>+0(SB)/8, $0xbec28644bff48797
+DATA kconst_d_cl<>+8(SB)/8, $0xbec28644bff48797
+DATA kconst_d_cl<>+16(SB)/8, $0xbec28644bff48797
+DATA kconst_d_cl<>+24(SB)/8, $0xbec28644bff48797
+GLOBL kconst_d_cl<>(SB), RODATA|NOPTR, $32
+
+DATA kconst_d_cm<>+0(SB)/8, $0xbe9421c50c651b31
+DATA kconst_d_cm<>+8(SB)/8, $0xbe9421c50c651b31
+DATA kconst_d_cm<>+16(SB)/8, $0xbe9421c50c651b31
+DATA kconst_d_cm<>+24(SB)/8, $0xbe9421c50c651b31
+GLOBL kconst_d_cm<>(SB), RODATA|NOPTR, $32
+
+// func normCDFAVX2(x *float32, e *float32, ez *float64, phi *float64, n int)
+// Requires: AVX
+TEXT ·normCDFAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), AX
+	MOVQ e+8(FP), CX
+	MOVQ ez+16(FP), DX
+	MOVQ phi+24(FP), BX
+	MOVQ n+32(FP), SI
+	SHRQ $0x02, SI
+	JZ   normCDFAVX2_done
+
+normCDFAVX2_loop:
+	VCVTPS2PD  (AX), Y0
+	VCVTPS2PD  (CX), Y1
+	VMULPD     kconst_d_mhalf<>+0(SB), Y0, Y2
+	VMULPD     Y0, Y2, Y2
+	VCVTPD2PSY Y2, X3
+	VCVTPS2PD  X3, Y3
+	VSUBPD     Y3, Y2, Y3
+	VADDPD     kconst_d_one<>+0(SB), Y3, Y3
+	VMULPD     Y3, Y1, Y1
+	VANDPD     kconst_d_abs<>+0(SB), Y0, Y3
+	VMULPD     kconst_d_invsqrt2<>+0(SB), Y3, Y3
+	VADDPD     kconst_d_two<>+0(SB), Y3, Y3
+	VMOVUPD    kconst_d_one<>+0(SB), Y2
+	VDIVPD     Y3, Y2, Y2
+	VMULPD     kconst_d_sa<>+0(SB), Y2, Y3
+	VADDPD     kconst_d_sb<>+0(SB), Y3, Y3
+	VMULPD     Y3, Y3, Y4
+	VMULPD     Y4, Y4, Y5
+	VMULPD     kconst_d_cb<>+0(SB), Y3, Y6
+	VADDPD     kconst_d_ca<>+0(SB), Y6, Y6
+	VMULPD     kconst_d_cd<>+0(SB), Y3, Y7
+	VADDPD     kconst_d_cc<>+0(SB), Y7, Y7
+	VMULPD     Y4, Y7, Y7
+	VADDPD     Y7, Y6, Y6
+	VMULPD     kconst_d_cf<>+0(SB), Y3, Y7
+	VADDPD     kconst_d_ce<>+0(SB), Y7, Y7
+	VMULPD     kconst_d_ch<>+0(SB), Y3, Y8
+	VADDPD     kconst_d_cg<>+0(SB), Y8, Y8
+	VMULPD     Y4, Y8, Y8
+	VADDPD     Y8, Y7, Y7
+	VMULPD     kconst_d_cj<>+0(SB), Y3, Y8
+	VADDPD     kconst_d_ci<>+0(SB), Y8, Y8
+	VMULPD     kconst_d_cl<>+0(SB), Y3, Y3
+	VADDPD     kconst_d_ck<>+0(SB), Y3, Y3
+	VMULPD     Y4, Y3, Y3
+	VADDPD     Y3, Y8, Y8
+	VMULPD     Y5, Y7, Y7
+	VADDPD     Y7, Y6, Y6
+	VMULPD     kconst_d_cm<>+0(SB), Y5, Y3
+	VADDPD     Y3, Y8, Y8
+	VMULPD     Y5, Y5, Y4
+	VMULPD     Y4, Y8, Y8
+	VADDPD     Y8, Y6, Y6
+	VMULPD     Y2, Y1, Y2
+	VMULPD     Y6, Y2, Y2
+	VMOVUPD    kconst_d_one<>+0(SB), Y3
+	VSUBPD     Y2, Y3, Y3
+	VBLENDVPD  Y0, Y2, Y3, Y3
+	VMOVUPD    Y1, (DX)
+	VMOVUPD    Y3, (BX)
+	ADDQ       $0x10, AX
+	ADDQ       $0x10, CX
+	ADDQ       $0x20, DX
+	ADDQ       $0x20, BX
+	DECQ       SI
+	JNZ        normCDFAVX2_loop
+
+normCDFAVX2_done:
+	VZEROUPPER
+	RET
+
 // func sgemmKern6x16AVX2(k int, a *float32, aStep int, aRow int, b *float32, bStep int, c *float32, ldc int, alpha float32, beta float32)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKern6x16AVX2(SB), NOSPLIT, $0-72

@@ -31,6 +31,12 @@ func rowsAxpyAVX2(a *float32, b *float32, ldb int, k int, nv int, c *float32, al
 //go:noescape
 func nonFiniteAVX2(x *float32, n int) bool
 
+// normCDFAVX2 sets ez[i] = e^(−x²/2) (from e[i], the float32 exp of float32(−x²/2)) and phi[i] = Φ(x[i])
+// for i < n, in float64; n must be a multiple of 4. See normCDFGo.
+//
+//go:noescape
+func normCDFAVX2(x *float32, e *float32, ez *float64, phi *float64, n int)
+
 // sgemmKern6x16AVX2 computes an 6x16 tile of C = alpha·A·B + beta·C (see genMicroKernel).
 //
 //go:noescape

@@ -52,14 +52,13 @@ func geluTanhArg(f float64) float64 {
 // The tanh form of GELU, SiLU and SwiGLU are all f/(1 + e^z) with z a
 // function of f (times up for SwiGLU), computed by ratioRows; their
 // derivatives take one e^z each too (gradRows). The erf form takes its
-// e^z, z = −f²/2, through fillExp too (erf.go).
+// e^z, z = −f²/2, from kernel.NormCDF (erf.go).
 type ratioKind int
 
 const (
 	ratioGELUTanh ratioKind = iota // z = −2u
 	ratioSiLU                      // z = −f
 	ratioGELUGrad                  // z = −2|u| (the derivative, see geluGrad)
-	ratioGELUErf                   // z = −f²/2 (erf.go: the form and its derivative)
 )
 
 func (k ratioKind) arg(f float64) float64 {
@@ -68,8 +67,6 @@ func (k ratioKind) arg(f float64) float64 {
 		return -f
 	case ratioGELUGrad:
 		return -math.Abs(geluTanhArg(f))
-	case ratioGELUErf:
-		return -0.5 * f * f
 	}
 	return geluTanhArg(f)
 }

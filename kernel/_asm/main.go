@@ -43,6 +43,7 @@ func main() {
 	genRowsDot(g)
 	genRowsAxpy(g)
 	genNonFinite(g)
+	genNormCDF(g)
 	for _, s := range []isa{avx2, avx512} {
 		genMicroKernel(g, s)
 		genVec(g, s)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fit the scaled complementary error function used by attn's erf GELU.
 
-nn/erf.go computes erfc(t) for t >= 0 as exp(-t*t) * u * q(s), where
+kernel/normcdf.go (kernel.NormCDF, the erf GELU's Phi) computes erfc(t) for t >= 0 as exp(-t*t) * u * q(s), where
 u = 2/(2+t), s = (2u - (1 + u_lo)) / (1 - u_lo) maps u in [u_lo, 1] (t in
 [0, T_MAX]) onto [-1, 1], and q is a polynomial of degree DEG. This script
 fits q (a Chebyshev least-squares fit weighted for relative error, at
