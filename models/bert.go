@@ -38,6 +38,14 @@ func (c *BertConfig) Validate() error {
 			return fmt.Errorf("models: config size %d is beyond any real model (limit 2^24)", n)
 		}
 	}
+	for _, m := range []struct {
+		name string
+		r, c int
+	}{{"word embedding", c.Vocab, c.Dim}, {"position embedding", c.MaxPos, c.Dim}, {"feed-forward matrix", c.Hidden, c.Dim}} {
+		if _, err := tensor.NumElements(m.r, m.c); err != nil {
+			return fmt.Errorf("models: bert %s: %w", m.name, err)
+		}
+	}
 	return nil
 }
 

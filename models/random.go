@@ -6,6 +6,7 @@ import (
 
 	"github.com/attn-go/attn/attention"
 	"github.com/attn-go/attn/nn"
+	"github.com/attn-go/attn/tensor"
 )
 
 // GPT2Small is the shape of the 124M-parameter GPT-2 (random weights via
@@ -38,6 +39,10 @@ func SmolLM135M() DecoderConfig {
 // same cost as a real checkpoint.
 func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	m0 := &Decoder{Config: c}
+	if err := tensor.CheckBudget("models: random decoder weights", int(m0.WeightBytes()/4)); err != nil {
 		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -133,6 +138,11 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	D, F := c.Dim, c.Hidden
+	params := (c.Vocab+c.MaxPos+c.TypeVocab+D)*D + c.Layers*(4*D*D+2*D*F)
+	if err := tensor.CheckBudget("models: random bert weights", params); err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewPCG(seed, 2))
 	normal := func(n int) []float32 {
 		v := make([]float32, n)
@@ -148,7 +158,6 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 		}
 		return n
 	}
-	D, F := c.Dim, c.Hidden
 	lin := func(in, out int) linear {
 		return linear{w: normal(in * out), b: make([]float32, out), in: in, out: out}
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/attn-go/attn/tensor"
 )
 
 // NewRandomBert builds an encoder that runs, is seeded, and refuses what
@@ -46,11 +48,25 @@ func TestNewRandomBert(t *testing.T) {
 		{func(c *BertConfig) { c.Heads = 3 }, "do not divide"},
 		{func(c *BertConfig) { c.Layers = 0 }, "want all >= 1"},
 		{func(c *BertConfig) { c.Eps = float32(math.NaN()) }, "eps"},
+		{func(c *BertConfig) { c.Vocab, c.Dim, c.Heads, c.Hidden = 1<<24, 1<<24, 1, 1 }, "word embedding"},
 	} {
 		cc := c
 		bad.mod(&cc)
 		if _, err := NewRandomBert(cc, 1); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("err = %v, want one containing %q", err, bad.want)
 		}
+	}
+}
+
+// With a memory budget set, the random constructors refuse weights over it
+// before drawing them.
+func TestRandomModelsRespectBudget(t *testing.T) {
+	prev := tensor.SetMemoryBudget(64 << 20)
+	defer tensor.SetMemoryBudget(prev)
+	if _, err := NewRandomBert(BertBase(), 1); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("bert-base under a 64 MiB budget: err = %v, want a budget error", err)
+	}
+	if _, err := NewRandomDecoder(GPT2Small(), 1); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("gpt2-small under a 64 MiB budget: err = %v, want a budget error", err)
 	}
 }
