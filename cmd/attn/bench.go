@@ -36,6 +36,7 @@ import (
 	"github.com/attn-go/attn/tensor"
 	"github.com/attn-go/attn/train"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // gemmRegistry is the seam to package kernel's GEMM variant registry and
@@ -874,15 +875,41 @@ step's, the headline number; prompt_* and decode_* hold each measurement.`,
 	fs.StringVar(&f.model, "model", gpt2SmallName, "gpt2-small or smollm-135m (random weights from --seed), or a checkpoint path")
 	fs.IntVar(&f.context, "context", 0, "context N: prompt length, and the positions the decode step attends to (required)")
 	fs.Float64Var(&f.bandwidthGBs, "bandwidth-gbs", 0, "DRAM read bandwidth in GB/s for floor_tokens_per_s (0: no floor)")
-	for _, h := range []struct {
-		p    *int
-		name string
-	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.kvHeads, "kv-heads"}, {&f.vocab, "vocab"}} {
-		fs.IntVar(h.p, h.name, 0, "shrink the random model (tests)")
-		_ = fs.MarkHidden(h.name)
-	}
+	shrinkFlags(fs, intVar{&f.dim, "dim"}, intVar{&f.layers, "layers"}, intVar{&f.heads, "heads"}, intVar{&f.kvHeads, "kv-heads"}, intVar{&f.vocab, "vocab"})
 	_ = cmd.MarkFlagRequired("context")
 	return cmd
+}
+
+// intVar is an int flag's variable and name.
+type intVar struct {
+	p    *int
+	name string
+}
+
+// shrinkFlags adds hidden int flags, 0 by default, that tests use to
+// shrink a random benchmark model.
+func shrinkFlags(fs *pflag.FlagSet, vars ...intVar) {
+	for _, v := range vars {
+		fs.IntVar(v.p, v.name, 0, "shrink the random model (tests)")
+		_ = fs.MarkHidden(v.name)
+	}
+}
+
+// loadAs loads the checkpoint at path as a model of type T (what names it
+// in the error when the checkpoint holds another kind).
+func loadAs[T models.Model](path, what string) (T, error) {
+	var zero T
+	m, err := models.Load(path)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := m.(T)
+	if !ok {
+		arch := m.Arch()
+		_ = m.Close()
+		return zero, fmt.Errorf("--model %s is a %s model, not %s", path, arch, what)
+	}
+	return t, nil
 }
 
 // decodeModel builds or loads the model --model names. The caller closes it.
@@ -892,17 +919,7 @@ func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
 		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.kvHeads != 0 || f.vocab != 0 {
 			return nil, fmt.Errorf("--dim, --layers, --heads, --kv-heads and --vocab reshape only the random models (gpt2-small, smollm-135m)")
 		}
-		m, err := models.Load(f.model)
-		if err != nil {
-			return nil, err
-		}
-		d, ok := m.(*models.Decoder)
-		if !ok {
-			arch := m.Arch()
-			_ = m.Close()
-			return nil, fmt.Errorf("--model %s is a %s model, not a decoder", f.model, arch)
-		}
-		return d, nil
+		return loadAs[*models.Decoder](f.model, "a decoder")
 	}
 	c := preset()
 	if f.dim != 0 || f.heads != 0 || f.kvHeads != 0 {

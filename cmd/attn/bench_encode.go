@@ -45,13 +45,7 @@ attention, 4·B·T²·D per layer, and the pooler; tokens_per_s = B·T / median.
 	fs.StringVar(&f.model, "model", bertBaseName, "bert-base (random weights from --seed) or a BERT checkpoint folder")
 	fs.IntVar(&f.batch, "batch", 1, "sequences B")
 	fs.IntVar(&f.seq, "seq", 0, "tokens per sequence T (required)")
-	for _, h := range []struct {
-		p    *int
-		name string
-	}{{&f.dim, "dim"}, {&f.layers, "layers"}, {&f.heads, "heads"}, {&f.vocab, "vocab"}} {
-		fs.IntVar(h.p, h.name, 0, "shrink the random model (tests)")
-		_ = fs.MarkHidden(h.name)
-	}
+	shrinkFlags(fs, intVar{&f.dim, "dim"}, intVar{&f.layers, "layers"}, intVar{&f.heads, "heads"}, intVar{&f.vocab, "vocab"})
 	_ = cmd.MarkFlagRequired("seq")
 	return cmd
 }
@@ -62,17 +56,7 @@ func encodeModel(f encodeFlags, seed uint64) (*models.Bert, error) {
 		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.vocab != 0 {
 			return nil, fmt.Errorf("--dim, --layers, --heads and --vocab reshape only --model %s", bertBaseName)
 		}
-		m, err := models.Load(f.model)
-		if err != nil {
-			return nil, err
-		}
-		b, ok := m.(*models.Bert)
-		if !ok {
-			arch := m.Arch()
-			_ = m.Close()
-			return nil, fmt.Errorf("--model %s is a %s model, not a BERT encoder", f.model, arch)
-		}
-		return b, nil
+		return loadAs[*models.Bert](f.model, "a BERT encoder")
 	}
 	c := models.BertBase()
 	if f.dim != 0 || f.heads != 0 {

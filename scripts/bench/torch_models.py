@@ -39,12 +39,22 @@ import torch
 import torch.nn.functional as F
 
 
+class KVCacheModel:
+    """A decoder's preallocated cache: keys and values [L, Hkv, max_len, Dh] and
+    the causal mask [max_len, max_len] (True = masked), from self.cfg."""
+
+    def new_cache(self, max_len):
+        c = self.cfg
+        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
+        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
+
+
 def gpt2_small():
     return {"arch": "gpt2", "vocab": 50257, "dim": 768, "layers": 12, "heads": 12, "kv_heads": 12,
             "head_dim": 64, "hidden": 3072, "max_seq": 1024}
 
 
-class GPT2:
+class GPT2(KVCacheModel):
     """GPT-2 with random weights (N(0, 0.02²), norms at 1, biases at 0: GPT-2's init)."""
 
     def __init__(self, cfg, gen, matvec=False):
@@ -63,11 +73,6 @@ class GPT2:
                 "proj_w": normal(F_, D), "proj_b": torch.zeros(D),
             })
         self.lnf_w, self.lnf_b = torch.ones(D), torch.zeros(D)
-
-    def new_cache(self, max_len):
-        c = self.cfg
-        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
-        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
 
     def conv1d(self, x, w, b):
         """HF's Conv1D: x [T, in] · w [in, out] + b."""
@@ -108,7 +113,7 @@ def smollm_135m():
             "head_dim": 64, "hidden": 1536, "max_seq": 2048, "rope_theta": 10000.0, "eps": 1e-5}
 
 
-class HFLlama:
+class HFLlama(KVCacheModel):
     """Llama with random weights (N(0, 0.02²), norms at 1): the cost of the real checkpoint."""
 
     def __init__(self, cfg, gen, matvec=False):
@@ -127,11 +132,6 @@ class HFLlama:
         freqs = torch.outer(torch.arange(cfg["max_seq"]).float(), inv)
         emb = torch.cat((freqs, freqs), dim=-1)
         self.cos, self.sin = emb.cos(), emb.sin()
-
-    def new_cache(self, max_len):
-        c = self.cfg
-        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
-        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
 
     def rmsnorm(self, x, w):
         """LlamaRMSNorm: x · rsqrt(mean(x²) + eps), times the weight."""
@@ -183,7 +183,7 @@ def rmsnorm(x, w, eps=1e-5):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
 
 
-class Llama2c:
+class Llama2c(KVCacheModel):
     """A llama2.c checkpoint (legacy .bin: 7 int32 header, then float32 weights)."""
 
     def __init__(self, path, matvec=False):
@@ -222,11 +222,6 @@ class Llama2c:
                         "rms_ffn": rms_ffn[i], "w1": w1[i], "w2": w2[i], "w3": w3[i]} for i in range(layers)]
         freqs = 1.0 / (10000.0 ** (torch.arange(0, Dh, 2).float() / Dh))
         self.freqs_cis = torch.polar(torch.ones(seq, Dh // 2), torch.outer(torch.arange(seq).float(), freqs))
-
-    def new_cache(self, max_len):
-        c = self.cfg
-        shape = (c["layers"], c["kv_heads"], max_len, c["head_dim"])
-        return torch.zeros(shape), torch.zeros(shape), torch.ones(max_len, max_len, dtype=torch.bool).triu(1)
 
     def forward(self, ids, pos0, cache):
         c = self.cfg
