@@ -67,8 +67,8 @@ type Bert struct {
 	src            source
 }
 
-// Arch returns "bert".
-func (m *Bert) Arch() string { return "bert" }
+// Arch returns ArchBert.
+func (m *Bert) Arch() Arch { return ArchBert }
 
 // Close releases the checkpoint's file mappings.
 func (m *Bert) Close() error {

@@ -46,7 +46,7 @@ const (
 // Llama, Qwen2, Mistral and llama2.c checkpoints, which differ only in the
 // fields below.
 type DecoderConfig struct {
-	Arch       string // "gpt2", "llama", "qwen2", "mistral", "llama2c"
+	Arch       Arch
 	Vocab      int    // V
 	Dim        int    // D
 	Layers     int    // L
@@ -65,8 +65,9 @@ type DecoderConfig struct {
 	MLPBias    bool
 	Window     int  // sliding-window attention size, 0 for none
 	TiedHead   bool // the classifier is the token embedding
-	BOS, EOS   int  // -1 when unknown
-	ExtraStops []int
+	BOS, EOS   int     // -1 when unknown
+	BOSRule    BOSRule // where a prompt's BOS goes (EncodePrompt)
+	ExtraStops []int   // tokens besides EOS that end generation
 }
 
 // Validate checks that the sizes are consistent and not absurd.

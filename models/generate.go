@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/attn-go/attn/tokenizer"
 )
 
 // Sampling chooses the next token from logits. The zero value is greedy
@@ -147,7 +149,7 @@ func (s *Sampler) Next(logits []float32, seen []int) int {
 // GenerateOptions configure Generate.
 type GenerateOptions struct {
 	MaxNew   int   // tokens to generate at most
-	Stop     []int // stop tokens; nil means the model's (EOS, and BOS for llama2.c)
+	Stop     []int // stop tokens; nil means the model's (StopTokens)
 	Sampling Sampling
 	// OnToken, if set, receives each new token as soon as it is chosen
 	// (streaming); returning an error stops generation with that error.
@@ -180,11 +182,7 @@ func (m *Decoder) StopTokens() []int {
 	if m.Config.EOS >= 0 {
 		stops = append(stops, m.Config.EOS)
 	}
-	stops = append(stops, m.Config.ExtraStops...)
-	if m.Config.Arch == "llama2c" && m.Config.BOS >= 0 {
-		stops = append(stops, m.Config.BOS) // run.c stops when BOS comes back
-	}
-	return stops
+	return append(stops, m.Config.ExtraStops...)
 }
 
 // Generate runs the prompt through the model (one forward pass: the
@@ -248,4 +246,48 @@ func (m *Decoder) Generate(s *State, prompt []int, opt GenerateOptions) ([]int, 
 	}
 	st.NewTokens, st.GenTime = len(gen), time.Since(t1)
 	return gen, st, nil
+}
+
+// EncodePrompt turns text into the model's input with tok, placing the BOS
+// token as Config.BOSRule says. Tokenizers that add BOS themselves
+// (EncodeWith with AddBOS) are asked to, so that their own rules about the
+// first token apply (SentencePiece's leading space, for one).
+func (m *Decoder) EncodePrompt(tok tokenizer.Tokenizer, text string) ([]int, error) {
+	type bosEncoder interface {
+		EncodeWith(text string, opt tokenizer.EncodeOptions) ([]int, error)
+	}
+	c := m.Config
+	var ids []int
+	var err error
+	be, canBOS := tok.(bosEncoder)
+	switch {
+	case c.BOS < 0:
+		ids, err = tok.Encode(text)
+	case c.BOSRule == BOSFirst && canBOS:
+		ids, err = be.EncodeWith(text, tokenizer.EncodeOptions{AddBOS: true})
+	case c.BOSRule == BOSFirst:
+		if ids, err = tok.Encode(text); err == nil {
+			ids = append([]int{c.BOS}, ids...)
+		}
+	case c.BOSRule == BOSAfter:
+		if ids, err = tok.Encode(text); err == nil {
+			ids = append(ids, c.BOS)
+		}
+	default:
+		if ids, err = tok.Encode(text); err == nil && len(ids) == 0 {
+			ids = []int{c.BOS}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("models: the prompt encodes to no tokens and the model has no BOS token; give a non-empty prompt")
+	}
+	for i, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return nil, fmt.Errorf("models: the tokenizer gave token %d at index %d, outside the model's vocabulary [0, %d): they do not belong together", id, i, c.Vocab)
+		}
+	}
+	return ids, nil
 }

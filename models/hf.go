@@ -194,8 +194,8 @@ func loadHF(dir string) (Model, error) {
 	if err := readJSON(cfgPath, &hc); err != nil {
 		return nil, err
 	}
-	switch hc.ModelType {
-	case "gpt2", "llama", "qwen2", "mistral", "bert":
+	switch Arch(hc.ModelType) {
+	case ArchGPT2, ArchLlama, ArchQwen2, ArchMistral, ArchBert:
 	case "":
 		return nil, fmt.Errorf("models: %s: no model_type; cannot tell the architecture", cfgPath)
 	default:
@@ -216,7 +216,7 @@ func loadHF(dir string) (Model, error) {
 		}
 	}
 	var m Model
-	if hc.ModelType == "bert" {
+	if Arch(hc.ModelType) == ArchBert {
 		m, err = buildBert(cfgPath, &hc, src)
 	} else {
 		m, err = buildDecoder(cfgPath, &hc, src)
@@ -230,12 +230,12 @@ func loadHF(dir string) (Model, error) {
 
 // decoderConfig turns a config.json into a DecoderConfig.
 func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
-	c := DecoderConfig{Arch: hc.ModelType, Vocab: hc.VocabSize, BOS: first(tokenIDs(hc.BOS)), EOS: first(tokenIDs(hc.EOS))}
+	c := DecoderConfig{Arch: Arch(hc.ModelType), Vocab: hc.VocabSize, BOS: first(tokenIDs(hc.BOS)), EOS: first(tokenIDs(hc.EOS))}
 	if ids := tokenIDs(hc.EOS); len(ids) > 1 {
 		c.ExtraStops = ids[1:]
 	}
-	switch hc.ModelType {
-	case "gpt2":
+	switch c.Arch {
+	case ArchGPT2:
 		c.Dim, c.Layers, c.Heads, c.MaxSeq = hc.NEmbd, hc.NLayer, hc.NHead, hc.NPositions
 		c.KVHeads = c.Heads
 		if c.Heads > 0 {
@@ -264,6 +264,7 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 			c.EOS = 50256
 		}
 	default: // llama, qwen2, mistral
+		c.BOSRule = BOSFirst
 		c.Dim, c.Layers, c.Heads, c.MaxSeq = hc.HiddenSize, hc.NumHiddenLayers, hc.NumHeads, hc.MaxPositions
 		c.KVHeads = orInt(hc.NumKVHeads, c.Heads)
 		if c.Heads > 0 {
@@ -281,11 +282,11 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 			}
 		}
 		c.RoPE = attention.RoPE{Dim: c.HeadDim, Theta: orFloat(hc.RopeTheta, 10000), Layout: attention.RoPEHalf}
-		c.QKVBias = orBool(hc.AttentionBias, hc.ModelType == "qwen2")
+		c.QKVBias = orBool(hc.AttentionBias, c.Arch == ArchQwen2)
 		c.OutBias = orBool(hc.AttentionBias, false)
 		c.MLPBias = orBool(hc.MLPBias, false)
 		c.TiedHead = orBool(hc.TieEmbeddings, false)
-		if w := orInt(hc.SlidingWindow, 0); w > 0 && orBool(hc.UseSlidingWindow, hc.ModelType == "mistral") {
+		if w := orInt(hc.SlidingWindow, 0); w > 0 && orBool(hc.UseSlidingWindow, c.Arch == ArchMistral) {
 			c.Window = w
 		}
 	}
@@ -303,7 +304,7 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 	m := &Decoder{Config: c, src: src}
 	ld := newLoader(src)
 	D, F, qw, kw := c.Dim, c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
-	if c.Arch == "gpt2" {
+	if c.Arch == ArchGPT2 {
 		m.embed = ld.take("transformer.wte.weight", c.Vocab, D)
 		m.pos = ld.take("transformer.wpe.weight", c.MaxSeq, D)
 		for l := range c.Layers {

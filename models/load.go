@@ -11,16 +11,16 @@ import (
 )
 
 // Model is a loaded checkpoint: a *Decoder (GPT-2, Llama, Qwen2, Mistral,
-// llama2.c) or a *Bert.
+// llama2.c, a trained GPT) or a *Bert.
 type Model interface {
-	// Arch names the architecture ("gpt2", "llama", "llama2c", "bert", ...).
-	Arch() string
+	// Arch names the architecture.
+	Arch() Arch
 	// Close releases the files the model maps.
 	Close() error
 }
 
 // Arch returns the architecture name.
-func (m *Decoder) Arch() string { return m.Config.Arch }
+func (m *Decoder) Arch() Arch { return m.Config.Arch }
 
 // Format is a checkpoint layout Load recognises.
 type Format string
@@ -34,8 +34,8 @@ const (
 )
 
 // Detect tells which format path holds. path may be a Hugging Face folder,
-// its config.json or a .safetensors file inside it, or a llama2.c .bin file
-// (or a folder holding exactly one). It returns the path Load should open
+// its config.json or a .safetensors file inside it, a llama2.c .bin file
+// (or a folder holding exactly one), or a folder written by attn train. It returns the path Load should open
 // (the folder, or the .bin file).
 func Detect(path string) (Format, string, error) {
 	st, err := os.Stat(path)
@@ -45,6 +45,9 @@ func Detect(path string) (Format, string, error) {
 	if st.IsDir() {
 		if _, err := os.Stat(filepath.Join(path, "config.json")); err == nil {
 			return HuggingFace, path, nil
+		}
+		if isTrained(path) {
+			return Trained, path, nil
 		}
 		bins, _ := filepath.Glob(filepath.Join(path, "*.bin"))
 		var found []string
@@ -105,8 +108,42 @@ func Load(path string) (Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if format == Llama2c {
+	switch format {
+	case Llama2c:
 		return loadLlama2c(p)
+	case Trained:
+		return loadTrained(p)
 	}
 	return loadHF(p)
+}
+
+// LoadDecoder is Load for a decoder-only model (GPT-2, Llama, Qwen2,
+// Mistral, llama2.c, or a GPT trained by attn train); any other checkpoint
+// is an error that names what it is.
+func LoadDecoder(path string) (*Decoder, error) {
+	return loadAs[*Decoder](path, "a decoder-only text generator")
+}
+
+// LoadBert is Load for a BERT encoder.
+func LoadBert(path string) (*Bert, error) {
+	return loadAs[*Bert](path, "a BERT encoder")
+}
+
+func loadAs[T Model](path, what string) (T, error) {
+	var zero T
+	m, err := Load(path)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := m.(T)
+	if !ok {
+		kind := "decoder"
+		if _, enc := m.(*Bert); enc {
+			kind = "encoder"
+		}
+		arch := m.Arch()
+		_ = m.Close()
+		return zero, fmt.Errorf("models: %s is a %s %s, not %s", path, arch, kind, what)
+	}
+	return t, nil
 }

@@ -13,7 +13,7 @@ import (
 // NewRandomDecoder make a stand-in of the same cost for benchmarks).
 func GPT2Small() DecoderConfig {
 	return DecoderConfig{
-		Arch: "gpt2", Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
+		Arch: ArchGPT2, Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
 		MaxSeq: 1024, Norm: LayerNormKind, NormEps: 1e-5, MLP: MLPGELUTanh, Learned: true,
 		QKVBias: true, OutBias: true, MLPBias: true, TiedHead: true, BOS: 50256, EOS: 50256,
 	}
@@ -26,10 +26,10 @@ func GPT2Small() DecoderConfig {
 // NewRandomDecoder it is a stand-in of the real checkpoint's cost.
 func SmolLM135M() DecoderConfig {
 	return DecoderConfig{
-		Arch: "llama", Vocab: 49152, Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, Hidden: 1536,
+		Arch: ArchLlama, Vocab: 49152, Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, Hidden: 1536,
 		MaxSeq: 2048, Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
 		RoPE:     attention.RoPE{Dim: 64, Theta: 10000, Layout: attention.RoPEHalf},
-		TiedHead: true, BOS: 0, EOS: 0,
+		TiedHead: true, BOS: 0, EOS: 0, BOSRule: BOSFirst,
 	}
 }
 
@@ -98,7 +98,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	for range c.Layers {
 		arena = slices.Grow(arena[:0], perLayer)
 		var ly decoderLayer
-		if c.Arch == "gpt2" && qw == D && kw == D && c.QKVBias && c.OutBias && c.MLPBias {
+		if c.Arch == ArchGPT2 && qw == D && kw == D && c.QKVBias && c.OutBias && c.MLPBias {
 			ly = decoderLayer{qkv: conv(D, 3*D), o: conv(D, D), up: conv(D, F), down: conv(F, D)}
 		} else {
 			ly = decoderLayer{

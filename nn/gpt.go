@@ -251,17 +251,14 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 	defer catchNumeric(&err)
 	c := m.Config
 	B, T, D, V := bt.B, bt.T, c.DModel, c.Vocab
-	switch {
-	case B < 1 || T < 1 || T > c.Context:
-		return st, fmt.Errorf("nn: gpt batch B=%d T=%d, want B >= 1 and T in 1..%d", B, T, c.Context)
-	case len(bt.IDs) != B*T || len(bt.Labels) != B*T:
-		return st, fmt.Errorf("nn: gpt batch buffers do not match B=%d T=%d", B, T)
+	if err := m.checkIDs(bt.IDs, B, T); err != nil {
+		return st, err
 	}
-	for i, id := range bt.IDs {
-		if id < 0 || id >= V {
-			return st, fmt.Errorf("nn: token %d at index %d is outside the vocabulary [0, %d)", id, i, V)
-		}
-		if l := bt.Labels[i]; l != bt.Ignore && (l < 0 || l >= V) {
+	if len(bt.Labels) != B*T {
+		return st, fmt.Errorf("nn: gpt batch has %d labels, want B·T = %d", len(bt.Labels), B*T)
+	}
+	for i, l := range bt.Labels {
+		if l != bt.Ignore && (l < 0 || l >= V) {
 			return st, fmt.Errorf("nn: label %d at index %d is outside the vocabulary [0, %d)", l, i, V)
 		}
 	}
@@ -286,4 +283,38 @@ func (m *GPT) Loss(bt *LMBatch, opt TrainOptions) (st LossStats, err error) {
 	EmbeddingBackward(m.wte.G, dx, bt.IDs, D)
 	LearnedPositionsBackward(m.wpe.G, dx, B, T, 0, D)
 	return st, nil
+}
+
+// checkIDs validates B sequences of T token ids [B·T] for the model.
+func (m *GPT) checkIDs(ids []int, B, T int) error {
+	c := m.Config
+	switch {
+	case B < 1 || T < 1 || T > c.Context:
+		return fmt.Errorf("nn: gpt batch B=%d T=%d, want B >= 1 and T in 1..%d", B, T, c.Context)
+	case len(ids) != B*T:
+		return fmt.Errorf("nn: gpt batch has %d ids, want B·T = %d", len(ids), B*T)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= c.Vocab {
+			return fmt.Errorf("nn: token %d at index %d is outside the vocabulary [0, %d)", id, i, c.Vocab)
+		}
+	}
+	return nil
+}
+
+// Logits runs the model in evaluation mode (no dropout) on B sequences of
+// T tokens, ids [B·T], and returns the logits [B·T, V].
+func (m *GPT) Logits(ids []int, B, T int) (_ []float32, err error) {
+	defer catchNumeric(&err)
+	if err := m.checkIDs(ids, B, T); err != nil {
+		return nil, err
+	}
+	c := m.Config
+	sc := m.scratch.get()
+	defer m.scratch.put(sc)
+	p := &gptPass{rn: run{sc: sc}, ids: ids}
+	m.forward(p, ids, B, T)
+	logits := make([]float32, B*T*c.Vocab)
+	LinearForward(logits, p.out, m.head.W, nil, B*T, c.DModel, c.Vocab)
+	return logits, nil
 }

@@ -130,7 +130,7 @@ func TestLoad(t *testing.T) {
 		{"tok.bin", LoadOptions{VocabSize: len(pieces)}, "*tokenizer.Llama2c"},
 		{"tok.bin", LoadOptions{}, "needs LoadOptions.VocabSize"},
 		{"tok.bin", LoadOptions{VocabSize: 3}, "mismatch"},
-		{"empty", LoadOptions{}, "directory holds no"},
+		{"empty", LoadOptions{}, "no tokenizer.json"},
 		{"missing", LoadOptions{}, "no such file"},
 	}
 	for _, c := range cases {

@@ -2,11 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -68,73 +65,14 @@ func compactJSON(raw json.RawMessage) string {
 	return string(b)
 }
 
-// loadDecoder loads a decoder-only model or explains why PATH is not one.
-func loadDecoder(path string) (*models.Decoder, error) {
-	m, err := models.Load(path)
-	if err != nil {
-		return nil, err
+// tokenizerFor is models.TokenizerFor with the flags that help when none
+// is found.
+func tokenizerFor(model, flag string, vocab int) (tokenizer.Tokenizer, error) {
+	tok, err := models.TokenizerFor(model, flag, vocab)
+	if err != nil && flag == "" {
+		return nil, fmt.Errorf("%w; pass --tokenizer PATH or give token ids with --ids", err)
 	}
-	d, ok := m.(*models.Decoder)
-	if !ok {
-		m.Close()
-		return nil, fmt.Errorf("%s is a %s encoder, not a text generator (use \"attn embed\")", path, m.Arch())
-	}
-	return d, nil
-}
-
-// findTokenizer picks the tokenizer for a model: the --tokenizer flag, else
-// the model's folder (tokenizer.json, vocab.json+merges.txt, vocab.txt), else
-// for a llama2.c checkpoint a tokenizer.bin or a single tok*.bin beside it.
-func findTokenizer(modelPath, flag string, vocab int) (tokenizer.Tokenizer, error) {
-	opt := tokenizer.LoadOptions{VocabSize: vocab}
-	if flag != "" {
-		return tokenizer.Load(flag, opt)
-	}
-	dir := modelPath
-	if st, err := os.Stat(modelPath); err == nil && !st.IsDir() {
-		dir = filepath.Dir(modelPath)
-	}
-	for _, name := range []string{"tokenizer.json", "vocab.json", "vocab.txt"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
-			return tokenizer.Load(dir, opt)
-		}
-	}
-	cands, _ := filepath.Glob(filepath.Join(dir, "tokenizer.bin"))
-	if len(cands) == 0 {
-		cands, _ = filepath.Glob(filepath.Join(dir, "tok*.bin"))
-	}
-	if len(cands) == 1 {
-		return tokenizer.Load(cands[0], opt)
-	}
-	return nil, fmt.Errorf("no tokenizer found for %s (looked for tokenizer.json, vocab.json+merges.txt, vocab.txt, tokenizer.bin in %s); pass --tokenizer PATH or give token ids with --ids", modelPath, dir)
-}
-
-type bosEncoder interface {
-	EncodeWith(text string, opt tokenizer.EncodeOptions) ([]int, error)
-}
-
-// promptIDs encodes a prompt the way the model family expects: llama2.c and
-// Llama-family models start with BOS (as run.c and Hugging Face do); GPT-2
-// has none, and an empty prompt becomes its <|endoftext|>.
-func promptIDs(m *models.Decoder, tok tokenizer.Tokenizer, text string) ([]int, error) {
-	var ids []int
-	var err error
-	withBOS := m.Config.Arch != "gpt2" && m.Config.BOS >= 0
-	if be, ok := tok.(bosEncoder); ok && withBOS {
-		ids, err = be.EncodeWith(text, tokenizer.EncodeOptions{AddBOS: true})
-	} else {
-		ids, err = tok.Encode(text)
-		if err == nil && (withBOS || len(ids) == 0) && m.Config.BOS >= 0 {
-			ids = append([]int{m.Config.BOS}, ids...)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("the prompt encodes to no tokens and the model has no BOS token; give a non-empty prompt")
-	}
-	return ids, nil
+	return tok, err
 }
 
 func parseIDs(s string) ([]int, error) {
@@ -214,7 +152,7 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 	if err := sampling.Validate(); err != nil {
 		return err
 	}
-	m, err := loadDecoder(f.model)
+	m, err := models.LoadDecoder(f.model)
 	if err != nil {
 		return err
 	}
@@ -231,14 +169,11 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 		emit = func(id int) error { _, err := fmt.Fprintf(out, "%s%d", sep, id); sep = ","; return err }
 		flush = func() string { return "" }
 	} else {
-		tok, err := findTokenizer(f.model, f.tok, m.Config.Vocab)
+		tok, err := tokenizerFor(f.model, f.tok, m.Config.Vocab)
 		if err != nil {
 			return err
 		}
-		if tok.VocabSize() > m.Config.Vocab {
-			return fmt.Errorf("the tokenizer has %d tokens but the model only %d: they do not belong together", tok.VocabSize(), m.Config.Vocab)
-		}
-		if ids, err = promptIDs(m, tok, f.prompt); err != nil {
+		if ids, err = m.EncodePrompt(tok, f.prompt); err != nil {
 			return err
 		}
 		if f.prompt != "" {
@@ -304,7 +239,7 @@ written atomically.`,
 					return fmt.Errorf("--logits %s would overwrite the model", logits)
 				}
 			}
-			m, err := loadDecoder(model)
+			m, err := models.LoadDecoder(model)
 			if err != nil {
 				return err
 			}
@@ -315,11 +250,11 @@ written atomically.`,
 					return err
 				}
 			} else {
-				t, err := findTokenizer(model, tok, m.Config.Vocab)
+				t, err := tokenizerFor(model, tok, m.Config.Vocab)
 				if err != nil {
 					return err
 				}
-				if toks, err = promptIDs(m, t, prompt); err != nil {
+				if toks, err = m.EncodePrompt(t, prompt); err != nil {
 					return err
 				}
 			}
@@ -345,7 +280,7 @@ written atomically.`,
 			if out.Hidden != nil {
 				entries = append(entries, safetensors.TensorEntry("hidden_states", out.Hidden))
 			}
-			if err := safetensors.WriteFile(logits, entries, map[string]string{"model": model, "arch": m.Arch()}); err != nil {
+			if err := safetensors.WriteFile(logits, entries, map[string]string{"model": model, "arch": string(m.Arch())}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: logits %v for %d tokens\n", logits, out.Logits.Shape(), len(toks))
@@ -380,76 +315,26 @@ pooler output. --normalize scales each vector to unit length.`,
 			if len(texts) == 0 {
 				return fmt.Errorf("give at least one --text")
 			}
-			if pooling != "mean" && pooling != "cls" {
-				return fmt.Errorf("--pooling %q: want mean or cls", pooling)
+			pool, err := models.ParsePooling(pooling)
+			if err != nil {
+				return fmt.Errorf("--pooling: %w", err)
 			}
-			m, err := models.Load(model)
+			bert, err := models.LoadBert(model)
 			if err != nil {
 				return err
 			}
-			defer m.Close()
-			bert, ok := m.(*models.Bert)
-			if !ok {
-				return fmt.Errorf("%s is a %s model; embed needs a BERT encoder", model, m.Arch())
-			}
-			t, err := findTokenizer(model, tok, bert.Config.Vocab)
+			defer bert.Close()
+			t, err := tokenizerFor(model, tok, bert.Config.Vocab)
 			if err != nil {
 				return err
 			}
-			be, ok := t.(bosEncoder)
-			if !ok {
-				return fmt.Errorf("the tokenizer found for %s cannot add [CLS]/[SEP]", model)
-			}
-			var seqs [][]int
-			T := 0
-			for i, text := range texts {
-				ids, err := be.EncodeWith(text, tokenizer.EncodeOptions{AddBOS: true, AddEOS: true})
-				if err != nil {
-					return err
-				}
-				if len(ids) > bert.Config.MaxPos {
-					return fmt.Errorf("--text %d is %d tokens, longer than the model's %d positions", i+1, len(ids), bert.Config.MaxPos)
-				}
-				seqs = append(seqs, ids)
-				T = max(T, len(ids))
-			}
-			in := models.BertInput{B: len(seqs), T: T, IDs: make([]int, len(seqs)*T), Mask: make([]bool, len(seqs)*T)}
-			for b, ids := range seqs {
-				for i := range T {
-					in.IDs[b*T+i] = bert.Config.PadID
-					if i < len(ids) {
-						in.IDs[b*T+i], in.Mask[b*T+i] = ids[i], true
-					}
-				}
-			}
-			out, err := bert.Forward(in, false)
+			emb, err := bert.Embed(t, texts, models.EmbedOptions{Pooling: pool, Normalize: normalize})
 			if err != nil {
 				return err
-			}
-			emb := out.Pooled
-			if pooling == "mean" {
-				if emb, err = models.MeanPool(out.Last, in.Mask); err != nil {
-					return err
-				}
-			} else if emb == nil {
-				return errors.New("the checkpoint has no pooler; use --pooling mean")
 			}
 			D := emb.Dim(1)
-			for b := range len(seqs) {
-				v := emb.Data()[b*D : (b+1)*D]
-				if normalize {
-					var ss float64
-					for _, x := range v {
-						ss += float64(x) * float64(x)
-					}
-					if ss > 0 {
-						inv := 1 / math.Sqrt(ss)
-						for i := range v {
-							v[i] = float32(float64(v[i]) * inv)
-						}
-					}
-				}
-				line, _ := json.Marshal(v)
+			for b := range len(texts) {
+				line, _ := json.Marshal(emb.Data()[b*D : (b+1)*D])
 				fmt.Fprintln(cmd.OutOrStdout(), string(line))
 			}
 			return nil

@@ -174,8 +174,7 @@ func TestTrainEncoderArch(t *testing.T) {
 }
 
 // --arch gpt trains the decoder-only model through the same commands;
-// eval and predict work on its checkpoint, and viz says why it cannot draw
-// cross-attention for it.
+// eval and predict work on its checkpoint, and so do generate, run and viz.
 func TestTrainGPTArch(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errOut := runCLI(t, "train", "--task", "reverse", "--arch", "gpt", "--out", dir, "--steps", "6", "--batch", "8",
@@ -193,9 +192,26 @@ func TestTrainGPTArch(t *testing.T) {
 	if code, out, errOut = runCLI(t, "predict", "--checkpoint", dir, "--input", "12345678"); code != 0 || strings.TrimSpace(out) == "" && errOut != "" {
 		t.Errorf("predict: exit %d, %q %q", code, out, errOut)
 	}
-	code, _, errOut = runCLI(t, "viz", "--model", dir, "--prompt", "12345678", "--out", filepath.Join(t.TempDir(), "x.png"))
-	if code != 1 || !strings.Contains(errOut, "gpt checkpoint") {
-		t.Errorf("viz on a gpt checkpoint: exit %d, %q", code, errOut)
+	// The inference commands take the folder too, through the cached
+	// decoder: greedy generation continues "source BOS" with what predict
+	// prints (predict drops special tokens; generate spells them).
+	_, predicted, _ := runCLI(t, "predict", "--checkpoint", dir, "--input", "12345678")
+	code, out, errOut = runCLI(t, "generate", "--model", dir, "--prompt", "12345678", "--temperature", "0", "-n", "17")
+	if code != 0 {
+		t.Fatalf("generate on a gpt checkpoint: exit %d, %q", code, errOut)
+	}
+	gen := strings.TrimPrefix(strings.TrimSpace(out), "12345678")
+	gen = strings.NewReplacer("<pad>", "", "<bos>", "").Replace(gen)
+	if gen != strings.TrimSpace(predicted) {
+		t.Errorf("generate continues with %q, predict prints %q", gen, strings.TrimSpace(predicted))
+	}
+	logits := filepath.Join(t.TempDir(), "logits.safetensors")
+	if code, _, errOut = runCLI(t, "run", "--model", dir, "--prompt", "1234", "--logits", logits); code != 0 {
+		t.Errorf("run on a gpt checkpoint: exit %d, %q", code, errOut)
+	}
+	code, out, errOut = runCLI(t, "viz", "--model", dir, "--prompt", "12345678", "--out", filepath.Join(t.TempDir(), "x.png"))
+	if code != 0 || !strings.Contains(out, "gpt attention for 9 tokens") {
+		t.Errorf("viz on a gpt checkpoint: exit %d, %q %q", code, out, errOut)
 	}
 	for _, c := range []struct {
 		args []string

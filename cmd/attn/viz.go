@@ -232,19 +232,15 @@ func runViz(cmd *cobra.Command, f vizFlags) error {
 	if err := checkWritable(f.out); err != nil {
 		return err
 	}
-	if st, err := os.Stat(filepath.Join(f.model, train.CheckpointFile)); err == nil && !st.IsDir() {
+	if rc, _, err := train.ReadRunConfig(f.model); err == nil && rc.Arch != train.ArchGPT {
 		return vizTrainCheckpoint(cmd, f, format, win)
 	}
-	m, err := models.Load(f.model)
+	m, err := models.LoadDecoder(f.model)
 	if err != nil {
 		return fmt.Errorf("%w (viz needs a decoder-only checkpoint or a folder written by attn train)", err)
 	}
 	defer m.Close()
-	d, ok := m.(*models.Decoder)
-	if !ok {
-		return fmt.Errorf("%s is a %s encoder; viz needs a decoder-only checkpoint or a folder written by attn train", f.model, m.Arch())
-	}
-	return vizDecoder(cmd, f, d, format, win)
+	return vizDecoder(cmd, f, m, format, win)
 }
 
 // vizDecoder draws a decoder's self-attention, one head at a time from
@@ -257,21 +253,18 @@ func vizDecoder(cmd *cobra.Command, f vizFlags, m *models.Decoder, format viz.Fo
 		if ids, err = parseIDs(f.ids); err != nil {
 			return err
 		}
-		if t, terr := findTokenizer(f.model, f.tok, m.Config.Vocab); terr == nil {
+		if t, terr := tokenizerFor(f.model, f.tok, m.Config.Vocab); terr == nil {
 			tok = t
 		} else if f.tok != "" {
 			return terr
 		}
 	} else {
-		if tok, err = findTokenizer(f.model, f.tok, m.Config.Vocab); err != nil {
+		if tok, err = tokenizerFor(f.model, f.tok, m.Config.Vocab); err != nil {
 			return err
 		}
-		if ids, err = promptIDs(m, tok, f.prompt); err != nil {
+		if ids, err = m.EncodePrompt(tok, f.prompt); err != nil {
 			return err
 		}
-	}
-	if tok != nil && tok.VocabSize() > m.Config.Vocab {
-		return fmt.Errorf("the tokenizer has %d tokens but the model only %d: they do not belong together", tok.VocabSize(), m.Config.Vocab)
 	}
 	if len(ids) > m.Config.MaxSeq {
 		return fmt.Errorf("the input is %d tokens, longer than the model's context of %d", len(ids), m.Config.MaxSeq)

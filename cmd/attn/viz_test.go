@@ -113,7 +113,7 @@ func TestVizErrors(t *testing.T) {
 		{[]string{"--model", model, "--ids", "1,2", "--out", filepath.Join(dir, "x.jpg")}, `unknown extension ".jpg"`},
 		{[]string{"--model", model, "--ids", "1,2", "--out", filepath.Join(dir, "no", "x.png")}, "does not exist"},
 		{[]string{"--model", model, "--ids", "1,2", "--out", dir + "/"}, "unknown extension"},
-		{[]string{"--model", goldenModels + "bert", "--ids", "1,2", "--out", ok}, "bert encoder; viz needs a decoder"},
+		{[]string{"--model", goldenModels + "bert", "--ids", "1,2", "--out", ok}, "bert encoder, not a decoder-only"},
 		{[]string{"--model", dir, "--ids", "1,2", "--out", ok}, "viz needs a decoder-only checkpoint or a folder written by attn train"},
 		{[]string{"--model", model, "--ids", "1,2", "--prompt", "hi", "--out", ok}, "exactly one of --prompt and --ids"},
 		{[]string{"--model", model, "--ids", "1,x", "--out", ok}, "not an integer"},
