@@ -7,20 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/testmodels"
+
 	"github.com/attn-go/attn/tokenizer"
 )
 
-// sharedModels holds small real checkpoints beside the repository; a
-// user's clone does not have it, so these tests skip without it.
-const sharedModels = "../../shared/models"
-
 func sharedModel(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{sharedModels}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real checkpoint %s not present (it lives outside the repository); skipping", p)
-	}
-	return p
+	return testmodels.Model(t, parts...)
 }
 
 func greedy(t *testing.T, m *Decoder, prompt []int, n int) []int {

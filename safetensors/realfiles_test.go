@@ -2,22 +2,13 @@ package safetensors
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/testmodels"
+
 	"github.com/attn-go/attn/tensor"
 )
-
-// modelsRoot returns the directory holding the shared test models: the
-// ATTN_MODELS environment variable if set, else ../../shared/models.
-func modelsRoot() string {
-	if root := os.Getenv("ATTN_MODELS"); root != "" {
-		return root
-	}
-	return filepath.Join("..", "..", "shared", "models")
-}
 
 func TestRealFiles(t *testing.T) {
 	cases := []struct {
@@ -41,10 +32,7 @@ func TestRealFiles(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.model, func(t *testing.T) {
-			path := filepath.Join(modelsRoot(), c.model, "model.safetensors")
-			if _, err := os.Stat(path); err != nil {
-				t.Skipf("model file not available (%v); set ATTN_MODELS to the models directory to run this test", err)
-			}
+			path := testmodels.Model(t, c.model, "model.safetensors")
 			f, err := ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

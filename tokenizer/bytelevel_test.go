@@ -3,11 +3,12 @@ package tokenizer
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/attn-go/attn/internal/testmodels"
 )
 
 // gpt2Cases hold GPT-2's pre-tokenizer pieces and the standard GPT-2 ids
@@ -253,10 +254,8 @@ func TestParseGPT2Errors(t *testing.T) {
 
 func realGPT2(t *testing.T) *ByteLevelBPE {
 	t.Helper()
-	dir := "../../shared/models/tiny-gpt2/"
-	if _, err := os.Stat(dir + "vocab.json"); err != nil {
-		t.Skip("skipping: GPT-2 vocab not found at " + dir + " (shared model files absent)")
-	}
+	dir := testmodels.Model(t, "tiny-gpt2") + "/"
+	testmodels.Model(t, "tiny-gpt2", "vocab.json")
 	tk, err := LoadGPT2(dir+"vocab.json", dir+"merges.txt")
 	if err != nil {
 		t.Fatal(err)

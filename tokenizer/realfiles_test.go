@@ -1,20 +1,16 @@
 package tokenizer
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
-)
 
-const tok512Path = "../../shared/models/stories260K/tok512.bin"
+	"github.com/attn-go/attn/internal/testmodels"
+)
 
 func realTok512(t *testing.T) *Llama2c {
 	t.Helper()
-	if _, err := os.Stat(tok512Path); err != nil {
-		t.Skip("skipping: llama2.c tok512.bin not found at " + tok512Path + " (shared model files absent)")
-	}
-	tk, err := LoadLlama2c(tok512Path, 512)
+	tk, err := LoadLlama2c(testmodels.Model(t, "stories260K", "tok512.bin"), 512)
 	if err != nil {
 		t.Fatal(err)
 	}

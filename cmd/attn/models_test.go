@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/testmodels"
+
 	"github.com/attn-go/attn/safetensors"
 	"github.com/attn-go/attn/tensor"
 )
@@ -16,11 +18,7 @@ const goldenModels = "../../testdata/golden/models/"
 
 func sharedModelPath(t *testing.T, parts ...string) string {
 	t.Helper()
-	p := filepath.Join(append([]string{"../../../shared/models"}, parts...)...)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real checkpoint %s not present (it lives outside the repository); skipping", p)
-	}
-	return p
+	return testmodels.Model(t, parts...)
 }
 
 // The CLI's greedy story from stories260K is llama2.c's, byte for byte
