@@ -47,14 +47,14 @@ const (
 // fields below.
 type DecoderConfig struct {
 	Arch       Arch
-	Vocab      int    // V
-	Dim        int    // D
-	Layers     int    // L
-	Heads      int    // H
-	KVHeads    int    // Hkv
-	HeadDim    int    // Dh
-	Hidden     int    // F
-	MaxSeq     int    // context length
+	Vocab      int // V
+	Dim        int // D
+	Layers     int // L
+	Heads      int // H
+	KVHeads    int // Hkv
+	HeadDim    int // Dh
+	Hidden     int // F
+	MaxSeq     int // context length
 	Norm       NormKind
 	NormEps    float32
 	MLP        MLPKind
@@ -63,8 +63,8 @@ type DecoderConfig struct {
 	QKVBias    bool
 	OutBias    bool // attention output projection bias
 	MLPBias    bool
-	Window     int  // sliding-window attention size, 0 for none
-	TiedHead   bool // the classifier is the token embedding
+	Window     int     // sliding-window attention size, 0 for none
+	TiedHead   bool    // the classifier is the token embedding
 	BOS, EOS   int     // -1 when unknown
 	BOSRule    BOSRule // where a prompt's BOS goes (EncodePrompt)
 	ExtraStops []int   // tokens besides EOS that end generation
