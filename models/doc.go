@@ -21,6 +21,15 @@
 // file and the tensor or field at fault; sizes are checked against the file
 // before anything is allocated from them.
 //
+// LoadDecoder and LoadBert are Load for one kind of model, with an error
+// naming what the checkpoint is otherwise. A folder written by attn train
+// with --arch gpt loads as a Decoder too (FromGPT builds it from an nn.GPT:
+// the same logits from the same weights, now with a KV cache and attention
+// pictures). LoadTokenizer finds the tokenizer that belongs to a model
+// (tokenizer.Load beside the checkpoint, or a trained task's symbols), and
+// Decoder.EncodePrompt places the BOS token as the family's reference code
+// does (DecoderConfig.BOSRule, set by each loader).
+//
 // # Architectures
 //
 // Decoder covers the decoder-only families, which differ only in fields of
