@@ -64,7 +64,7 @@ type DecoderConfig struct {
 	OutBias    bool // attention output projection bias
 	MLPBias    bool
 	Window     int     // sliding-window attention size, 0 for none
-	TiedHead   bool    // the classifier is the token embedding
+	UntiedHead bool    // the classifier has its own weight, not the token embedding
 	BOS, EOS   int     // -1 when unknown
 	BOSRule    BOSRule // where a prompt's BOS goes (EncodePrompt)
 	ExtraStops []int   // tokens besides EOS that end generation

@@ -256,7 +256,7 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 		default:
 			return c, fmt.Errorf("models: %s: activation_function %q not supported (gelu_new, gelu, relu)", path, hc.Activation)
 		}
-		c.Learned, c.QKVBias, c.OutBias, c.MLPBias, c.TiedHead = true, true, true, true, true
+		c.Learned, c.QKVBias, c.OutBias, c.MLPBias = true, true, true, true
 		if c.BOS < 0 {
 			c.BOS = 50256
 		}
@@ -285,7 +285,7 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 		c.QKVBias = orBool(hc.AttentionBias, c.Arch == ArchQwen2)
 		c.OutBias = orBool(hc.AttentionBias, false)
 		c.MLPBias = orBool(hc.MLPBias, false)
-		c.TiedHead = orBool(hc.TieEmbeddings, false)
+		c.UntiedHead = !orBool(hc.TieEmbeddings, false)
 		if w := orInt(hc.SlidingWindow, 0); w > 0 && orBool(hc.UseSlidingWindow, c.Arch == ArchMistral) {
 			c.Window = w
 		}
@@ -358,7 +358,7 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 		}
 		m.final = norm{w: ld.take("model.norm.weight", D)}
 		ld.skip(func(n string) bool { return strings.HasSuffix(n, ".rotary_emb.inv_freq") })
-		if c.TiedHead {
+		if !c.UntiedHead {
 			m.head = m.embed
 			if _, ok := src.byName["lm_head.weight"]; ok {
 				m.head = ld.take("lm_head.weight", c.Vocab, D)

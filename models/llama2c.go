@@ -134,8 +134,8 @@ func readLlama2cHeader(f io.Reader, path string, size int64) (*llama2cLayout, er
 	lay.cfg = DecoderConfig{
 		Arch: ArchLlama2c, Vocab: int(vocab), Dim: int(dim), Layers: int(layers), Heads: int(heads), KVHeads: int(kvHeads),
 		HeadDim: int(dh), Hidden: int(hidden), MaxSeq: int(seqLen), Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
-		RoPE:     attention.RoPE{Dim: int(dh), Theta: 10000, Layout: attention.RoPEInterleaved},
-		TiedHead: shared, BOS: 1, EOS: 2, BOSRule: BOSFirst,
+		RoPE:       attention.RoPE{Dim: int(dh), Theta: 10000, Layout: attention.RoPEInterleaved},
+		UntiedHead: !shared, BOS: 1, EOS: 2, BOSRule: BOSFirst,
 		ExtraStops: []int{1}, // run.c stops when BOS comes back
 	}
 	if err := lay.cfg.Validate(); err != nil {

@@ -15,7 +15,7 @@ func GPT2Small() DecoderConfig {
 	return DecoderConfig{
 		Arch: ArchGPT2, Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
 		MaxSeq: 1024, Norm: LayerNormKind, NormEps: 1e-5, MLP: MLPGELUTanh, Learned: true,
-		QKVBias: true, OutBias: true, MLPBias: true, TiedHead: true, BOS: 50256, EOS: 50256,
+		QKVBias: true, OutBias: true, MLPBias: true, BOS: 50256, EOS: 50256,
 	}
 }
 
@@ -28,8 +28,8 @@ func SmolLM135M() DecoderConfig {
 	return DecoderConfig{
 		Arch: ArchLlama, Vocab: 49152, Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, Hidden: 1536,
 		MaxSeq: 2048, Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
-		RoPE:     attention.RoPE{Dim: 64, Theta: 10000, Layout: attention.RoPEHalf},
-		TiedHead: true, BOS: 0, EOS: 0, BOSRule: BOSFirst,
+		RoPE: attention.RoPE{Dim: 64, Theta: 10000, Layout: attention.RoPEHalf},
+		BOS:  0, EOS: 0, BOSRule: BOSFirst,
 	}
 }
 
@@ -114,7 +114,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 		m.layers = append(m.layers, ly)
 	}
 	m.head = m.embed
-	if !c.TiedHead {
+	if c.UntiedHead {
 		m.head = normal(c.Vocab * D)
 	}
 	return m, nil
@@ -198,7 +198,7 @@ func (m *Decoder) WeightBytes() int64 {
 		per += (mlp-1)*F + D
 	}
 	total := int64(c.Layers)*per + int64(c.Vocab)*D + normVec
-	if !c.TiedHead {
+	if c.UntiedHead {
 		total += int64(c.Vocab) * D
 	}
 	return 4 * total

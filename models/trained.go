@@ -55,7 +55,7 @@ func FromGPT(g *nn.GPT) (*Decoder, error) {
 		Arch: ArchGPT, Vocab: V, Dim: D, Layers: gc.Layers, Heads: gc.Heads, KVHeads: gc.Heads,
 		HeadDim: D / gc.Heads, Hidden: 4 * D, MaxSeq: gc.Context, Norm: LayerNormKind, NormEps: gc.Eps,
 		MLP: MLPGELUTanh, Learned: true, QKVBias: true, OutBias: true, MLPBias: true,
-		TiedHead: !gc.UntiedHead, BOS: train.BOS, EOS: train.EOS, BOSRule: BOSAfter,
+		UntiedHead: gc.UntiedHead, BOS: train.BOS, EOS: train.EOS, BOSRule: BOSAfter,
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -46,8 +46,8 @@ func TestFromGPTLogits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if dec.Config.TiedHead == tc.untied {
-				t.Errorf("TiedHead %v for UntiedHead %v", dec.Config.TiedHead, tc.untied)
+			if dec.Config.UntiedHead != tc.untied {
+				t.Errorf("decoder UntiedHead %v for the GPT's %v", dec.Config.UntiedHead, tc.untied)
 			}
 			var num, den float64
 			for b := range tc.B {
