@@ -38,8 +38,10 @@ const (
 	tileK = 256 // Bc: keys per inner tile (64 and 128 measured 25% and 12% slower)
 )
 
-// flashPlan holds one fused call's operands; it is the parallel.Task whose
-// items are (b·H + h, query tile, key split) triples.
+// flashPlan holds one fused call's operands; it is the parallel.SlotTask
+// whose items are (batch and stack of query heads, query tile, key split)
+// triples (see task; a stack is one query head unless GQA heads are
+// stacked).
 type flashPlan struct {
 	d       Dims
 	hkv     int

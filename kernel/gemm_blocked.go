@@ -26,6 +26,10 @@ import (
 // The whole product is one parallel call: B panels are packed by whichever
 // goroutine needs them first, and an item waits only for the item before it
 // on the same C elements (see compute).
+//
+// Two shapes leave this plan: products with fewer rows than a micro-tile
+// go row by row (smallM, small.go), and few rows against a wide B read B
+// in place (gemm_wideb.go).
 
 // Micro-kernel ids.
 const (
@@ -52,10 +56,10 @@ type gemmSpec struct {
 // is one more pass of loads and stores over C; kc = 512 puts the A block
 // 252×512×4 B = 504 KiB in half of L2 and lets the 64 KiB B micro-panel
 // stream from L2 (its 128 B per k step are 9 B a cycle, far below L2's
-// bandwidth). Against kc = 192, the first choice, it was 1.3–1.6× faster on
-// 1024³ and 1024×2304×768 on two threads (log step 17). The pure-Go 4×4
-// kernel uses the
-// AVX2 blocking. docs/gemm.md records the measurements behind the choice.
+// bandwidth); it runs 1.3–1.6× faster than kc = 192 on 1024³ and
+// 1024×2304×768 on two threads. The pure-Go 4×4 kernel uses the AVX2
+// blocking. docs/gemm.md records the measurements behind the choice
+// (its "Block sizes" table and "Optimisation log: predicted and measured").
 var (
 	specGo     = &gemmSpec{name: "purego", id: kernGo, mr: 4, nr: 4, mc: 144, kc: 256, nc: 4080}
 	specAVX2   = &gemmSpec{name: "avx2", id: kernAVX2, mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080}
@@ -98,7 +102,8 @@ const (
 	// Gemm too reads A in place when n is at most defaultDirectAMaxN: packed A is
 	// reused once per B panel, and with at most 8 panels the packing costs
 	// more than the strided reads (weight gradients of small layers, e.g.
-	// 64×64×1024 Aᵀ·B: 17–23 → 52–54 GFLOP/s on 2 threads; docs/gemm.md).
+	// 64×64×1024 Aᵀ·B runs at 52–54 GFLOP/s in place against 17–23 packed,
+	// on 2 threads; docs/gemm.md).
 	defaultDirectAMaxN = 128
 )
 

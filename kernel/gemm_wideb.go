@@ -21,11 +21,10 @@ import "github.com/attn-go/attn/internal/parallel"
 // k the depth; mr×nr the micro-kernel's tile.
 
 // wideB reports whether a product has few rows (at most
-// defaultDirectAMaxN) against a B at least 16 times wider (a short prompt
-// through a Linear layer): there packing B would cost about as much as the
-// product, so Gemm reads B in place, directly (A·B) or as the A operand of
-// the swapped product (A·Bᵀ, see gemmSwapped). Below 16 times the measured
-// gain was within noise (docs/gemm.md, log step 23).
+// defaultDirectAMaxN) against a B at least 16 times wider: there Gemm
+// reads B in place, directly (A·B) or as the A operand of the swapped
+// product (A·Bᵀ, see gemmSwapped). Below 16 times the gain is within the
+// noise (docs/gemm.md, "Optimisation log: predicted and measured").
 func wideB(m, n int) bool { return m <= defaultDirectAMaxN && n >= 16*m }
 
 // swapNT and directWideB enable the two in-place paths for wide B;
@@ -50,8 +49,8 @@ var swapScratch = parallel.NewCache(func() *[]float32 { return new([]float32) })
 // (a weight matrix) as Cᵀ = B·Aᵀ into a scratch [n,m], then transposes it
 // into C. The swapped product has at most directAMaxN columns, so its A
 // operand, B here, is read in place: the big matrix is never packed (at
-// m = 128 against a 2304×768 B, packed ran at 207–253 GFLOP/s and swapped
-// at 298–317), only the small Aᵀ is. The final transpose touches m·n
+// m = 128 against a 2304×768 B on two threads, the packed path runs at
+// 207–253 GFLOP/s and the swapped one at 298–317), only the small Aᵀ is. The final transpose touches m·n
 // elements once, with the 8×8 register transposes.
 func gemmSwapped(spec *gemmSpec, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	sp := swapScratch.Get()
