@@ -260,8 +260,8 @@ func checkSDPA(out, q, k, v *tensor.Tensor, opt Options) (Dims, error) {
 // finite reports whether every element of t is finite. A t whose elements
 // fill one run of storage (an output this package allocated, or heads
 // viewed out of a whole [B,T,H·Dh] buffer) is checked by the vector
-// kernel; the scalar scan over a head view was 2.4 % of a demo-model
-// training step.
+// kernel, where a scalar scan over a head view would cost 2.4 % of a
+// demo-model training step.
 func finite(t *tensor.Tensor) bool {
 	if span, ok := t.Span(); ok {
 		return kernel.AllFinite(span)

@@ -26,6 +26,10 @@ import (
 // The whole product is one parallel call: B panels are packed by whichever
 // goroutine needs them first, and an item waits only for the item before it
 // on the same C elements (see compute).
+//
+// Two shapes leave this plan: products with fewer rows than a micro-tile
+// go row by row (smallM, small.go), and few rows against a wide B read B
+// in place (gemm_wideb.go).
 
 // Micro-kernel ids.
 const (
@@ -52,10 +56,10 @@ type gemmSpec struct {
 // is one more pass of loads and stores over C; kc = 512 puts the A block
 // 252×512×4 B = 504 KiB in half of L2 and lets the 64 KiB B micro-panel
 // stream from L2 (its 128 B per k step are 9 B a cycle, far below L2's
-// bandwidth). Against kc = 192, the first choice, it was 1.3–1.6× faster on
-// 1024³ and 1024×2304×768 on two threads (log step 17). The pure-Go 4×4
-// kernel uses the
-// AVX2 blocking. docs/gemm.md records the measurements behind the choice.
+// bandwidth); it runs 1.3–1.6× faster than kc = 192 on 1024³ and
+// 1024×2304×768 on two threads. The pure-Go 4×4 kernel uses the AVX2
+// blocking. docs/gemm.md records the measurements behind the choice
+// (its "Block sizes" table and "Optimisation log: predicted and measured").
 var (
 	specGo     = &gemmSpec{name: "purego", id: kernGo, mr: 4, nr: 4, mc: 144, kc: 256, nc: 4080}
 	specAVX2   = &gemmSpec{name: "avx2", id: kernAVX2, mr: 6, nr: 16, mc: 144, kc: 256, nc: 4080}
@@ -98,68 +102,10 @@ const (
 	// Gemm too reads A in place when n is at most defaultDirectAMaxN: packed A is
 	// reused once per B panel, and with at most 8 panels the packing costs
 	// more than the strided reads (weight gradients of small layers, e.g.
-	// 64×64×1024 Aᵀ·B: 17–23 → 52–54 GFLOP/s on 2 threads; docs/gemm.md).
+	// 64×64×1024 Aᵀ·B runs at 52–54 GFLOP/s in place against 17–23 packed,
+	// on 2 threads; docs/gemm.md).
 	defaultDirectAMaxN = 128
 )
-
-// wideB reports whether a product has few rows (at most
-// defaultDirectAMaxN) against a B at least 16 times wider (a short prompt
-// through a Linear layer): there packing B would cost about as much as the
-// product, so Gemm reads B in place, directly (A·B) or as the A operand of
-// the swapped product (A·Bᵀ, see gemmSwapped). Below 16 times the measured
-// gain was within noise (docs/gemm.md, log step 23).
-func wideB(m, n int) bool { return m <= defaultDirectAMaxN && n >= 16*m }
-
-// swapNT and directWideB enable the two in-place paths for wide B;
-// BenchmarkGemmWideB clears them to measure the packed path.
-var swapNT, directWideB = true, true
-
-var swapScratch = parallel.NewCache(func() *[]float32 { return new([]float32) })
-
-// gemmSwapped computes C[m,n] = A[m,k]·B[n,k]ᵀ for few rows m and a wide B
-// (a weight matrix) as Cᵀ = B·Aᵀ into a scratch [n,m], then transposes it
-// into C. The swapped product has at most directAMaxN columns, so its A
-// operand, B here, is read in place: the big matrix is never packed (at
-// m = 128 against a 2304×768 B, packed ran at 207–253 GFLOP/s and swapped
-// at 298–317), only the small Aᵀ is. The final transpose touches m·n
-// elements once, with the 8×8 register transposes.
-func gemmSwapped(spec *gemmSpec, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	sp := swapScratch.Get()
-	t := grow(*sp, n*m)
-	*sp = t
-	gemmBlocked(spec, false, false, true, n, m, k, 1, b, ldb, a, lda, 0, t, m)
-	transposeInto(c, ldc, t, m, m, n)
-	if cap(t) > swapKeep {
-		*sp = nil // a vocabulary-sized product: do not hold its scratch
-	}
-	swapScratch.Put(sp)
-}
-
-// swapKeep is the largest scratch (in elements, 4 MiB) gemmSwapped keeps
-// for the next call: a 2304-wide projection of 128 rows is 295 Ki elements.
-const swapKeep = 1 << 20
-
-// transposeInto sets c[i*ldc+j] = t[j*ldt+i] for i < m, j < n.
-func transposeInto(c []float32, ldc int, t []float32, ldt, m, n int) {
-	m8, n8 := m&^7, n&^7
-	if m8 > 0 && n8 > 0 && transRect(c, ldc, t, ldt, m8, n8) {
-		// Row tail i ≥ m8 and column tail j ≥ n8 remain.
-		transTail(c, t, ldt, 0, m8, n8, n, ldc)
-		transTail(c, t, ldt, m8, m, 0, n, ldc)
-		return
-	}
-	transTail(c, t, ldt, 0, m, 0, n, ldc)
-}
-
-// transTail sets dst[p*ds+c] = src[c*ld+p] for p in [p0, p1), c in [c0, c1).
-func transTail(dst, src []float32, ld, p0, p1, c0, c1, ds int) {
-	for p := p0; p < p1; p++ {
-		dp := dst[p*ds+c0 : p*ds+c1]
-		for c := range dp {
-			dp[c] = src[(c0+c)*ld+p]
-		}
-	}
-}
 
 // directAMaxN is defaultDirectAMaxN; BenchmarkGemmSmallN sets it to 0 to
 // measure the packed path.
@@ -258,8 +204,7 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	if !serial && m*n*k >= parallelMin {
 		workers = parallel.Workers()
 	}
-	if !serial && swapNT && transB && !transA && alpha == 1 && beta == 0 && spec.id != kernGo &&
-		m >= spec.mr && wideB(m, n) {
+	if !serial && swapsWideB(spec, transA, transB, m, n, alpha, beta) {
 		gemmSwapped(spec, m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
@@ -285,7 +230,7 @@ func gemmBlocked(spec *gemmSpec, serial bool, transA, transB bool, m, n, k int, 
 	// B is read in place on small products (GemmSerial), and when few rows
 	// meet a wide B: then each B panel serves at most 128/mr micro-tiles and
 	// copying it into packed form costs more than its strided reads.
-	w.directB = !transB && (serial && k*n <= directMax || !serial && wideB(m, n) && directWideB)
+	w.directB = !transB && (serial && k*n <= directMax || !serial && readsWideB(m, n))
 	w.run(workers)
 	w.a, w.b, w.c = nil, nil, nil
 	workPool.Put(w)
@@ -698,6 +643,16 @@ func interleave16(d, b []float32, ldb, kc int) {
 		dp := d[p*16 : p*16+16 : p*16+16]
 		for c := range dp {
 			dp[c] = rows[c][p]
+		}
+	}
+}
+
+// transTail sets dst[p*ds+c] = src[c*ld+p] for p in [p0, p1), c in [c0, c1).
+func transTail(dst, src []float32, ld, p0, p1, c0, c1, ds int) {
+	for p := p0; p < p1; p++ {
+		dp := dst[p*ds+c0 : p*ds+c1]
+		for c := range dp {
+			dp[c] = src[(c0+c)*ld+p]
 		}
 	}
 }

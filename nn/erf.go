@@ -8,9 +8,10 @@ import "github.com/attn-go/attn/kernel"
 // lanes at a time with AVX2. The derivative Φ(x) + x·φ(x) takes the same
 // single exp. Measured on one Zen 3 core (GOMAXPROCS=1 go test -bench
 // Activations/GELUErf; ns per element = ns/op / 65536): math.Erf's two
-// math.Exp calls took 28–32 ns per element; the scalar float64 erfcx
+// math.Exp calls take 28–32 ns per element; the scalar float64 erfcx
 // 14–24 (median 17.8); its AVX2 form 5.1–8.0 (median 5.2), run in
-// alternation with it; the backward 16–26 → 5.6–8.7 (medians 16.0 → 5.7).
+// alternation with it; the backward 16–26 scalar and 5.6–8.7 with AVX2
+// (medians 16.0 and 5.7).
 // TestRatioActivations and TestRatioGradients hold both directions within
 // 2 ulps of the float64 formulas (erfc-based, exact in the left tail, where
 // 1 + erf(x/√2) loses all its digits in float64 below x ≈ −8).

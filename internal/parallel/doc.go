@@ -8,6 +8,10 @@
 // from a shared counter, so uneven items (causal attention tiles) balance
 // themselves.
 //
+// RunSlots is Run for a SlotTask, which is also told which goroutine (slot)
+// runs each item, so per-goroutine scratch needs no locking. Cache keeps
+// workspaces between calls, across garbage collections.
+//
 // Run never blocks waiting for a busy worker: a Run issued from inside a
 // task (nested parallelism), or while other goroutines keep the workers
 // busy, simply runs more of its items on the caller. There is no deadlock
