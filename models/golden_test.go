@@ -40,14 +40,14 @@ func keepRows[T numcheck.Float](v []T, rowLen int, keep func(row int) bool) []T 
 	return out
 }
 
-// golden collects the package's golden rows; TestMain prints them.
-var golden numcheck.Table
+// goldenRows collects the package's golden rows; TestMain prints them.
+var goldenRows numcheck.Table
 
 // TestMain prints the golden rows of the tests run as one table, under -v.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if testing.Verbose() && golden.Len() > 0 {
-		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", golden.Len(), golden.String())
+	if testing.Verbose() && goldenRows.Len() > 0 {
+		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
 	}
 	os.Exit(code)
 }
@@ -60,7 +60,7 @@ func checkGolden(t *testing.T, exp *safetensors.File, caseName, name string, got
 	want := keepRows(f64(t, exp, name+"_f64"), rowLen, keep)
 	ours := numcheck.Measure(keepRows(got, rowLen, keep), want)
 	torch := numcheck.Measure(keepRows(f64(t, exp, name), rowLen, keep), want)
-	golden.Check(t, numcheck.Row{Case: caseName + " " + name, Ours: ours, Torch: torch, Bound: b(torch)})
+	goldenRows.Check(t, numcheck.Row{Case: caseName + " " + name, Ours: ours, Torch: torch, Bound: b(torch)})
 	return ours
 }
 

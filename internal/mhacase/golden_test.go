@@ -78,17 +78,17 @@ func compare(t *testing.T, in *safetensors.File, name string, got []float32) {
 		MaxAbs: atof(t, meta["torch_max_abs_err."+name]),
 		MaxRef: ours.MaxRef, // the same reference
 	}
-	golden.Check(t, numcheck.Row{Case: goldenCase(t, "mha", name), Ours: ours, Torch: torch, Bound: numcheck.Golden(torch)})
+	goldenRows.Check(t, numcheck.Row{Case: goldenCase(t, "mha", name), Ours: ours, Torch: torch, Bound: numcheck.Golden(torch)})
 }
 
-// golden collects the package's golden rows; TestMain prints them.
-var golden numcheck.Table
+// goldenRows collects the package's golden rows; TestMain prints them.
+var goldenRows numcheck.Table
 
 // TestMain prints the golden rows of the tests run as one table, under -v.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if testing.Verbose() && golden.Len() > 0 {
-		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", golden.Len(), golden.String())
+	if testing.Verbose() && goldenRows.Len() > 0 {
+		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
 	}
 	os.Exit(code)
 }

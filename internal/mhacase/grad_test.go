@@ -94,5 +94,5 @@ func compareTorch(t *testing.T, in *safetensors.File, name string, got *tensor.T
 		t.Fatalf("%s: shape %v, PyTorch's %v", name, got.Shape(), shape)
 	}
 	te := numcheck.Measure(torch, ref)
-	golden.Check(t, numcheck.Row{Case: goldenCase(t, "grad", name), Ours: numcheck.Measure(got.Values(), ref), Torch: te, Bound: numcheck.Golden(te)})
+	goldenRows.Check(t, numcheck.Row{Case: goldenCase(t, "grad", name), Ours: numcheck.Measure(got.Values(), ref), Torch: te, Bound: numcheck.Golden(te)})
 }
