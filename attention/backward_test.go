@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -117,20 +118,6 @@ func tensorOf(data []float64, shape ...int) *tensor.Tensor {
 	return t
 }
 
-// relErr64 is relErr for float64 values.
-func relErr64(got, want []float64) float64 {
-	var num, den float64
-	for i, g := range got {
-		d := g - want[i]
-		num += d * d
-		den += want[i] * want[i]
-	}
-	if den == 0 {
-		return math.Sqrt(num)
-	}
-	return math.Sqrt(num / den)
-}
-
 // bwdPaths are the float32 backward implementations under test: the
 // reference, and the fused kernel under each of its two schedules.
 var bwdPaths = []struct {
@@ -224,11 +211,7 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 				name      string
 				got, want []float64
 			}{{"dq", aq, fq}, {"dk", ak, fk}, {"dv", av, fv}} {
-				e := relErr64(g.got, g.want)
-				t.Logf("float64 twin %s: rel err %.3g", g.name, e)
-				if e > tol64 || math.IsNaN(e) {
-					t.Errorf("float64 twin %s: rel err %.3g vs finite differences", g.name, e)
-				}
+				checkRel(t, "float64 twin "+g.name+" against finite differences", g.got, g.want, tol64)
 			}
 			qt, kt, vt := tensorOf(q, c.B, c.H, c.T, c.Dh), tensorOf(k, c.B, c.Hkv, c.S, c.Dh), tensorOf(v, c.B, c.Hkv, c.S, c.Dv)
 			dt := tensorOf(dout, c.B, c.H, c.T, c.Dv)
@@ -239,11 +222,7 @@ func TestBackwardFiniteDifferences(t *testing.T) {
 					got  *tensor.Tensor
 					want []float64
 				}{{"dq", dq, fq}, {"dk", dk, fk}, {"dv", dv, fv}} {
-					rel, mx := relErr(g.got.Data(), g.want)
-					t.Logf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
-					if rel > tol32 || math.IsNaN(rel) {
-						t.Errorf("%s %s: rel err %.3g (max abs %.3g) vs finite differences", path.name, g.name, rel, mx)
-					}
+					checkRel(t, path.name+" "+g.name+" against finite differences", g.got.Data(), g.want, tol32)
 				}
 			}
 		})
@@ -267,9 +246,7 @@ func TestBackwardWeightsGradient(t *testing.T) {
 			_, _, lse := c.fwd64(q, k, v)
 			aq, ak, av := c.bwd64(q, k, v, dout, lse, dw)
 			for _, g := range [][2][]float64{{aq, fq}, {ak, fk}, {av, fv}} {
-				if e := relErr64(g[0], g[1]); e > tol64 || math.IsNaN(e) {
-					t.Errorf("float64 twin: rel err %.3g vs finite differences", e)
-				}
+				numcheck.CheckRel(t, "float64 twin against finite differences", g[0], g[1], tol64)
 			}
 			qt, kt, vt := tensorOf(q, c.B, c.H, c.T, c.Dh), tensorOf(k, c.B, c.Hkv, c.S, c.Dh), tensorOf(v, c.B, c.Hkv, c.S, c.Dv)
 			out := tensor.Must(tensor.New(c.B, c.H, c.T, c.Dv))
@@ -289,9 +266,7 @@ func TestBackwardWeightsGradient(t *testing.T) {
 				got  *tensor.Tensor
 				want []float64
 			}{{dq, fq}, {dk, fk}, {dv, fv}} {
-				if rel, _ := relErr(g.got.Data(), g.want); rel > tol32 || math.IsNaN(rel) {
-					t.Errorf("float32 reference: rel err %.3g vs finite differences", rel)
-				}
+				numcheck.CheckRel(t, "float32 reference against finite differences", g.got.Data(), g.want, tol32)
 			}
 		})
 	}
@@ -389,22 +364,11 @@ func TestFusedBackwardAtTileEdges(t *testing.T) {
 						got  *tensor.Tensor
 						want []float64
 					}{{"dq", dq, wq}, {"dk", dk, wk}, {"dv", dv, wv}} {
-						rel, mx := relErr(first[i], g.want)
-						t.Logf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
-						if rel > tol || math.IsNaN(rel) {
-							t.Errorf("%s %s: rel err %.3g (max abs %.3g)", path.name, g.name, rel, mx)
-						}
+						checkRel(t, path.name+" "+g.name, first[i], g.want, tol)
 						// Adding must give 2x up to the rounding of the
 						// partial sums the gradient is accumulated in (one
-						// per query row in the reference: 1e-5 is ample);
-						// overwriting, or not writing, gives 0.5.
-						twice := make([]float64, len(first[i]))
-						for j, x := range first[i] {
-							twice[j] = 2 * float64(x)
-						}
-						if rel, _ := relErr(g.got.Values(), twice); rel > 1e-5 {
-							t.Errorf("%s %s: a second call did not add the same gradient again (rel err %.3g)", path.name, g.name, rel)
-						}
+						// per query row in the reference: 1e-5 is ample).
+						checkAddedTwice(t, path.name+" "+g.name, g.got.Values(), first[i], 1e-5)
 					}
 				}
 			})
@@ -525,7 +489,7 @@ func TestForwardLSE(t *testing.T) {
 					continue
 				}
 				// lse ≈ up to 10: a few ulps of the largest term.
-				if math.Abs(float64(x)-w) > 4e-6*math.Max(1, math.Abs(w)) {
+				if numcheck.Exceeds(math.Abs(float64(x)-w), 4e-6*math.Max(1, math.Abs(w))) {
 					t.Fatalf("%s: lse[%d] = %v, want %v", path.name, i, x, w)
 				}
 			}
@@ -541,7 +505,7 @@ func TestForwardLSE(t *testing.T) {
 	if err := ScaledDotProduct(tensor.Must(tensor.New(1, 1, 1, 16)), q, k, v, Options{LSE: lse}); err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(float64(lse.Data()[0])-want[0]) > 4e-6*math.Abs(want[0]) {
+	if numcheck.Exceeds(math.Abs(float64(lse.Data()[0])-want[0]), 4e-6*math.Abs(want[0])) {
 		t.Fatalf("decode lse %v, want %v", lse.Data()[0], want[0])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/tensor"
 )
@@ -114,12 +115,8 @@ func TestFusedMatchesTwinAtTileEdges(t *testing.T) {
 				checkGuards(t, out, obuf)
 				checkGuards(t, w, wbuf)
 				wantO, wantW := sdpa64(q, k, v, 0, masks)
-				if rel, mx := relErr(out.Values(), wantO); rel > tol || math.IsNaN(rel) {
-					t.Errorf("output rel err %.3g (max abs %.3g)", rel, mx)
-				}
-				if rel, mx := relErr(w.Values(), wantW); rel > tol || math.IsNaN(rel) {
-					t.Errorf("weights rel err %.3g (max abs %.3g)", rel, mx)
-				}
+				numcheck.CheckRel(t, "output", out.Values(), wantO, tol)
+				numcheck.CheckRel(t, "weights", w.Values(), wantW, tol)
 				// Without weights the output must be bitwise the same.
 				plain := tensor.Must(tensor.New(sh.B, sh.H, sh.T, sh.Dv))
 				if err := ScaledDotProduct(plain, q, k, v, Options{Masks: masks}); err != nil {
@@ -220,14 +217,11 @@ func TestStressedNumerics(t *testing.T) {
 					t.Fatalf("%s: %v", path.name, err)
 				}
 				want, _ := sdpa64(q, k, v, 0, masks)
-				rel, mx := relErr(out.Data(), want)
+				b := numcheck.Tol(tol)
 				if c.subnormal {
-					if mx > 0x1p-148 {
-						t.Errorf("%s: max abs err %.3g on subnormal outputs", path.name, mx)
-					}
-				} else if rel > tol || math.IsNaN(rel) {
-					t.Errorf("%s: rel err %.3g (max abs %.3g)", path.name, rel, mx)
+					b = numcheck.Bound{Rel: math.Inf(1), MaxAbs: 0x1p-148}
 				}
+				numcheck.Check(t, path.name, numcheck.Measure(out.Data(), want), b)
 			}
 		})
 	}

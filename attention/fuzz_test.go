@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -96,7 +97,7 @@ func FuzzMasks(f *testing.F) {
 			outs[p] = out
 		}
 		for i, x := range outs[0].Data() {
-			if d := math.Abs(float64(x - outs[1].Data()[i])); d > 1e-5*(1+math.Abs(float64(x))) {
+			if d := math.Abs(float64(x - outs[1].Data()[i])); numcheck.Exceeds(d, 1e-5*(1+math.Abs(float64(x)))) {
 				t.Fatalf("fused %v and reference %v differ at %d", x, outs[1].Data()[i], i)
 			}
 		}

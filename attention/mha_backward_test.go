@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -213,11 +214,7 @@ func TestMHABackwardFiniteDifferences(t *testing.T) {
 			fd := func(x []float64) []float64 { return centralDiff(x, loss) }
 			check := func(what string, got *tensor.Tensor, want []float64) {
 				t.Helper()
-				rel, mx := relErr(got.Data(), want)
-				t.Logf("%s: rel err %.3g (max abs %.3g)", what, rel, mx)
-				if rel > tol || math.IsNaN(rel) {
-					t.Errorf("%s: rel err %.3g (max abs %.3g) vs finite differences", what, rel, mx)
-				}
+				checkRel(t, what+" against finite differences", got.Data(), want, tol)
 			}
 			if len(grads) != len(cfg.ParamShapes()) {
 				t.Fatalf("grads has %d entries, want one per parameter (%d)", len(grads), len(cfg.ParamShapes()))
@@ -240,13 +237,7 @@ func TestMHABackwardFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			for name, g := range grads {
-				twice := make([]float64, g.Len())
-				for i, x := range before[name] {
-					twice[i] = 2 * float64(x)
-				}
-				if rel, _ := relErr(g.Data(), twice); rel > 1e-6 {
-					t.Errorf("grad %s: a second Backward did not add (rel err %.3g vs twice)", name, rel)
-				}
+				checkAddedTwice(t, "grad "+name, g.Data(), before[name], 1e-6)
 			}
 		})
 	}
@@ -274,13 +265,9 @@ func TestMHABackwardPathsAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Two float32 paths, each within about 1e-6 of float64 (see above).
-	if rel, _ := relErr(dx1.Data(), widen(tensor.Must(dx2.Reshape(1, 1, 1, dx2.Len()))).data); rel > 4e-6 {
-		t.Errorf("dquery: fused vs reference rel err %.3g", rel)
-	}
+	numcheck.CheckRel(t, "dquery: fused against reference", dx1.Data(), dx2.Values(), 4e-6)
 	for name, g := range g1 {
-		if rel, _ := relErr(g.Data(), widen(tensor.Must(g2[name].Reshape(1, 1, 1, g.Len()))).data); rel > 4e-6 {
-			t.Errorf("%s: fused vs reference rel err %.3g", name, rel)
-		}
+		numcheck.CheckRel(t, name+": fused against reference", g.Data(), g2[name].Values(), 4e-6)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -174,15 +175,11 @@ func TestMHAMatchesFloat64(t *testing.T) {
 				t.Fatal(err)
 			}
 			wantO, wantW := mha64(m, query, key, value, masks)
-			if rel, mx := relErr(out.Data(), wantO); rel > tol {
-				t.Errorf("output rel err %.3g (max abs %.3g) > %g", rel, mx, tol)
-			}
+			numcheck.CheckRel(t, "output", out.Data(), wantO, tol)
 			if !c.perHead {
 				wantW = averageHeads64(wantW, c.B, cfg.NumHeads, c.T, c.S)
 			}
-			if rel, mx := relErr(w.Data(), wantW); rel > tol {
-				t.Errorf("weights rel err %.3g (max abs %.3g) > %g", rel, mx, tol)
-			}
+			numcheck.CheckRel(t, "weights", w.Data(), wantW, tol)
 			if c.fullyMask {
 				// Batch 1 has no keys: its output rows are out_proj.bias exactly.
 				bias := m.params[OutProjBias].Data()

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -56,7 +57,7 @@ func TestRoPEMatchesDefinition(t *testing.T) {
 					for i, g := range x.Row(b, h, tt) {
 						// A rotation of float32 inputs with float32 cos/sin: a few
 						// roundings of values of size |v|, so 4 ulp of the pair norm.
-						if math.Abs(float64(g)-want[i]) > 4*0x1p-24*(math.Abs(in[i])+math.Abs(in[(i+c.r.Dim/2)%max(c.r.Dim, 1)])+1) {
+						if numcheck.Exceeds(math.Abs(float64(g)-want[i]), 4*0x1p-24*(math.Abs(in[i])+math.Abs(in[(i+c.r.Dim/2)%max(c.r.Dim, 1)])+1)) {
 							t.Fatalf("%v pos %d: [%d,%d,%d,%d] = %v, want %v", c.r, c.pos+tt, b, h, tt, i, g, want[i])
 						}
 					}
@@ -84,7 +85,7 @@ func TestRoPERelativePosition(t *testing.T) {
 		}
 		return s
 	}
-	if d1, d2 := dot(7, 3), dot(104, 100); math.Abs(d1-d2) > 1e-9 {
+	if d1, d2 := dot(7, 3), dot(104, 100); numcheck.Exceeds(math.Abs(d1-d2), 1e-9) {
 		t.Errorf("q·k at (7,3) = %v, at (104,100) = %v; want equal", d1, d2)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -51,20 +52,25 @@ func sdpa64(q, k, v *tensor.Tensor, scale float64, masks []Mask) (out, w []float
 	return out, w
 }
 
-// relErr returns ‖got−want‖₂/‖want‖₂ (or ‖got−want‖₂ when want is zero) and
-// the largest absolute difference.
-func relErr(got []float32, want []float64) (rel, maxAbs float64) {
-	var num, den float64
-	for i, g := range got {
-		d := float64(g) - want[i]
-		num += d * d
-		den += want[i] * want[i]
-		maxAbs = math.Max(maxAbs, math.Abs(d))
+// checkRel logs the errors of got against want and holds the relative
+// error to tol (numcheck: NaN, Inf or a length mismatch fail).
+func checkRel[G, R numcheck.Float](t *testing.T, what string, got []G, want []R, tol float64) bool {
+	t.Helper()
+	e := numcheck.Measure(got, want)
+	t.Logf("%s: %v", what, e)
+	return numcheck.Check(t, what, e, numcheck.Tol(tol))
+}
+
+// checkAddedTwice holds got, the gradient after a second call into the same
+// buffers, to twice first, the gradient of the first call, within tol
+// relative: a backward adds (overwriting, or not writing, gives 0.5).
+func checkAddedTwice(t *testing.T, what string, got, first []float32, tol float64) {
+	t.Helper()
+	twice := make([]float64, len(first))
+	for i, x := range first {
+		twice[i] = 2 * float64(x)
 	}
-	if den == 0 {
-		return math.Sqrt(num), maxAbs
-	}
-	return math.Sqrt(num / den), maxAbs
+	numcheck.CheckRel(t, what+": a second call did not add the same gradient again", got, twice, tol)
 }
 
 func boolsRand(rng *rand.Rand, n int, pTrue float64) []bool {
@@ -141,12 +147,8 @@ func TestSDPAMatchesFloat64Twin(t *testing.T) {
 				if err := path.fn(out, q, k, v, Options{Masks: masks, Weights: w}); err != nil {
 					t.Fatal(err)
 				}
-				if rel, mx := relErr(out.Data(), wantO); rel > tol {
-					t.Errorf("%s: output rel err %.3g (max abs %.3g) > %g", path.name, rel, mx, tol)
-				}
-				if rel, mx := relErr(w.Data(), wantW); rel > tol {
-					t.Errorf("%s: weights rel err %.3g (max abs %.3g) > %g", path.name, rel, mx, tol)
-				}
+				numcheck.CheckRel(t, path.name+": output", out.Data(), wantO, tol)
+				numcheck.CheckRel(t, path.name+": weights", w.Data(), wantW, tol)
 				checkWeightRows(t, w, true)
 			}
 		})
@@ -171,7 +173,7 @@ func checkWeightRows(t *testing.T, w *tensor.Tensor, zeroRowsOK bool) {
 			continue
 		}
 		// S float32 values each within half an ulp: |sum-1| <= S·2^-24 + slack.
-		if math.Abs(sum-1) > float64(S+4)*0x1p-24 {
+		if numcheck.Exceeds(math.Abs(sum-1), float64(S+4)*0x1p-24) {
 			t.Fatalf("row %d sums to %.9f", r, sum)
 		}
 	}
@@ -341,9 +343,7 @@ func TestSDPAStridedViews(t *testing.T) {
 				}
 			}
 			ref, _ := sdpa64(q, k, v, 0, opt.Masks)
-			if rel, mx := relErr(got, ref); rel > 2e-6 || math.IsNaN(rel) {
-				t.Errorf("rel err %.3g (max abs %.3g) against the float64 twin", rel, mx)
-			}
+			numcheck.CheckRel(t, "strided output against the float64 twin", got, ref, 2e-6)
 		})
 	}
 }
@@ -358,12 +358,10 @@ func TestSDPAScaleOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := sdpa64(q, k, v, 0.25, nil)
-	if rel, _ := relErr(out.Data(), want); rel > 1e-6 {
-		t.Fatalf("rel err %g", rel)
-	}
+	numcheck.RequireRel(t, "output with scale 0.25", out.Data(), want, 1e-6)
 	wantDefault, _ := sdpa64(q, k, v, 0, nil)
-	if rel, _ := relErr(out.Data(), wantDefault); rel < 1e-3 {
-		t.Fatal("scale 0.25 gave the same result as the default 1/sqrt(4)=0.5")
+	if e := numcheck.Measure(out.Data(), wantDefault); !(e.Rel >= 1e-3) {
+		t.Fatalf("scale 0.25 gave the same result as the default 1/sqrt(4)=0.5 (%v)", e)
 	}
 }
 
@@ -403,12 +401,12 @@ func TestDropoutSeeded(t *testing.T) {
 		if kept := drop.Kept(d, idx[0], idx[1], idx[2], idx[3]); kept != (x != 0) {
 			t.Fatalf("weight %v = %v but Kept says %v", idx, x, kept)
 		}
-		if (r.Data()[i] == 0) != (x == 0) || math.Abs(float64(r.Data()[i]-x)) > 1e-6 {
+		if (r.Data()[i] == 0) != (x == 0) || numcheck.Exceeds(math.Abs(float64(r.Data()[i]-x)), 1e-6) {
 			t.Fatalf("weight %v: fused %v, reference %v", idx, x, r.Data()[i])
 		}
 		if x == 0 {
 			zeros++
-		} else if want := pw.Data()[i] / 0.75; math.Abs(float64(x-want)) > 1e-6*math.Abs(float64(want)) {
+		} else if want := pw.Data()[i] / 0.75; numcheck.Exceeds(math.Abs(float64(x-want)), 1e-6*math.Abs(float64(want))) {
 			t.Fatalf("kept weight %v, want %v scaled by 1/(1-p)", x, want)
 		}
 	}
@@ -420,9 +418,7 @@ func TestDropoutSeeded(t *testing.T) {
 		t.Fatalf("%d of 512 weights dropped at p=0.25", zeros)
 	}
 	// The fused output is the dropped weights times V, as the reference's.
-	if rel, mx := relErr(oa.Data(), widen(or).data); rel > 2e-6 {
-		t.Fatalf("fused vs reference output with dropout: rel err %.3g (max abs %.3g)", rel, mx)
-	}
+	numcheck.RequireRel(t, "fused against reference output with dropout", oa.Data(), or.Data(), 2e-6)
 	// A large sample for the rate: 10^6 indices at p = 0.3, sd ≈ 458.
 	p3 := Dropout{P: 0.3, Seed: 99}
 	n := 0

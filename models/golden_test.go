@@ -1,11 +1,13 @@
 package models
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/safetensors"
 	"github.com/attn-go/attn/tensor"
 )
@@ -23,23 +25,47 @@ const goldenDir = "../testdata/golden/models"
 // errors near 1).
 const goldenRel = 1e-4
 
-type errStats struct{ rel, maxAbs float64 }
-
-// compare returns the relative L2 error of got against want (float64) and
-// the largest absolute difference, over the rows keep selects (all when nil).
-func compare(got []float32, want []float64, rowLen int, keep func(row int) bool) errStats {
-	var num, den, maxAbs float64
-	for i, w := range want {
-		if keep != nil && !keep(i/rowLen) {
-			continue
-		}
-		d := float64(got[i]) - w
-		num += d * d
-		den += w * w
-		maxAbs = max(maxAbs, math.Abs(d))
+// keepRows returns the rows of v (rowLen values each) that keep selects,
+// all of them when keep is nil.
+func keepRows[T numcheck.Float](v []T, rowLen int, keep func(row int) bool) []T {
+	if keep == nil {
+		return v
 	}
-	return errStats{math.Sqrt(num / max(den, 1e-300)), maxAbs}
+	var out []T
+	for r := 0; r*rowLen < len(v); r++ {
+		if keep(r) {
+			out = append(out, v[r*rowLen:min((r+1)*rowLen, len(v))]...)
+		}
+	}
+	return out
 }
+
+// goldenRows collects the package's golden rows; TestMain prints them.
+var goldenRows numcheck.Table
+
+// TestMain prints the golden rows of the tests run as one table, under -v.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testing.Verbose() && goldenRows.Len() > 0 {
+		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
+	}
+	os.Exit(code)
+}
+
+// checkGolden measures got and PyTorch float32's answer (exp's <name>)
+// against the float64 reference (<name>_f64), over the rows keep selects,
+// holds got to b and records the row.
+func checkGolden(t *testing.T, exp *safetensors.File, caseName, name string, got []float32, rowLen int, keep func(int) bool, b func(torch numcheck.Errors) numcheck.Bound) numcheck.Errors {
+	t.Helper()
+	want := keepRows(f64(t, exp, name+"_f64"), rowLen, keep)
+	ours := numcheck.Measure(keepRows(got, rowLen, keep), want)
+	torch := numcheck.Measure(keepRows(f64(t, exp, name), rowLen, keep), want)
+	goldenRows.Check(t, numcheck.Row{Case: caseName + " " + name, Ours: ours, Torch: torch, Bound: b(torch)})
+	return ours
+}
+
+// goldenTol is the goldenRel bound, whatever PyTorch's error.
+func goldenTol(numcheck.Errors) numcheck.Bound { return numcheck.Tol(goldenRel) }
 
 func readExpected(t *testing.T, dir string) *safetensors.File {
 	t.Helper()
@@ -101,9 +127,9 @@ func TestGoldenModels(t *testing.T) {
 			exp := readExpected(t, dir)
 			switch m := m.(type) {
 			case *Decoder:
-				checkDecoderGolden(t, m, exp)
+				checkDecoderGolden(t, name, m, exp)
 			case *Bert:
-				checkBertGolden(t, m, exp)
+				checkBertGolden(t, name, m, exp)
 			default:
 				t.Fatalf("unexpected model type %T", m)
 			}
@@ -111,7 +137,7 @@ func TestGoldenModels(t *testing.T) {
 	}
 }
 
-func checkDecoderGolden(t *testing.T, m *Decoder, exp *safetensors.File) {
+func checkDecoderGolden(t *testing.T, name string, m *Decoder, exp *safetensors.File) {
 	ids := ints(t, exp, "input_ids")
 	s, err := m.NewState(0)
 	if err != nil {
@@ -122,27 +148,13 @@ func checkDecoderGolden(t *testing.T, m *Decoder, exp *safetensors.File) {
 		t.Fatal(err)
 	}
 	V := m.Config.Vocab
-	want := f64(t, exp, "logits_f64")
-	torch := f64(t, exp, "logits")
-	ours := compare(out.Logits.Data(), want, V, nil)
-	torch32 := make([]float32, len(torch))
-	for i, v := range torch {
-		torch32[i] = float32(v)
-	}
-	theirs := compare(torch32, want, V, nil)
-	t.Logf("logits [%d,%d]: attn rel %.2e max abs %.2e; PyTorch float32 rel %.2e max abs %.2e", len(ids), V, ours.rel, ours.maxAbs, theirs.rel, theirs.maxAbs)
-	if ours.rel > goldenRel {
-		t.Errorf("logits relative error %.3g > %.0e", ours.rel, goldenRel)
-	}
 	// The project-wide bound: no worse than twice PyTorch float32's own
-	// error on the same case, plus one float32 rounding.
-	if ours.rel > 2*theirs.rel+0x1p-24 {
-		t.Errorf("logits relative error %.3g > 2 × PyTorch's %.3g + 2^-24", ours.rel, theirs.rel)
-	}
-	hs := compare(out.Hidden.Data(), f64(t, exp, "hidden_states_f64"), m.Config.Dim, nil)
-	if hs.rel > goldenRel {
-		t.Errorf("hidden states relative error %.3g > %.0e", hs.rel, goldenRel)
-	}
+	// error on the same case, plus half a float32 ulp; and goldenRel.
+	ours := checkGolden(t, exp, name, "logits", out.Logits.Data(), V, nil, func(torch numcheck.Errors) numcheck.Bound {
+		return numcheck.GoldenRel(torch, numcheck.HalfULP)
+	})
+	numcheck.Check(t, "logits", ours, numcheck.Tol(goldenRel))
+	checkGolden(t, exp, name, "hidden_states", out.Hidden.Data(), m.Config.Dim, nil, goldenTol)
 
 	// Decoding one token at a time through the KV cache must give the same
 	// logits as the whole prompt at once: the same products in a different
@@ -154,22 +166,14 @@ func checkDecoderGolden(t *testing.T, m *Decoder, exp *safetensors.File) {
 			t.Fatal(err)
 		}
 		row := out.Logits.Data()[i*V : (i+1)*V]
-		var num, den float64
-		for j, v := range o.Logits.Data() {
-			d := float64(v - row[j])
-			num += d * d
-			den += float64(row[j]) * float64(row[j])
-		}
-		if r := math.Sqrt(num / den); r > 1e-5 {
-			t.Fatalf("position %d: incremental logits differ from the full pass by %.3g relative", i, r)
-		}
+		numcheck.RequireRel(t, fmt.Sprintf("position %d: incremental logits against the full pass", i), o.Logits.Data(), row, 1e-5)
 	}
 	if s.Len() != len(ids) {
 		t.Errorf("state holds %d positions, want %d", s.Len(), len(ids))
 	}
 }
 
-func checkBertGolden(t *testing.T, m *Bert, exp *safetensors.File) {
+func checkBertGolden(t *testing.T, name string, m *Bert, exp *safetensors.File) {
 	ids := ints(t, exp, "input_ids")
 	info, _ := exp.Info("input_ids")
 	B, T := info.Shape[0], info.Shape[1]
@@ -186,6 +190,10 @@ func checkBertGolden(t *testing.T, m *Bert, exp *safetensors.File) {
 	// Padded query rows attend like any other in both implementations, but
 	// they are meaningless; compare real rows only.
 	real := func(row int) bool { return mask[row%(B*T)] }
+	emb, err := MeanPool(out.Last, mask)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name string
 		got  *tensor.Tensor
@@ -194,19 +202,9 @@ func checkBertGolden(t *testing.T, m *Bert, exp *safetensors.File) {
 		{"last_hidden_state", out.Last, real},
 		{"hidden_states", out.Hidden, real},
 		{"pooler_output", out.Pooled, nil},
+		{"sentence_embedding", emb, nil},
 	} {
-		e := compare(c.got.Data(), f64(t, exp, c.name+"_f64"), D, c.keep)
-		t.Logf("%s: rel %.2e max abs %.2e", c.name, e.rel, e.maxAbs)
-		if e.rel > goldenRel {
-			t.Errorf("%s relative error %.3g > %.0e", c.name, e.rel, goldenRel)
-		}
-	}
-	emb, err := MeanPool(out.Last, mask)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e := compare(emb.Data(), f64(t, exp, "sentence_embedding_f64"), D, nil); e.rel > goldenRel {
-		t.Errorf("sentence embedding relative error %.3g > %.0e", e.rel, goldenRel)
+		checkGolden(t, exp, name, c.name, c.got.Data(), D, c.keep, goldenTol)
 	}
 }
 
@@ -235,12 +233,12 @@ func TestAttentionWeightsHook(t *testing.T) {
 			var sum float64
 			for j := range S {
 				v := w.At(i, j)
-				if v < 0 || (j > i && v != 0) {
+				if !(v >= 0) || (j > i && v != 0) {
 					t.Fatalf("layer %d head %d: w[%d,%d] = %v", layer, head, i, j, v)
 				}
 				sum += float64(v)
 			}
-			if math.Abs(sum-1) > 1e-5 {
+			if numcheck.Exceeds(math.Abs(sum-1), 1e-5) {
 				t.Fatalf("layer %d head %d row %d sums to %v", layer, head, i, sum)
 			}
 		}

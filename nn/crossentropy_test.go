@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // CrossEntropy against PyTorch's definition written out in float64
@@ -42,11 +44,11 @@ func TestCrossEntropyMatchesDefinition(t *testing.T) {
 		if count != c.count || wantCount != c.count {
 			t.Errorf("%s: count %d (reference %d), want %d", c.name, count, wantCount, c.count)
 		}
-		if math.IsNaN(sum) || math.Abs(sum-want) > 1e-12*math.Abs(want)+1e-12 {
+		if numcheck.Exceeds(math.Abs(sum-want), 1e-12*math.Abs(want)+1e-12) {
 			t.Errorf("%s: sum %v, want %v", c.name, sum, want)
 		}
 		if count > 0 {
-			if mean := sum / float64(count); math.Abs(mean-want/float64(c.count)) > 1e-12*math.Abs(mean) {
+			if mean := sum / float64(count); numcheck.Exceeds(math.Abs(mean-want/float64(c.count)), 1e-12*math.Abs(mean)) {
 				t.Errorf("%s: mean %v, want %v", c.name, mean, want/float64(c.count))
 			}
 		}
@@ -65,7 +67,7 @@ func TestCrossEntropyMatchesDefinition(t *testing.T) {
 				}
 				s += float64(v)
 			}
-			if math.Abs(s) > V*0x1p-24/float64(scale) {
+			if numcheck.Exceeds(math.Abs(s), V*0x1p-24/float64(scale)) {
 				t.Errorf("%s: row %d gradient sums to %v", c.name, r, s)
 			}
 		}
@@ -90,7 +92,7 @@ func TestCrossEntropyUniform(t *testing.T) {
 	}
 	dl := make([]float32, rows*V)
 	sum, count := CrossEntropy(dl, logits, []int{0, 7}, rows, V, 0.2, -1, 1)
-	if count != 2 || math.Abs(sum-2*math.Log(V)) > 1e-14 {
+	if count != 2 || numcheck.Exceeds(math.Abs(sum-2*math.Log(V)), 1e-14) {
 		t.Fatalf("sum %v count %d, want %v 2", sum, count, 2*math.Log(V))
 	}
 	if dl[0] != float32(0.125-0.025-0.8) || dl[1] != float32(0.125-0.025) || dl[15] != dl[0] {

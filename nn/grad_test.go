@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // Finite-difference checks of every backward.
@@ -99,11 +101,11 @@ func gradErr(got []float32, want []float64, tol, atol float64) error {
 		den += w * w
 		maxRef = math.Max(maxRef, math.Abs(w))
 	}
-	if math.Sqrt(num) > tol*math.Sqrt(den)+atol {
+	if numcheck.Exceeds(math.Sqrt(num), tol*math.Sqrt(den)+atol) {
 		return fmt.Errorf("relative error %.3g > %g (got %v, want %v)", math.Sqrt(num/den), tol, got, want)
 	}
 	for i, w := range want {
-		if e := math.Abs(float64(got[i]) - w); !(e <= tol*maxRef+atol) {
+		if e := math.Abs(float64(got[i]) - w); numcheck.Exceeds(e, tol*maxRef+atol) {
 			return fmt.Errorf("[%d] = %v, want %v (error %.3g > %.3g)", i, got[i], w, e, tol*maxRef+atol)
 		}
 	}
@@ -136,7 +138,7 @@ func runGradCase(t *testing.T, c gradCase) {
 	for _, k := range c.wrt {
 		for i, g := range grads[k] {
 			want := 2 * float64(first[k][i])
-			if math.Abs(float64(g)-want) > math.Abs(want)*0x1p-23 {
+			if numcheck.Exceeds(math.Abs(float64(g)-want), math.Abs(want)*0x1p-23) {
 				t.Errorf("%s: input %d [%d]: second backward gives %v, want 2·%v", c.name, k, i, g, first[k][i])
 				break
 			}
@@ -517,7 +519,7 @@ func TestActivationDerivatives64(t *testing.T) {
 			}
 			h := 1e-6 * math.Max(1, math.Abs(x))
 			want := (fn.f(x+h) - fn.f(x-h)) / ((x + h) - (x - h))
-			if math.Abs(got-want) > 1e-7*math.Max(1, math.Abs(want)) {
+			if numcheck.Exceeds(math.Abs(got-want), 1e-7*math.Max(1, math.Abs(want))) {
 				t.Errorf("%s'(%v) = %v, want %v", fn.name, x, got, want)
 			}
 		}

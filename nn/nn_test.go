@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -127,21 +128,17 @@ func TestLinear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var num, den float64
+	want := make([]float64, 6*11)
 	for r := 0; r < 6; r++ {
 		for o := 0; o < 11; o++ {
 			s := float64(l.Bias.At(o))
 			for i := 0; i < 37; i++ {
 				s += float64(x.Data()[r*37+i]) * float64(l.Weight.At(o, i))
 			}
-			d := float64(y.Data()[r*11+o]) - s
-			num += d * d
-			den += s * s
+			want[r*11+o] = s
 		}
 	}
-	if rel := math.Sqrt(num / den); rel > 1e-6 {
-		t.Fatalf("rel err %g", rel)
-	}
+	numcheck.RequireRel(t, "Linear", y.Data(), want, 1e-6)
 	if _, err := l.Forward(tensor.Must(tensor.New(2, 36))); err == nil || !strings.Contains(err.Error(), "want [... in=37]") {
 		t.Fatalf("err = %v", err)
 	}

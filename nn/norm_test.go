@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -46,10 +47,10 @@ func TestNormsMatchFloat64(t *testing.T) {
 				for i, v := range xr {
 					wantLN := (float64(v)-mean)/math.Sqrt(vr+eps)*float64(w[i]) + float64(b[i])
 					wantRMS := float64(v) / math.Sqrt(ms+eps) * float64(w[i])
-					if e := math.Abs(float64(ln[r*d+i]) - wantLN); e > math.Abs(wantLN)*0x1p-23+1e-30 {
+					if e := math.Abs(float64(ln[r*d+i]) - wantLN); numcheck.Exceeds(e, math.Abs(wantLN)*0x1p-23+1e-30) {
 						t.Fatalf("d=%d layer norm [%d,%d] = %v, want %v", d, r, i, ln[r*d+i], wantLN)
 					}
-					if e := math.Abs(float64(rms[r*d+i]) - wantRMS); e > math.Abs(wantRMS)*0x1p-23+1e-30 {
+					if e := math.Abs(float64(rms[r*d+i]) - wantRMS); numcheck.Exceeds(e, math.Abs(wantRMS)*0x1p-23+1e-30) {
 						t.Fatalf("d=%d rms norm [%d,%d] = %v, want %v", d, r, i, rms[r*d+i], wantRMS)
 					}
 				}
@@ -78,7 +79,7 @@ func TestActivationsKnownValues(t *testing.T) {
 	for _, c := range cases {
 		x := []float32{c.x}
 		c.f(x)
-		if e := math.Abs(float64(x[0]) - c.want); e > math.Abs(c.want)*1e-6+1e-12 {
+		if e := math.Abs(float64(x[0]) - c.want); numcheck.Exceeds(e, math.Abs(c.want)*1e-6+1e-12) {
 			t.Errorf("%s = %v, want %v", c.name, x[0], c.want)
 		}
 	}
@@ -111,7 +112,7 @@ func TestNormLayersValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := y.At(1, 0); math.Abs(float64(got)+1.2247357) > 1e-5 {
+	if got := y.At(1, 0); numcheck.Exceeds(math.Abs(float64(got)+1.2247357), 1e-5) {
 		t.Errorf("layer norm [1,0] = %v, want -1.2247357", got)
 	}
 	if _, err := ln.Forward(tensor.Must(tensor.New(2, 4))); err == nil {
@@ -218,7 +219,7 @@ func TestRatioGradients(t *testing.T) {
 				}
 				continue
 			}
-			if ulpDist(got[i], float32(w)) > 2 && math.Abs(float64(got[i])-w) > 4e-7*math.Abs(scale) {
+			if ulpDist(got[i], float32(w)) > 2 && numcheck.Exceeds(math.Abs(float64(got[i])-w), 4e-7*math.Abs(scale)) {
 				t.Fatalf("%s(%v) = %v, float64 formula %v", name, xs[i], got[i], w)
 			}
 		}

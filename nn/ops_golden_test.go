@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/safetensors"
 )
 
@@ -69,17 +69,6 @@ func widen(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
-}
-
-// opsRelL2 is ‖got − ref‖₂ / ‖ref‖₂.
-func opsRelL2(got, ref []float64) float64 {
-	var num, den float64
-	for i, r := range ref {
-		d := got[i] - r
-		num += d * d
-		den += r * r
-	}
-	return math.Sqrt(num / max(den, 1e-300))
 }
 
 // Each backward pass of package nn against PyTorch autograd, one op at a
@@ -226,16 +215,9 @@ func TestOpsGolden(t *testing.T) {
 				if !ok {
 					t.Fatalf("no Go result for ref.%s", name)
 				}
-				ref, torch := o.f64("ref."+name), o.f64(name)
-				if len(g) != len(ref) || len(torch) != len(ref) {
-					t.Fatalf("%s: %d values, torch %d, reference %d", name, len(g), len(torch), len(ref))
-				}
-				e, te := opsRelL2(g, ref), opsRelL2(torch, ref)
-				bound := 2*te + 0x1p-24
-				t.Logf("%-10s ours %.2e  torch %.2e  bound %.2e", name, e, te, bound)
-				if !(e <= bound) {
-					t.Errorf("%s: relative L2 error %.2e > 2 × PyTorch's %.2e + 2^-24", name, e, te)
-				}
+				ref := o.f64("ref." + name)
+				te := numcheck.Measure(o.f64(name), ref)
+				goldenRows.Check(t, numcheck.Row{Case: "ops/" + c.file + " " + name, Ours: numcheck.Measure(g, ref), Torch: te, Bound: numcheck.GoldenRel(te, numcheck.HalfULP)})
 			}
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // The unrolled reductions against plain float64 loops, on every row count
@@ -37,7 +39,7 @@ func TestUnrolledSums(t *testing.T) {
 					got       float32
 					want, mag float64
 				}{{"colSums", db[j], s, mag}, {"normParamGrads db", db2[j], s, mag}, {"normParamGrads dw", dw2[j], sw, magw}} {
-					if ulpDist(c.got, float32(c.want)) > 1 && math.Abs(float64(c.got)-c.want) > 1e-13*c.mag {
+					if ulpDist(c.got, float32(c.want)) > 1 && numcheck.Exceeds(math.Abs(float64(c.got)-c.want), 1e-13*c.mag) {
 						t.Fatalf("%s rows=%d d=%d: column %d = %v, want %v", c.name, rows, d, j, c.got, c.want)
 					}
 				}
@@ -60,7 +62,7 @@ func TestUnrolledSums(t *testing.T) {
 			name      string
 			got, want float64
 		}{{"sum64", sum64(x), s}, {"sqDev64", sqDev64(x, mu), q}, {"gradSums64 g", gg, g}, {"gradSums64 h", hh, h}} {
-			if math.Abs(c.got-c.want) > 1e-13*(1+math.Abs(c.want)) {
+			if numcheck.Exceeds(math.Abs(c.got-c.want), 1e-13*(1+math.Abs(c.want))) {
 				t.Fatalf("%s n=%d: %v, want %v", c.name, n, c.got, c.want)
 			}
 		}

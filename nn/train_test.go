@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // LinearForward against the float64 twin. A k-term float32 dot product has
@@ -89,7 +91,7 @@ func TestNormSavedStatistics(t *testing.T) {
 		}
 		v /= d
 		check := func(name string, got float32, want float64) {
-			if math.Abs(float64(got)-want) > math.Abs(want)*0x1p-24 {
+			if numcheck.Exceeds(math.Abs(float64(got)-want), math.Abs(want)*0x1p-24) {
 				t.Errorf("row %d %s = %v, want %v", r, name, got, want)
 			}
 		}
@@ -246,7 +248,7 @@ func TestBackwardParallelMatchesSerial(t *testing.T) {
 			ref += s
 			refCount += c
 		}
-		if !slices.Equal(dl, one) || count != refCount || math.Abs(sum-ref) > 1e-12*ref {
+		if !slices.Equal(dl, one) || count != refCount || numcheck.Exceeds(math.Abs(sum-ref), 1e-12*ref) {
 			t.Errorf("parallel cross-entropy (%v, %d) differs from row-by-row (%v, %d)", sum, count, ref, refCount)
 		}
 	})

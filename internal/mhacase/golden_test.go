@@ -2,31 +2,30 @@ package mhacase
 
 import (
 	"bytes"
+	"fmt"
 	"hash/fnv"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/safetensors"
 )
 
 // goldenDir holds the cases written by scripts/golden/gen_mha.py.
 const goldenDir = "../../testdata/golden/mha"
 
-// ulpFloor is the relative error of the float64 reference itself once
-// rounded to float32 (half an ulp, 2^-24): no float32 answer can be held
-// closer than that, so it is the floor of the bound when PyTorch's own error
-// happens to be zero (e.g. T = S = 1, where every weight is exactly 1).
-const ulpFloor = 0x1p-24
-
 // TestGoldenPyTorch runs every PyTorch case through the same path as
-// `attn mha` and requires, per output, a relative error against the float64
-// reference no worse than twice PyTorch float32's own error on the case
-// (plus the half-ulp floor), and a max abs error no worse than four times
-// PyTorch's (a guard against an error concentrated in a few elements, which
-// a norm can hide). Fully masked rows are compared to the project's
+// `attn mha` and holds every output to numcheck.Golden: a relative error
+// against the float64 reference no worse than twice PyTorch float32's own
+// error on the case plus 2^-24 (half an ulp, the floor when PyTorch is
+// exact, e.g. T = S = 1, where every weight is exactly 1), and a max abs
+// error no worse than four times PyTorch's plus 2^-24 of the largest
+// reference value (a guard against an error concentrated in a few
+// elements, which a norm can hide). Fully masked rows are compared to the project's
 // contract (zero context), which the reference implements.
 func TestGoldenPyTorch(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(goldenDir, "*.safetensors"))
@@ -64,39 +63,41 @@ func TestGoldenPyTorch(t *testing.T) {
 	}
 }
 
+// compare holds got to the bounds of TestGoldenPyTorch against ref.<name>,
+// with PyTorch float32's errors taken from the file's metadata.
 func compare(t *testing.T, in *safetensors.File, name string, got []float32) {
 	t.Helper()
-	ref, shape, err := in.Float64s("ref." + name)
+	ref, _, err := in.Float64s("ref." + name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ref) != len(got) {
-		t.Fatalf("%s: %d values, reference %v has %d", name, len(got), shape, len(ref))
-	}
 	meta := in.Metadata()
-	torchRel := atof(t, meta["torch_rel_err."+name])
-	torchMax := atof(t, meta["torch_max_abs_err."+name])
-	var num, den, maxAbs, maxRef float64
-	for i, g := range got {
-		if math.IsNaN(float64(g)) {
-			t.Fatalf("%s[%d] is NaN", name, i)
-		}
-		d := float64(g) - ref[i]
-		num += d * d
-		den += ref[i] * ref[i]
-		maxAbs = math.Max(maxAbs, math.Abs(d))
-		maxRef = math.Max(maxRef, math.Abs(ref[i]))
+	ours := numcheck.Measure(got, ref)
+	torch := numcheck.Errors{
+		Rel:    atof(t, meta["torch_rel_err."+name]),
+		MaxAbs: atof(t, meta["torch_max_abs_err."+name]),
+		MaxRef: ours.MaxRef, // the same reference
 	}
-	rel := math.Sqrt(num / den)
-	relBound := 2*torchRel + ulpFloor
-	absBound := 4*torchMax + ulpFloor*maxRef
-	t.Logf("%s: rel %.3g (torch %.3g, bound %.3g), max abs %.3g (torch %.3g, bound %.3g)", name, rel, torchRel, relBound, maxAbs, torchMax, absBound)
-	if rel > relBound {
-		t.Errorf("%s: relative error %.3g exceeds 2×PyTorch's %.3g (+2^-24)", name, rel, torchRel)
+	goldenRows.Check(t, numcheck.Row{Case: goldenCase(t, "mha", name), Ours: ours, Torch: torch, Bound: numcheck.Golden(torch)})
+}
+
+// goldenRows collects the package's golden rows; TestMain prints them.
+var goldenRows numcheck.Table
+
+// TestMain prints the golden rows of the tests run as one table, under -v.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if testing.Verbose() && goldenRows.Len() > 0 {
+		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
 	}
-	if maxAbs > absBound {
-		t.Errorf("%s: max abs error %.3g exceeds 4×PyTorch's %.3g", name, maxAbs, torchMax)
-	}
+	os.Exit(code)
+}
+
+// goldenCase names a row of the table: the golden folder, the case (the
+// subtest's name) and the tensor.
+func goldenCase(t *testing.T, dir, tensor string) string {
+	_, c, _ := strings.Cut(t.Name(), "/")
+	return dir + "/" + c + " " + tensor
 }
 
 // syntheticWeights regenerates, bit for bit, the parameters gen_mha.py

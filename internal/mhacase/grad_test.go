@@ -1,12 +1,12 @@
 package mhacase
 
 import (
-	"math"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/safetensors"
 	"github.com/attn-go/attn/tensor"
 )
@@ -78,7 +78,8 @@ func TestGoldenGradients(t *testing.T) {
 }
 
 // compareTorch holds got to the bounds of TestGoldenGradients against
-// ref.<name> (torch float64), with torch float32's error taken from <name>.
+// ref.<name> (torch float64), with torch float32's errors measured from
+// <name>.
 func compareTorch(t *testing.T, in *safetensors.File, name string, got *tensor.Tensor) {
 	t.Helper()
 	ref, shape, err := in.Float64s("ref." + name)
@@ -92,36 +93,6 @@ func compareTorch(t *testing.T, in *safetensors.File, name string, got *tensor.T
 	if !tensor.SameShape(got.Shape(), shape) {
 		t.Fatalf("%s: shape %v, PyTorch's %v", name, got.Shape(), shape)
 	}
-	g := got.Values()
-	ours := make([]float64, len(g))
-	for i, x := range g {
-		ours[i] = float64(x)
-	}
-	rel, maxAbs, maxRef := errs(ours, ref)
-	torchRel, torchMax, _ := errs(torch, ref)
-	relBound := 2*torchRel + ulpFloor
-	absBound := 4*torchMax + ulpFloor*maxRef
-	t.Logf("%-24s rel %.3g (torch f32 %.3g, bound %.3g), max abs %.3g (torch %.3g)", name, rel, torchRel, relBound, maxAbs, torchMax)
-	if !(rel <= relBound) {
-		t.Errorf("%s: relative error %.3g exceeds 2×PyTorch float32's %.3g (+2^-24)", name, rel, torchRel)
-	}
-	if !(maxAbs <= absBound) {
-		t.Errorf("%s: max abs error %.3g exceeds 4×PyTorch float32's %.3g", name, maxAbs, torchMax)
-	}
-}
-
-// errs returns ‖a−ref‖/‖ref‖, max |a−ref| and max |ref|.
-func errs(a, ref []float64) (rel, maxAbs, maxRef float64) {
-	var num, den float64
-	for i, x := range a {
-		d := x - ref[i]
-		num += d * d
-		den += ref[i] * ref[i]
-		maxAbs = math.Max(maxAbs, math.Abs(d))
-		maxRef = math.Max(maxRef, math.Abs(ref[i]))
-	}
-	if den == 0 {
-		return math.Sqrt(num), maxAbs, maxRef
-	}
-	return math.Sqrt(num / den), maxAbs, maxRef
+	te := numcheck.Measure(torch, ref)
+	goldenRows.Check(t, numcheck.Row{Case: goldenCase(t, "grad", name), Ours: numcheck.Measure(got.Values(), ref), Torch: te, Bound: numcheck.Golden(te)})
 }
