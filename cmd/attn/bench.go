@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/kernel"
 	"github.com/attn-go/attn/models"
@@ -447,7 +448,7 @@ func runBenchGemm(w io.Writer, o *benchOpts, f gemmFlags) error {
 	}
 	shape := object{{"m", f.m}, {"n", f.n}, {"k", f.k}, {"trans_b", f.transB}}
 	label := fmt.Sprintf("m=%d n=%d k=%d %s", f.m, f.n, f.k, layout)
-	return report(w, o, "gemm", shape, label, 2*float64(f.m)*float64(f.n)*float64(f.k), workers, t)
+	return report(w, o, "gemm", shape, label, flops.GEMM(f.m, f.n, f.k), workers, t)
 }
 
 func errorsJoin(errs ...error) error {
@@ -526,16 +527,6 @@ take (3 GiB for 12 heads at T = S = 8192).`,
 	return cmd
 }
 
-// causalPairs counts the (query, key) pairs a causal mask allows: query i
-// sees keys 0..i+off, clipped to [0, S).
-func causalPairs(T, S, off int) float64 {
-	var n float64
-	for i := 0; i < T; i++ {
-		n += float64(min(max(i+off+1, 0), S))
-	}
-	return n
-}
-
 func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	if f.kvHeads == 0 {
 		f.kvHeads = f.heads
@@ -605,7 +596,7 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	}
 	rssBefore := peakRSS()
 	var opt attention.Options
-	pairs := float64(T) * float64(S)
+	pairs := flops.Pairs(T, S)
 	mask := "none"
 	if f.causal {
 		c := attention.Causal{Align: align}
@@ -614,7 +605,7 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 		if align == attention.BottomRight {
 			off = S - T
 		}
-		pairs = causalPairs(T, S, off)
+		pairs = flops.CausalPairs(T, S, off)
 		mask = c.String()
 	}
 	run := func() error { return attention.ScaledDotProduct(out, q, k, v, opt) }
@@ -634,10 +625,10 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	if err != nil {
 		return err
 	}
-	fwd := 4 * float64(B) * float64(H) * pairs * float64(Dh)
-	flops, pass := fwd, "forward"
+	fwd := flops.Attention(B, H, Dh, pairs)
+	count, pass := fwd, "forward"
 	if f.backward {
-		flops, pass = attnBackwardFactor*fwd, "forward+backward"
+		count, pass = flops.AttentionForwardBackward(B, H, Dh, pairs), "forward+backward"
 	}
 	shape := object{{"batch", B}, {"heads", H}, {"kv_heads", G}, {"head_dim", Dh}, {"seq", T}, {"kv_seq", S}, {"causal", f.causal}, {"align", f.align},
 		{"backward", f.backward}, {"pass", pass}, {"forward_flops", fwd}}
@@ -654,13 +645,8 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 		label += fmt.Sprintf(", memory only: operands %.1f MiB, the run added %.1f MiB to the peak RSS (one T×S score matrix per head: %.2f GiB)",
 			ob/(1<<20), float64(rss-rssBefore)/(1<<20), scores/(1<<30))
 	}
-	return report(w, o, "attention", shape, label, flops, workers, t)
+	return report(w, o, "attention", shape, label, count, workers, t)
 }
-
-// attnBackwardFactor is the FLOP count of attention's forward+backward in
-// forwards: the backward counts as 2.5 forwards (FlashAttention's convention:
-// five T×S matrix products against the forward's two).
-const attnBackwardFactor = 3.5
 
 // ---- mha -----------------------------------------------------------------
 
@@ -732,10 +718,10 @@ func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
 	x := tensor.Must(tensor.New(B, T, D))
 	randFill(rng, x.Data())
 	var opt attention.ForwardOptions
-	pairs := float64(T) * float64(T)
+	pairs := flops.Pairs(T, T)
 	if f.causal {
 		opt.Masks = []attention.Mask{attention.Causal{}}
-		pairs = causalPairs(T, T, 0)
+		pairs = flops.CausalPairs(T, T, 0)
 	}
 	t, err := measure(o, func() error {
 		_, _, err := m.Forward(x, nil, nil, opt)
@@ -744,10 +730,9 @@ func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
 	if err != nil {
 		return err
 	}
-	flops := 8*float64(B)*float64(T)*float64(D)*float64(D) + 4*float64(B)*pairs*float64(D)
 	shape := object{{"batch", B}, {"seq", T}, {"dim", D}, {"heads", H}, {"causal", f.causal}}
 	label := fmt.Sprintf("B=%d T=%d D=%d H=%d causal=%v", B, T, D, H, f.causal)
-	return report(w, o, "mha", shape, label, flops, workers, t)
+	return report(w, o, "mha", shape, label, flops.MHA(B, T, D, H, pairs), workers, t)
 }
 
 // ---- peak (hidden) -------------------------------------------------------
@@ -1378,13 +1363,10 @@ func gptTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
 		last = st
 		return err
 	}
-	L, n, d := float64(cfg.Layers), float64(N), float64(D)
-	dense := L*24*n*d*d + 2*n*d*float64(V)
-	att := L * 4 * float64(B) * causalPairs(T, T, 0) * d
 	shape := object{{"vocab", V}, {"context", cfg.Context}, {"layers", cfg.Layers}, {"heads", cfg.Heads}, {"d_model", D},
 		{"params", nparams}, {"batch", B}, {"seq", T}, {"optimizer", nil}}
 	return &trainStep{
-		step: step, shape: shape, tokens: N, flops: 3*dense + attnBackwardFactor*att,
+		step: step, shape: shape, tokens: N, flops: flops.GPTTrainStep(B, T, D, V, cfg.Layers),
 		loss:  func() float64 { return last.Sum / float64(max(last.Count, 1)) },
 		label: fmt.Sprintf("B=%d T=%d D=%d H=%d L=%d V=%d, %d params", B, T, D, cfg.Heads, cfg.Layers, V, nparams),
 	}, nil

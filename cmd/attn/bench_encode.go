@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/models"
 	"github.com/spf13/cobra"
 )
@@ -113,13 +114,11 @@ func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
 	if err != nil {
 		return err
 	}
-	n, D, F := float64(B*T), float64(c.Dim), float64(c.Hidden)
-	flops := float64(c.Layers)*(2*n*(4*D*D+2*D*F)+4*n*float64(T)*D) + 2*float64(B)*D*D
 	shape := object{{"model", f.model}, {"batch", B}, {"seq", T}, {"tokens", B * T}, {"vocab", c.Vocab}, {"dim", c.Dim},
 		{"layers", c.Layers}, {"heads", c.Heads}, {"hidden", c.Hidden}}
 	if med := t.median(); med > 0 {
-		shape = append(shape, object{{"tokens_per_s", round3(n / med.Seconds())}}...)
+		shape = append(shape, object{{"tokens_per_s", round3(float64(B*T) / med.Seconds())}}...)
 	}
 	label := fmt.Sprintf("%s B=%d T=%d (D %d, %d layers)", f.model, B, T, c.Dim, c.Layers)
-	return report(w, o, "encode", shape, label, flops, workers, t)
+	return report(w, o, "encode", shape, label, flops.BERT(B, T, c.Dim, c.Hidden, c.Layers), workers, t)
 }

@@ -258,17 +258,6 @@ func TestMedian(t *testing.T) {
 	}
 }
 
-func TestCausalPairs(t *testing.T) {
-	for _, c := range []struct {
-		T, S, off int
-		want      float64
-	}{{4, 4, 0, 10}, {3, 5, 0, 6}, {1, 4096, 4095, 4096}, {2, 5, 3, 9}, {5, 3, 0, 12}, {3, 3, -5, 0}} {
-		if got := causalPairs(c.T, c.S, c.off); got != c.want {
-			t.Errorf("causalPairs(%d, %d, %d) = %v, want %v", c.T, c.S, c.off, got, c.want)
-		}
-	}
-}
-
 // stories260K is the real llama2.c checkpoint, when this machine has it.
 const stories260K = "/work/shared/models/stories260K/stories260K.bin"
 
