@@ -5,20 +5,17 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/tensor"
 )
 
-// attentionFLOPs counts the useful floating-point operations of one call:
-// 2·Dh for each allowed score and 2·Dv for each weight applied.
-func attentionFLOPs(B, H, T, S, Dh int, causal bool) float64 {
-	pairs := float64(T) * float64(S)
-	if causal { // top-left: query i sees min(i+1, S) keys
-		pairs = 0
-		for i := 0; i < T; i++ {
-			pairs += float64(min(i+1, S))
-		}
+// benchPairs counts the (query, key) pairs a call attends to: all of them, or
+// those a top-left causal mask allows.
+func benchPairs(T, S int, causal bool) float64 {
+	if causal {
+		return flops.CausalPairs(T, S, 0)
 	}
-	return float64(B*H) * pairs * 4 * float64(Dh)
+	return flops.Pairs(T, S)
 }
 
 func BenchmarkAttention(b *testing.B) {
@@ -57,7 +54,7 @@ func BenchmarkAttention(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(attentionFLOPs(c.B, c.H, c.T, c.S, c.Dh, c.causal)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(flops.Attention(c.B, c.H, c.Dh, benchPairs(c.T, c.S, c.causal))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
@@ -85,23 +82,22 @@ func BenchmarkMHA(b *testing.B) {
 			if c.causal {
 				opt.Masks = []Mask{Causal{}}
 			}
-			flops := float64(c.B*c.T) * float64(c.D) * float64(c.D) * 2 * 4
-			flops += attentionFLOPs(c.B, c.H, c.T, c.T, c.D/c.H, c.causal)
+			count := flops.MHA(c.B, c.T, c.D, c.H, benchPairs(c.T, c.T, c.causal))
 			b.ResetTimer()
 			for b.Loop() {
 				if _, _, err := m.Forward(x, nil, nil, opt); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			b.ReportMetric(count*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }
 
 // BenchmarkAttentionBackward times ScaledDotProductBackward. GFLOP/s counts
-// 2.5× the forward's useful operations (five T×S×Dh products of 2 flops per
-// multiply-add instead of two; causal counts only the allowed pairs), as
-// FlashAttention's papers do, whatever schedule recomputes on top.
+// flops.AttentionBackward: 2.5 forwards (five T×S×Dh products instead of
+// two, the recomputed scores included; causal counts only the allowed
+// pairs), as FlashAttention's papers do, whatever schedule recomputes on top.
 func BenchmarkAttentionBackward(b *testing.B) {
 	benchBackward(b, ScaledDotProductBackward, []int{1024, 4096})
 }
@@ -144,7 +140,7 @@ func benchBackward(b *testing.B, fn func(dq, dk, dv, dout, q, k, v, out, lse *te
 						b.Fatal(err)
 					}
 				}
-				b.ReportMetric(2.5*attentionFLOPs(B, H, T, T, Dh, causal)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops.AttentionBackward(B, H, Dh, benchPairs(T, T, causal))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/internal/parallel"
 )
 
@@ -40,7 +41,7 @@ func peakFor(threads int) float64 {
 	return p
 }
 
-// benchGemm times fn on one shape and reports GFLOP/s (2·m·n·k per call)
+// benchGemm times fn on one shape and reports GFLOP/s (flops.GEMM per call)
 // and, with threads > 0, the percentage of PeakGFLOPS(threads) measured in
 // the same process.
 func benchGemm(b *testing.B, s benchShape, fn gemmFn, threads ...int) {
@@ -58,7 +59,7 @@ func benchGemm(b *testing.B, s benchShape, fn gemmFn, threads ...int) {
 	for i := 0; i < b.N; i++ {
 		fn(false, s.transB, s.m, s.n, s.k, 1, a, s.k, bm, ldb, 0, c, s.n)
 	}
-	gflops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N) / time.Since(start).Seconds() / 1e9
+	gflops := flops.GEMM(s.m, s.n, s.k) * float64(b.N) / time.Since(start).Seconds() / 1e9
 	b.ReportMetric(gflops, "GFLOP/s")
 	if len(threads) > 0 {
 		b.ReportMetric(100*gflops/peakFor(threads[0]), "%peak")
@@ -174,7 +175,7 @@ func BenchmarkGemmSmallM(b *testing.B) {
 				for i := 0; i < b.N; i++ {
 					GemmSerial(false, s.transB, 1, s.n, s.k, 0.125, a, s.k, bm, ld, beta, c, s.n)
 				}
-				b.ReportMetric(2*float64(s.n*s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops.GEMM(1, s.n, s.k)*float64(b.N)/time.Since(start).Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}
@@ -199,18 +200,18 @@ func BenchmarkTiles(b *testing.B) {
 	s := make([]float32, mt*mr*keys)
 	v := randSlice(rng, keys*dh)
 	o := make([]float32, mt*mr*dh)
-	flops := float64(2 * mt * mr * keys * dh)
+	count := flops.GEMM(mt*mr, keys, dh) // either product: k·n is keys·dh
 	b.Run("scores", func(b *testing.B) {
 		for b.Loop() {
 			tl.Run(mt, keys/nr, dh, 0.125, q, 1, dh, kp, nr, dh*nr, 0, s, keys)
 		}
-		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		b.ReportMetric(count*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 	b.Run("values", func(b *testing.B) {
 		for b.Loop() {
 			tl.Run(mt, dh/nr, keys, 1, s, 1, keys, v, dh, nr, 1, o, dh)
 		}
-		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		b.ReportMetric(count*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
 }
 
@@ -244,7 +245,7 @@ func BenchmarkGemmSmallN(b *testing.B) {
 				for b.Loop() {
 					Gemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
 				}
-				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				b.ReportMetric(flops.GEMM(s.m, s.n, s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

@@ -7,18 +7,11 @@ package main
 // mha B batch, T tokens, D model width, H heads; decode N context (prompt
 // length, and the positions the one-token step attends to).
 //
-// Method (the same in scripts/bench/torch_bench.py, so the two sides are
-// comparable): inputs are allocated once and filled from a seeded source;
-// warm-up runs until both --warmup-reps runs and --warmup time have passed
-// (a single run suffices when one run alone takes longer than --warmup);
-// then timed runs repeat until both --min-reps runs and --min-time have
-// passed, stopping early at --max-reps or when the next run would end after
-// --max-time (at least one timed run is always made). The median of the
-// timed runs is reported, with the min and max.
+// Method: package internal/benchrun times every operation (warm-up, repeats,
+// the median with the min and max) and writes the result; internal/flops
+// counts the work GFLOP/s divides. This file holds the flags and wiring.
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -29,6 +22,8 @@ import (
 	"time"
 
 	"github.com/attn-go/attn/attention"
+	"github.com/attn-go/attn/internal/benchrun"
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/internal/parallel"
 	"github.com/attn-go/attn/kernel"
 	"github.com/attn-go/attn/models"
@@ -74,16 +69,11 @@ const maxBenchBytes = 16 << 30
 
 // benchOpts are the flags every bench subcommand shares.
 type benchOpts struct {
-	threads    int
-	kernel     string
-	json       bool
-	seed       uint64
-	warmup     time.Duration
-	warmupReps int
-	minTime    time.Duration
-	maxTime    time.Duration
-	minReps    int
-	maxReps    int
+	threads int
+	kernel  string
+	json    bool
+	seed    uint64
+	timing  benchrun.Options
 }
 
 func newBenchCmd() *cobra.Command {
@@ -131,33 +121,34 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 	pf.StringVar(&o.kernel, "kernel", "", "GEMM variant to use, e.g. ref, purego, avx2, avx512 (default: auto, the fastest this CPU runs)")
 	pf.BoolVar(&o.json, "json", false, "print only the JSON object")
 	pf.Uint64Var(&o.seed, "seed", 1, "seed for the random inputs and weights")
-	pf.DurationVar(&o.warmup, "warmup", 500*time.Millisecond, "minimum warm-up time")
-	pf.IntVar(&o.warmupReps, "warmup-reps", 2, "minimum warm-up runs")
-	pf.DurationVar(&o.minTime, "min-time", time.Second, "minimum total time of the timed runs")
-	pf.DurationVar(&o.maxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
-	pf.IntVar(&o.minReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
-	pf.IntVar(&o.maxReps, "max-reps", 10000, "maximum timed runs")
+	pf.DurationVar(&o.timing.Warmup, "warmup", 500*time.Millisecond, "minimum warm-up time")
+	pf.IntVar(&o.timing.WarmupReps, "warmup-reps", 2, "minimum warm-up runs")
+	pf.DurationVar(&o.timing.MinTime, "min-time", time.Second, "minimum total time of the timed runs")
+	pf.DurationVar(&o.timing.MaxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
+	pf.IntVar(&o.timing.MinReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
+	pf.IntVar(&o.timing.MaxReps, "max-reps", 10000, "maximum timed runs")
 	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchEncodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd())
 	return cmd
 }
 
 // validate checks the shared flags.
 func (o *benchOpts) validate() error {
+	t := o.timing
 	switch {
 	case o.threads < 1:
 		return fmt.Errorf("--threads is %d, want >= 1", o.threads)
-	case o.warmup < 0:
-		return fmt.Errorf("--warmup is %v, want >= 0", o.warmup)
-	case o.warmupReps < 0:
-		return fmt.Errorf("--warmup-reps is %d, want >= 0", o.warmupReps)
-	case o.minTime < 0:
-		return fmt.Errorf("--min-time is %v, want >= 0", o.minTime)
-	case o.maxTime <= 0:
-		return fmt.Errorf("--max-time is %v, want > 0", o.maxTime)
-	case o.minReps < 1:
-		return fmt.Errorf("--min-reps is %d, want >= 1", o.minReps)
-	case o.maxReps < o.minReps:
-		return fmt.Errorf("--max-reps %d is below --min-reps %d", o.maxReps, o.minReps)
+	case t.Warmup < 0:
+		return fmt.Errorf("--warmup is %v, want >= 0", t.Warmup)
+	case t.WarmupReps < 0:
+		return fmt.Errorf("--warmup-reps is %d, want >= 0", t.WarmupReps)
+	case t.MinTime < 0:
+		return fmt.Errorf("--min-time is %v, want >= 0", t.MinTime)
+	case t.MaxTime <= 0:
+		return fmt.Errorf("--max-time is %v, want > 0", t.MaxTime)
+	case t.MinReps < 1:
+		return fmt.Errorf("--min-reps is %d, want >= 1", t.MinReps)
+	case t.MaxReps < t.MinReps:
+		return fmt.Errorf("--max-reps %d is below --min-reps %d", t.MaxReps, t.MinReps)
 	}
 	if o.kernel != "" {
 		names := gemmRegistry.variants()
@@ -187,170 +178,21 @@ func (o *benchOpts) setup() (workers int, err error) {
 	return workers, nil
 }
 
-// timing is the outcome of measure.
-type timing struct {
-	warmupReps int
-	times      []time.Duration // timed runs, in run order
-}
-
-func (t timing) sorted() []time.Duration {
-	s := slices.Clone(t.times)
-	slices.Sort(s)
-	return s
-}
-
-func (t timing) median() time.Duration {
-	s := t.sorted()
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
-// measure warms f up and times it as the package comment describes.
-func measure(o *benchOpts, f func() error) (timing, error) {
-	var t timing
-	start := time.Now()
-	for t.warmupReps < o.warmupReps || time.Since(start) < o.warmup {
-		r0 := time.Now()
-		if err := f(); err != nil {
-			return t, err
-		}
-		t.warmupReps++
-		if o.warmup > 0 && time.Since(r0) >= o.warmup {
-			break // one slow run is warm-up enough
-		}
-	}
-	start = time.Now()
-	for {
-		r0 := time.Now()
-		if err := f(); err != nil {
-			return t, err
-		}
-		d := time.Since(r0)
-		t.times = append(t.times, d)
-		n, elapsed := len(t.times), time.Since(start)
-		if n >= o.maxReps || elapsed+d > o.maxTime {
-			break
-		}
-		if n >= o.minReps && elapsed >= o.minTime {
-			break
-		}
-	}
-	return t, nil
-}
-
-// kv is one field of an ordered JSON object.
-type kv struct {
-	k string
-	v any
-}
-
-// object is a JSON object that keeps its fields in order.
-type object []kv
-
-func (o object) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range o {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, err := json.Marshal(f.k)
-		if err != nil {
-			return nil, err
-		}
-		v, err := json.Marshal(f.v)
-		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", f.k, err)
-		}
-		b.Write(k)
-		b.WriteByte(':')
-		b.Write(v)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
-
-// kernelName is the GEMM variant in use, or nil (JSON null) when unknown.
-func kernelName() any {
-	if s := gemmRegistry.current(); s != "" {
-		return s
-	}
-	return nil
-}
-
-// msOf is d in milliseconds, rounded to the microsecond.
-func msOf(d time.Duration) float64 { return math.Round(float64(d.Nanoseconds())/1e3) / 1e3 }
-
-// round3 rounds x to three decimals.
-func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
-
-// timingFields are t's JSON fields (runs, median, min, max), each name
-// prefixed with prefix.
-func timingFields(prefix string, t timing) object {
-	s := t.sorted()
-	return object{
-		{prefix + "reps", len(t.times)},
-		{prefix + "warmup_reps", t.warmupReps},
-		{prefix + "median_ms", msOf(t.median())},
-		{prefix + "min_ms", msOf(s[0])},
-		{prefix + "max_ms", msOf(s[len(s)-1])},
-	}
-}
-
-// tailFields end every result: the process's peak RSS and what ran.
-func tailFields(o *benchOpts, rss int64) object {
-	return object{
-		{"peak_rss_bytes", rss},
-		{"go_version", runtime.Version()},
-		{"goarch", runtime.GOARCH},
-		{"kernel", kernelName()},
-		{"seed", o.seed},
-	}
-}
-
-// kernelLabel names the GEMM variant for a summary line.
-func kernelLabel() string {
-	if k := kernelName(); k != nil {
-		return "kernel " + k.(string)
-	}
-	return "kernel unknown"
+// env is what the results say about this run, read when they are printed.
+func (o *benchOpts) env(workers int) benchrun.Env {
+	return benchrun.Env{Threads: o.threads, Workers: workers, Kernel: gemmRegistry.current(), Seed: o.seed}
 }
 
 // emit prints obj as one line of JSON with --json, else the summary line.
-func emit(w io.Writer, o *benchOpts, obj object, summary string) error {
-	if o.json {
-		b, err := json.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
-	_, err := fmt.Fprintln(w, summary)
-	return err
+func (o *benchOpts) emit(w io.Writer, obj benchrun.Object, summary string) error {
+	return benchrun.Emit(w, o.json, obj, summary)
 }
 
-// report prints the result: the JSON object, or a summary line.
-func report(w io.Writer, o *benchOpts, op string, shape object, label string, flops float64, workers int, t timing) error {
-	med := t.median()
-	s := t.sorted()
-	gflops := flops / med.Seconds() / 1e9
-	if med == 0 {
-		gflops = 0
-	}
-	rss := peakRSS()
-	obj := object{{"impl", "attn"}, {"op", op}}
-	obj = append(obj, shape...)
-	obj = append(obj, object{{"threads", o.threads}, {"workers", workers}}...)
-	obj = append(obj, timingFields("", t)...)
-	obj = append(obj, object{{"flops", flops}, {"gflops", round3(gflops)}}...)
-	obj = append(obj, tailFields(o, rss)...)
-	summary := fmt.Sprintf("%s %s: median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.2f GFLOP/s, %d threads, %s, peak RSS %.1f MiB, %s",
-		op, label, msOf(med), msOf(s[0]), msOf(s[len(s)-1]), len(t.times), t.warmupReps, gflops, o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
-	return emit(w, o, obj, summary)
+// report prints the result of an operation with a FLOP count, with this
+// run's environment and peak RSS.
+func (o *benchOpts) report(w io.Writer, workers int, r benchrun.Report) error {
+	e, rss := o.env(workers), benchrun.PeakRSS()
+	return o.emit(w, r.Object(e, rss), r.Summary(e, rss))
 }
 
 // randFill fills x with uniform values in [-1, 1).
@@ -434,7 +276,7 @@ func runBenchGemm(w io.Writer, o *benchOpts, f gemmFlags) error {
 	if f.transB {
 		ldb = f.k
 	}
-	t, err := measure(o, func() error {
+	t, err := benchrun.Measure(o.timing, func() error {
 		kernel.Gemm(false, f.transB, f.m, f.n, f.k, 1, a, f.k, b, ldb, 0, c, f.n)
 		return nil
 	})
@@ -445,9 +287,13 @@ func runBenchGemm(w io.Writer, o *benchOpts, f gemmFlags) error {
 	if f.transB {
 		layout = "NT"
 	}
-	shape := object{{"m", f.m}, {"n", f.n}, {"k", f.k}, {"trans_b", f.transB}}
-	label := fmt.Sprintf("m=%d n=%d k=%d %s", f.m, f.n, f.k, layout)
-	return report(w, o, "gemm", shape, label, 2*float64(f.m)*float64(f.n)*float64(f.k), workers, t)
+	return o.report(w, workers, benchrun.Report{
+		Op:     "gemm",
+		Shape:  benchrun.Fields("m", f.m, "n", f.n, "k", f.k, "trans_b", f.transB),
+		Label:  fmt.Sprintf("m=%d n=%d k=%d %s", f.m, f.n, f.k, layout),
+		FLOPs:  flops.GEMM(f.m, f.n, f.k),
+		Timing: t,
+	})
 }
 
 func errorsJoin(errs ...error) error {
@@ -526,16 +372,6 @@ take (3 GiB for 12 heads at T = S = 8192).`,
 	return cmd
 }
 
-// causalPairs counts the (query, key) pairs a causal mask allows: query i
-// sees keys 0..i+off, clipped to [0, S).
-func causalPairs(T, S, off int) float64 {
-	var n float64
-	for i := 0; i < T; i++ {
-		n += float64(min(max(i+off+1, 0), S))
-	}
-	return n
-}
-
 func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	if f.kvHeads == 0 {
 		f.kvHeads = f.heads
@@ -577,7 +413,7 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 	}
 	if f.memoryOnly {
 		// One run: the memory is the point, not the time.
-		o.warmup, o.warmupReps, o.minTime, o.minReps, o.maxReps = 0, 0, 0, 1, 1
+		o.timing.Warmup, o.timing.WarmupReps, o.timing.MinTime, o.timing.MinReps, o.timing.MaxReps = 0, 0, 0, 1, 1
 	}
 	workers, err := o.setup()
 	if err != nil {
@@ -603,9 +439,9 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 			clear(x.Data())
 		}
 	}
-	rssBefore := peakRSS()
+	rssBefore := benchrun.PeakRSS()
 	var opt attention.Options
-	pairs := float64(T) * float64(S)
+	pairs := flops.Pairs(T, S)
 	mask := "none"
 	if f.causal {
 		c := attention.Causal{Align: align}
@@ -614,7 +450,7 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 		if align == attention.BottomRight {
 			off = S - T
 		}
-		pairs = causalPairs(T, S, off)
+		pairs = flops.CausalPairs(T, S, off)
 		mask = c.String()
 	}
 	run := func() error { return attention.ScaledDotProduct(out, q, k, v, opt) }
@@ -630,37 +466,32 @@ func runBenchAttention(w io.Writer, o *benchOpts, f attnFlags) error {
 			return attention.ScaledDotProductBackward(dq, dk, dv, dout, q, k, v, out, lse, opt)
 		}
 	}
-	t, err := measure(o, run)
+	t, err := benchrun.Measure(o.timing, run)
 	if err != nil {
 		return err
 	}
-	fwd := 4 * float64(B) * float64(H) * pairs * float64(Dh)
-	flops, pass := fwd, "forward"
+	fwd := flops.Attention(B, H, Dh, pairs)
+	count, pass := fwd, "forward"
 	if f.backward {
-		flops, pass = attnBackwardFactor*fwd, "forward+backward"
+		count, pass = flops.AttentionForwardBackward(B, H, Dh, pairs), "forward+backward"
 	}
-	shape := object{{"batch", B}, {"heads", H}, {"kv_heads", G}, {"head_dim", Dh}, {"seq", T}, {"kv_seq", S}, {"causal", f.causal}, {"align", f.align},
-		{"backward", f.backward}, {"pass", pass}, {"forward_flops", fwd}}
+	shape := benchrun.Fields("batch", B, "heads", H, "kv_heads", G, "head_dim", Dh, "seq", T, "kv_seq", S, "causal", f.causal, "align", f.align,
+		"backward", f.backward, "pass", pass, "forward_flops", fwd)
 	label := fmt.Sprintf("B=%d H=%d G=%d T=%d S=%d Dh=%d mask=%s %s", B, H, G, T, S, Dh, mask, pass)
 	if f.memoryOnly {
 		var ob float64
 		for _, n := range operands {
 			ob += 4 * float64(n)
 		}
-		rss := peakRSS()
+		rss := benchrun.PeakRSS()
 		scores := 4 * float64(B) * float64(H) * float64(T) * float64(S)
-		shape = append(shape, object{{"memory_only", true}, {"operand_bytes", ob}, {"scores_bytes", scores},
-			{"rss_before_bytes", rssBefore}, {"work_rss_bytes", rss - rssBefore}}...)
+		shape = append(shape, benchrun.Fields("memory_only", true, "operand_bytes", ob, "scores_bytes", scores,
+			"rss_before_bytes", rssBefore, "work_rss_bytes", rss-rssBefore)...)
 		label += fmt.Sprintf(", memory only: operands %.1f MiB, the run added %.1f MiB to the peak RSS (one T×S score matrix per head: %.2f GiB)",
 			ob/(1<<20), float64(rss-rssBefore)/(1<<20), scores/(1<<30))
 	}
-	return report(w, o, "attention", shape, label, flops, workers, t)
+	return o.report(w, workers, benchrun.Report{Op: "attention", Shape: shape, Label: label, FLOPs: count, Timing: t})
 }
-
-// attnBackwardFactor is the FLOP count of attention's forward+backward in
-// forwards: the backward counts as 2.5 forwards (FlashAttention's convention:
-// five T×S matrix products against the forward's two).
-const attnBackwardFactor = 3.5
 
 // ---- mha -----------------------------------------------------------------
 
@@ -732,22 +563,25 @@ func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
 	x := tensor.Must(tensor.New(B, T, D))
 	randFill(rng, x.Data())
 	var opt attention.ForwardOptions
-	pairs := float64(T) * float64(T)
+	pairs := flops.Pairs(T, T)
 	if f.causal {
 		opt.Masks = []attention.Mask{attention.Causal{}}
-		pairs = causalPairs(T, T, 0)
+		pairs = flops.CausalPairs(T, T, 0)
 	}
-	t, err := measure(o, func() error {
+	t, err := benchrun.Measure(o.timing, func() error {
 		_, _, err := m.Forward(x, nil, nil, opt)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	flops := 8*float64(B)*float64(T)*float64(D)*float64(D) + 4*float64(B)*pairs*float64(D)
-	shape := object{{"batch", B}, {"seq", T}, {"dim", D}, {"heads", H}, {"causal", f.causal}}
-	label := fmt.Sprintf("B=%d T=%d D=%d H=%d causal=%v", B, T, D, H, f.causal)
-	return report(w, o, "mha", shape, label, flops, workers, t)
+	return o.report(w, workers, benchrun.Report{
+		Op:     "mha",
+		Shape:  benchrun.Fields("batch", B, "seq", T, "dim", D, "heads", H, "causal", f.causal),
+		Label:  fmt.Sprintf("B=%d T=%d D=%d H=%d causal=%v", B, T, D, H, f.causal),
+		FLOPs:  flops.MHA(B, T, D, H, pairs),
+		Timing: t,
+	})
 }
 
 // ---- peak (hidden) -------------------------------------------------------
@@ -772,11 +606,11 @@ func newBenchPeakCmd(o *benchOpts) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return emit(cmd.OutOrStdout(), o, object{
-				{"impl", "attn"}, {"op", "peak"}, {"threads", o.threads},
-				{"duration_s", d.Seconds()}, {"gflops", round3(g)},
-				{"go_version", runtime.Version()}, {"goarch", runtime.GOARCH},
-			}, fmt.Sprintf("FMA peak: %.1f GFLOP/s on %d threads (%v)", g, o.threads, d))
+			return o.emit(cmd.OutOrStdout(), benchrun.Fields(
+				"impl", "attn", "op", "peak", "threads", o.threads,
+				"duration_s", d.Seconds(), "gflops", benchrun.Round3(g),
+				"go_version", runtime.Version(), "goarch", runtime.GOARCH,
+			), fmt.Sprintf("FMA peak: %.1f GFLOP/s on %d threads (%v)", g, o.threads, d))
 		},
 	}
 	cmd.Flags().DurationVar(&d, "duration", time.Second, "how long to run the FMA loop")
@@ -976,7 +810,7 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 		ids[i] = rng.IntN(c.Vocab)
 	}
 	var fwd models.ForwardOptions
-	prompt, err := measure(o, func() error {
+	prompt, err := benchrun.Measure(o.timing, func() error {
 		s.Reset()
 		_, err := m.Forward(s, ids, fwd)
 		return err
@@ -990,7 +824,7 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 			return err
 		}
 	}
-	dec, err := measure(o, func() error {
+	dec, err := benchrun.Measure(o.timing, func() error {
 		if err := s.Truncate(N - 1); err != nil {
 			return err
 		}
@@ -1001,76 +835,37 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 		return err
 	}
 
-	perS := func(tokens int, d time.Duration) float64 {
-		if d <= 0 {
-			return 0
-		}
-		return round3(float64(tokens) / d.Seconds())
-	}
-	promptRate, decRate := perS(N, prompt.median()), perS(1, dec.median())
+	promptRate, decRate := benchrun.PerSecond(float64(N), prompt.Median()), benchrun.PerSecond(1, dec.Median())
 	weights := m.WeightBytes()
 	kvBytes := int64(2*4*c.Layers*c.KVHeads*c.HeadDim) * int64(N)
-	rss := peakRSS()
-	obj := object{{"impl", "attn"}, {"op", "decode"}, {"model", f.model}, {"arch", c.Arch},
-		{"vocab", c.Vocab}, {"dim", c.Dim}, {"layers", c.Layers}, {"heads", c.Heads}, {"kv_heads", c.KVHeads},
-		{"head_dim", c.HeadDim}, {"hidden", c.Hidden}, {"context", N},
-		{"threads", o.threads}, {"workers", workers}}
-	obj = append(obj, timingFields("", dec)...)
-	obj = append(obj, object{{"prompt_tokens", N}}...)
-	obj = append(obj, timingFields("prompt_", prompt)...)
-	obj = append(obj, object{{"prompt_tokens_per_s", promptRate}}...)
-	obj = append(obj, timingFields("decode_", dec)...)
-	obj = append(obj, object{{"decode_tokens_per_s", decRate},
-		{"weight_bytes", weights}, {"kv_cache_bytes", kvBytes}, {"bytes_per_token", weights + kvBytes}}...)
+	env, rss := o.env(workers), benchrun.PeakRSS()
+	obj := benchrun.Fields("impl", "attn", "op", "decode", "model", f.model, "arch", c.Arch,
+		"vocab", c.Vocab, "dim", c.Dim, "layers", c.Layers, "heads", c.Heads, "kv_heads", c.KVHeads,
+		"head_dim", c.HeadDim, "hidden", c.Hidden, "context", N)
+	obj = append(obj, env.ThreadFields()...)
+	obj = append(obj, dec.Fields("")...)
+	obj = append(obj, benchrun.Fields("prompt_tokens", N)...)
+	obj = append(obj, prompt.Fields("prompt_")...)
+	obj = append(obj, benchrun.Fields("prompt_tokens_per_s", promptRate)...)
+	obj = append(obj, dec.Fields("decode_")...)
+	obj = append(obj, benchrun.Fields("decode_tokens_per_s", decRate,
+		"weight_bytes", weights, "kv_cache_bytes", kvBytes, "bytes_per_token", weights+kvBytes)...)
 	floor := ""
 	if f.bandwidthGBs > 0 {
 		ft := f.bandwidthGBs * 1e9 / float64(weights+kvBytes)
-		obj = append(obj, object{{"bandwidth_gbs", f.bandwidthGBs}, {"floor_tokens_per_s", round3(ft)},
-			{"decode_pct_of_floor", math.Round(1000*decRate/ft) / 10}}...)
+		obj = append(obj, benchrun.Fields("bandwidth_gbs", f.bandwidthGBs, "floor_tokens_per_s", benchrun.Round3(ft),
+			"decode_pct_of_floor", math.Round(1000*decRate/ft)/10)...)
 		floor = fmt.Sprintf(", bandwidth floor %.1f tokens/s at %.1f GB/s (decode at %.0f%%)", ft, f.bandwidthGBs, 100*decRate/ft)
 	}
-	obj = append(obj, tailFields(o, rss)...)
-	summary := fmt.Sprintf("decode %s (%s) at context %d: prompt %.3f ms median (%.1f tokens/s, %d reps), decode %.3f ms/token median (%.1f tokens/s, min %.3f, max %.3f, %d reps); reads %.1f MB weights + %.1f MB KV cache per token%s; %d threads, %s, peak RSS %.1f MiB, %s",
-		f.model, c.Arch, N, msOf(prompt.median()), promptRate, len(prompt.times), msOf(dec.median()), decRate,
-		msOf(dec.sorted()[0]), msOf(dec.sorted()[len(dec.times)-1]), len(dec.times),
-		float64(weights)/1e6, float64(kvBytes)/1e6, floor, o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
-	return emit(w, o, obj, summary)
+	obj = append(obj, env.TailFields(rss)...)
+	summary := fmt.Sprintf("decode %s (%s) at context %d: prompt %.3f ms median (%.1f tokens/s, %d reps), decode %.3f ms/token median (%.1f tokens/s, min %.3f, max %.3f, %d reps); reads %.1f MB weights + %.1f MB KV cache per token%s; %s",
+		f.model, c.Arch, N, benchrun.Ms(prompt.Median()), promptRate, len(prompt.Times), benchrun.Ms(dec.Median()), decRate,
+		benchrun.Ms(dec.Min()), benchrun.Ms(dec.Max()), len(dec.Times),
+		float64(weights)/1e6, float64(kvBytes)/1e6, floor, env.Summary(rss))
+	return o.emit(w, obj, summary)
 }
 
 // ---- bandwidth -----------------------------------------------------------
-
-// bandwidthChunk is the slice of the buffer one parallel item reads.
-const bandwidthChunk = 1 << 20
-
-// Bandwidth method: a float32 buffer of --mib MiB (default 1 GiB, far larger
-// than any L3) is allocated and written in full before timing, so every page
-// is resident and no page fault is timed. One pass reads the whole buffer:
-// parallel.Run hands out 1 MiB chunks in order to the --threads goroutines,
-// and each reduces its chunk with kernel.Dot(chunk, chunk) (the SIMD dot
-// product; its second operand is the same memory, so each byte comes from
-// DRAM once) into its own slot. Passes are warmed up and repeated under the
-// usual rules; bandwidth_gbs = buffer bytes / median pass time, with
-// GB = 1e9 bytes (best_gbs uses the fastest pass).
-
-// readTask sums x's chunks into sums.
-type readTask struct {
-	x, sums []float32
-}
-
-func (t *readTask) Run(i int) {
-	chunk := t.x[i*bandwidthChunk/4 : min((i+1)*bandwidthChunk/4, len(t.x))]
-	t.sums[i] = kernel.Dot(chunk, chunk)
-}
-
-// fillTask writes every element of x's chunks (pre-touching the pages).
-type fillTask struct{ x []float32 }
-
-func (t *fillTask) Run(i int) {
-	chunk := t.x[i*bandwidthChunk/4 : min((i+1)*bandwidthChunk/4, len(t.x))]
-	for j := range chunk {
-		chunk[j] = 1
-	}
-}
 
 func newBenchBandwidthCmd(o *benchOpts) *cobra.Command {
 	var mib int
@@ -1112,29 +907,26 @@ func runBenchBandwidth(w io.Writer, o *benchOpts, mib int) error {
 	if err != nil {
 		return err
 	}
-	x := make([]float32, n)
-	chunks := (4*n + bandwidthChunk - 1) / bandwidthChunk
-	parallel.Run(chunks, &fillTask{x: x})
-	read := &readTask{x: x, sums: make([]float32, chunks)}
-	t, err := measure(o, func() error {
-		parallel.Run(chunks, read)
+	probe := benchrun.NewReadProbe(n)
+	t, err := benchrun.Measure(o.timing, func() error {
+		probe.Pass()
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	bytes := 4 * float64(n)
-	gbs := func(d time.Duration) float64 { return round3(bytes / d.Seconds() / 1e9) }
-	med, best := gbs(t.median()), gbs(t.sorted()[0])
-	rss := peakRSS()
-	obj := object{{"impl", "attn"}, {"op", "bandwidth"}, {"buffer_bytes", 4 * n}, {"chunk_bytes", bandwidthChunk},
-		{"threads", o.threads}, {"workers", workers}}
-	obj = append(obj, timingFields("", t)...)
-	obj = append(obj, object{{"bandwidth_gbs", med}, {"best_gbs", best}}...)
-	obj = append(obj, tailFields(o, rss)...)
+	bytes := float64(probe.Bytes())
+	gbs := func(d time.Duration) float64 { return benchrun.Round3(bytes / d.Seconds() / 1e9) }
+	med, best := gbs(t.Median()), gbs(t.Min())
+	env, rss := o.env(workers), benchrun.PeakRSS()
+	obj := benchrun.Fields("impl", "attn", "op", "bandwidth", "buffer_bytes", probe.Bytes(), "chunk_bytes", benchrun.ReadChunk)
+	obj = append(obj, env.ThreadFields()...)
+	obj = append(obj, t.Fields("")...)
+	obj = append(obj, benchrun.Fields("bandwidth_gbs", med, "best_gbs", best)...)
+	obj = append(obj, env.TailFields(rss)...)
 	summary := fmt.Sprintf("bandwidth: %.2f GB/s median (best %.2f) reading %d MiB, pass %.3f ms median (%d reps after %d warm-up), %d threads, peak RSS %.1f MiB, %s",
-		med, best, mib, msOf(t.median()), len(t.times), t.warmupReps, o.threads, float64(rss)/(1<<20), runtime.Version())
-	return emit(w, o, obj, summary)
+		med, best, mib, benchrun.Ms(t.Median()), len(t.Times), t.WarmupReps, o.threads, float64(rss)/(1<<20), runtime.Version())
+	return o.emit(w, obj, summary)
 }
 
 // ---- train ---------------------------------------------------------------
@@ -1208,8 +1000,8 @@ tokens_per_s = tokens_per_step / median step time.`,
 // trainStep is one model's training step and what the JSON says about it.
 type trainStep struct {
 	step   func() error
-	shape  object // the model and batch
-	tokens int    // tokens_per_step
+	shape  benchrun.Object // the model and batch
+	tokens int             // tokens_per_step
 	flops  float64
 	loss   func() float64 // mean loss of the last step
 	label  string
@@ -1244,38 +1036,34 @@ func runBenchTrain(w io.Writer, o *benchOpts, f trainBenchFlags) error {
 	if err != nil {
 		return err
 	}
-	t, err := measure(o, ts.step)
+	t, err := benchrun.Measure(o.timing, ts.step)
 	if err != nil {
 		return err
 	}
-	med := t.median()
-	rate, gflops := 0.0, any(nil)
-	if med > 0 {
-		rate = round3(float64(ts.tokens) / med.Seconds())
-		if ts.flops > 0 {
-			gflops = round3(ts.flops / med.Seconds() / 1e9)
+	med := t.Median()
+	rate := benchrun.PerSecond(float64(ts.tokens), med)
+	var count, gflops any // null for a step without a FLOP count
+	if ts.flops > 0 {
+		count = ts.flops
+		if med > 0 {
+			gflops = benchrun.Round3(ts.flops / med.Seconds() / 1e9)
 		}
 	}
-	var flops any
-	if ts.flops > 0 {
-		flops = ts.flops
-	}
-	rss := peakRSS()
-	obj := object{{"impl", "attn"}, {"op", "train"}, {"model", f.model}}
+	env, rss := o.env(workers), benchrun.PeakRSS()
+	obj := benchrun.Fields("impl", "attn", "op", "train", "model", f.model)
 	obj = append(obj, ts.shape...)
-	obj = append(obj, object{{"tokens_per_step", ts.tokens}, {"threads", o.threads}, {"workers", workers}}...)
-	obj = append(obj, timingFields("", t)...)
-	obj = append(obj, object{{"tokens_per_s", rate}, {"flops", flops}, {"gflops", gflops}, {"loss", round3(ts.loss())}}...)
-	obj = append(obj, tailFields(o, rss)...)
+	obj = append(obj, benchrun.Fields("tokens_per_step", ts.tokens)...)
+	obj = append(obj, env.ThreadFields()...)
+	obj = append(obj, t.Fields("")...)
+	obj = append(obj, benchrun.Fields("tokens_per_s", rate, "flops", count, "gflops", gflops, "loss", benchrun.Round3(ts.loss()))...)
+	obj = append(obj, env.TailFields(rss)...)
 	gf := ""
 	if g, ok := gflops.(float64); ok {
 		gf = fmt.Sprintf(", %.2f GFLOP/s", g)
 	}
-	s := t.sorted()
-	summary := fmt.Sprintf("train %s (%s): step median %.3f ms (min %.3f, max %.3f, %d reps after %d warm-up), %.0f tokens/s (%d tokens per step)%s, loss %.3f, %d threads, %s, peak RSS %.1f MiB, %s",
-		f.model, ts.label, msOf(med), msOf(s[0]), msOf(s[len(s)-1]), len(t.times), t.warmupReps, rate, ts.tokens, gf, ts.loss(),
-		o.threads, kernelLabel(), float64(rss)/(1<<20), runtime.Version())
-	return emit(w, o, obj, summary)
+	summary := fmt.Sprintf("train %s (%s): step %s, %.0f tokens/s (%d tokens per step)%s, loss %.3f, %s",
+		f.model, ts.label, t.Summary(), rate, ts.tokens, gf, ts.loss(), env.Summary(rss))
+	return o.emit(w, obj, summary)
 }
 
 // demoTrainStep is attn train's step on the demo model and a reverse batch.
@@ -1321,10 +1109,7 @@ func demoTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
 		train.ClipGradNorm(params, 1)
 		return adam.Update(params, 1e-3)
 	}
-	shape := object{{"task", task.Name()}, {"vocab", cfg.Vocab}, {"d_model", cfg.DModel}, {"heads", cfg.Heads}, {"d_ff", cfg.DFF},
-		{"enc_layers", cfg.EncLayers}, {"dec_layers", cfg.DecLayers}, {"norm_first", cfg.NormFirst}, {"params", nparams},
-		{"batch", B}, {"src_len", b.S}, {"tgt_len", b.T}, {"label_tokens", labels},
-		{"optimizer", "AdamW(0.9, 0.98, eps 1e-9, wd 0.01), clip 1, label smoothing 0.1"}}
+	shape := benchrun.Fields("task", task.Name(), "vocab", cfg.Vocab, "d_model", cfg.DModel, "heads", cfg.Heads, "d_ff", cfg.DFF, "enc_layers", cfg.EncLayers, "dec_layers", cfg.DecLayers, "norm_first", cfg.NormFirst, "params", nparams, "batch", B, "src_len", b.S, "tgt_len", b.T, "label_tokens", labels, "optimizer", "AdamW(0.9, 0.98, eps 1e-9, wd 0.01), clip 1, label smoothing 0.1")
 	return &trainStep{
 		step: step, shape: shape, tokens: B * (b.S + b.T),
 		loss:  func() float64 { return last.Sum / float64(max(last.Count, 1)) },
@@ -1378,13 +1163,9 @@ func gptTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
 		last = st
 		return err
 	}
-	L, n, d := float64(cfg.Layers), float64(N), float64(D)
-	dense := L*24*n*d*d + 2*n*d*float64(V)
-	att := L * 4 * float64(B) * causalPairs(T, T, 0) * d
-	shape := object{{"vocab", V}, {"context", cfg.Context}, {"layers", cfg.Layers}, {"heads", cfg.Heads}, {"d_model", D},
-		{"params", nparams}, {"batch", B}, {"seq", T}, {"optimizer", nil}}
+	shape := benchrun.Fields("vocab", V, "context", cfg.Context, "layers", cfg.Layers, "heads", cfg.Heads, "d_model", D, "params", nparams, "batch", B, "seq", T, "optimizer", nil)
 	return &trainStep{
-		step: step, shape: shape, tokens: N, flops: 3*dense + attnBackwardFactor*att,
+		step: step, shape: shape, tokens: N, flops: flops.GPTTrainStep(B, T, D, V, cfg.Layers),
 		loss:  func() float64 { return last.Sum / float64(max(last.Count, 1)) },
 		label: fmt.Sprintf("B=%d T=%d D=%d H=%d L=%d V=%d, %d params", B, T, D, cfg.Heads, cfg.Layers, V, nparams),
 	}, nil

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/attn-go/attn/internal/benchrun"
+	"github.com/attn-go/attn/internal/flops"
 	"github.com/attn-go/attn/models"
 	"github.com/spf13/cobra"
 )
@@ -106,20 +108,18 @@ func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
 	for i := range in.IDs {
 		in.IDs[i] = rng.IntN(c.Vocab)
 	}
-	t, err := measure(o, func() error {
+	t, err := benchrun.Measure(o.timing, func() error {
 		_, err := m.Forward(in, false)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	n, D, F := float64(B*T), float64(c.Dim), float64(c.Hidden)
-	flops := float64(c.Layers)*(2*n*(4*D*D+2*D*F)+4*n*float64(T)*D) + 2*float64(B)*D*D
-	shape := object{{"model", f.model}, {"batch", B}, {"seq", T}, {"tokens", B * T}, {"vocab", c.Vocab}, {"dim", c.Dim},
-		{"layers", c.Layers}, {"heads", c.Heads}, {"hidden", c.Hidden}}
-	if med := t.median(); med > 0 {
-		shape = append(shape, object{{"tokens_per_s", round3(n / med.Seconds())}}...)
+	shape := benchrun.Fields("model", f.model, "batch", B, "seq", T, "tokens", B*T, "vocab", c.Vocab, "dim", c.Dim,
+		"layers", c.Layers, "heads", c.Heads, "hidden", c.Hidden)
+	if med := t.Median(); med > 0 {
+		shape = append(shape, benchrun.Fields("tokens_per_s", benchrun.PerSecond(float64(B*T), med))...)
 	}
 	label := fmt.Sprintf("%s B=%d T=%d (D %d, %d layers)", f.model, B, T, c.Dim, c.Layers)
-	return report(w, o, "encode", shape, label, flops, workers, t)
+	return o.report(w, workers, benchrun.Report{Op: "encode", Shape: shape, Label: label, FLOPs: flops.BERT(B, T, c.Dim, c.Hidden, c.Layers), Timing: t})
 }

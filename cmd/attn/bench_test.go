@@ -218,57 +218,6 @@ func TestBenchKernelAndPeakThroughTheSeam(t *testing.T) {
 	}
 }
 
-func TestMeasureStopsAtLimits(t *testing.T) {
-	calls := 0
-	f := func() error { calls++; return nil }
-	o := &benchOpts{warmupReps: 2, minReps: 5, maxReps: 7, minTime: time.Hour, maxTime: time.Hour}
-	tm, err := measure(o, f)
-	if err != nil || tm.warmupReps != 2 || len(tm.times) != 7 || calls != 9 {
-		t.Errorf("max-reps: warm-up %d, reps %d, calls %d, err %v; want 2, 7, 9", tm.warmupReps, len(tm.times), calls, err)
-	}
-	slow := func() error { time.Sleep(20 * time.Millisecond); return nil }
-	o = &benchOpts{warmup: 10 * time.Millisecond, warmupReps: 3, minReps: 100, maxReps: 1000, maxTime: 50 * time.Millisecond}
-	tm, _ = measure(o, slow)
-	if tm.warmupReps != 1 {
-		t.Errorf("a run longer than --warmup should end warm-up: got %d warm-up runs", tm.warmupReps)
-	}
-	if n := len(tm.times); n < 1 || n > 3 {
-		t.Errorf("--max-time 50ms with 20ms runs: %d reps, want 1..3", n)
-	}
-	o = &benchOpts{minReps: 3, maxReps: 1000, minTime: 0, maxTime: time.Hour}
-	tm, _ = measure(o, f)
-	if len(tm.times) != 3 {
-		t.Errorf("min-reps 3, min-time 0: %d reps", len(tm.times))
-	}
-	boom := errors.New("boom")
-	if _, err := measure(o, func() error { return boom }); !errors.Is(err, boom) {
-		t.Errorf("error from the op: got %v", err)
-	}
-}
-
-func TestMedian(t *testing.T) {
-	ms := time.Millisecond
-	for _, c := range []struct {
-		in   []time.Duration
-		want time.Duration
-	}{{[]time.Duration{3 * ms}, 3 * ms}, {[]time.Duration{5 * ms, 1 * ms, 3 * ms}, 3 * ms}, {[]time.Duration{4 * ms, 1 * ms, 2 * ms, 9 * ms}, 3 * ms}} {
-		if got := (timing{times: c.in}).median(); got != c.want {
-			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
-		}
-	}
-}
-
-func TestCausalPairs(t *testing.T) {
-	for _, c := range []struct {
-		T, S, off int
-		want      float64
-	}{{4, 4, 0, 10}, {3, 5, 0, 6}, {1, 4096, 4095, 4096}, {2, 5, 3, 9}, {5, 3, 0, 12}, {3, 3, -5, 0}} {
-		if got := causalPairs(c.T, c.S, c.off); got != c.want {
-			t.Errorf("causalPairs(%d, %d, %d) = %v, want %v", c.T, c.S, c.off, got, c.want)
-		}
-	}
-}
-
 // stories260K is the real llama2.c checkpoint, when this machine has it.
 const stories260K = "/work/shared/models/stories260K/stories260K.bin"
 
@@ -415,25 +364,6 @@ func TestBenchBandwidth(t *testing.T) {
 	}
 	if m["best_gbs"].(float64) < m["bandwidth_gbs"].(float64) {
 		t.Errorf("best_gbs %v below the median's %v", m["best_gbs"], m["bandwidth_gbs"])
-	}
-}
-
-func TestReadTaskSumsEveryChunk(t *testing.T) {
-	// 2.5 chunks: the last one is short.
-	x := make([]float32, 5*bandwidthChunk/8)
-	chunks := (4*len(x) + bandwidthChunk - 1) / bandwidthChunk
-	fill := &fillTask{x: x}
-	read := &readTask{x: x, sums: make([]float32, chunks)}
-	for i := range chunks {
-		fill.Run(i)
-		read.Run(i)
-	}
-	var total float32
-	for _, s := range read.sums {
-		total += s
-	}
-	if chunks != 3 || total != float32(len(x)) {
-		t.Errorf("%d chunks summing to %v, want 3 and %d", chunks, total, len(x))
 	}
 }
 

@@ -1,15 +1,15 @@
 //go:build unix
 
-package main
+package benchrun
 
 import (
 	"runtime"
 	"syscall"
 )
 
-// peakRSS returns the process's peak resident set size in bytes, or -1
+// PeakRSS returns the process's peak resident set size in bytes, or -1
 // when the system does not say.
-func peakRSS() int64 {
+func PeakRSS() int64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return -1
