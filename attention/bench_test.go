@@ -73,7 +73,7 @@ func BenchmarkMHA(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			rng := rand.New(rand.NewPCG(2, 2))
-			m, err := New(Config{EmbedDim: c.D, NumHeads: c.H, Bias: true}, rng)
+			m, err := New(Config{DModel: c.D, Heads: c.H, Bias: true}, rng)
 			if err != nil {
 				b.Fatal(err)
 			}

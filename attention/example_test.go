@@ -11,7 +11,7 @@ import (
 // Self-attention over a batch of two sequences with a causal mask, asking
 // for the attention weights averaged over heads.
 func ExampleMultiHeadAttention_Forward() {
-	m, err := attention.New(attention.Config{EmbedDim: 8, NumHeads: 2, Bias: true}, rand.New(rand.NewPCG(1, 2)))
+	m, err := attention.New(attention.Config{DModel: 8, Heads: 2, Bias: true}, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		panic(err)
 	}

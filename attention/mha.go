@@ -18,19 +18,19 @@ import (
 // Config describes a multi-head attention module, as the arguments of
 // PyTorch's nn.MultiheadAttention do.
 type Config struct {
-	EmbedDim int  // D, the model width (query input and output features)
-	NumHeads int  // H; must divide EmbedDim
-	KDim     int  // key input features; 0 means EmbedDim
-	VDim     int  // value input features; 0 means EmbedDim
-	Bias     bool // in_proj_bias and out_proj.bias present
+	DModel int  // D, the model width (query input and output features)
+	Heads  int  // H; must divide DModel
+	KDim   int  // key input features; 0 means DModel
+	VDim   int  // value input features; 0 means DModel
+	Bias   bool // in_proj_bias and out_proj.bias present
 }
 
 func (c Config) withDefaults() Config {
 	if c.KDim == 0 {
-		c.KDim = c.EmbedDim
+		c.KDim = c.DModel
 	}
 	if c.VDim == 0 {
-		c.VDim = c.EmbedDim
+		c.VDim = c.DModel
 	}
 	return c
 }
@@ -39,16 +39,16 @@ func (c Config) withDefaults() Config {
 func (c Config) Validate() error {
 	c = c.withDefaults()
 	switch {
-	case c.EmbedDim < 1:
-		return fmt.Errorf("attention: embed dim is %d, want >= 1", c.EmbedDim)
-	case c.NumHeads < 1:
-		return fmt.Errorf("attention: num heads is %d, want >= 1", c.NumHeads)
-	case c.EmbedDim%c.NumHeads != 0:
-		return fmt.Errorf("attention: num heads %d does not divide embed dim %d", c.NumHeads, c.EmbedDim)
+	case c.DModel < 1:
+		return fmt.Errorf("attention: embed dim is %d, want >= 1", c.DModel)
+	case c.Heads < 1:
+		return fmt.Errorf("attention: num heads is %d, want >= 1", c.Heads)
+	case c.DModel%c.Heads != 0:
+		return fmt.Errorf("attention: num heads %d does not divide embed dim %d", c.Heads, c.DModel)
 	case c.KDim < 1 || c.VDim < 1:
 		return fmt.Errorf("attention: kdim %d and vdim %d must be >= 1", c.KDim, c.VDim)
 	}
-	if _, err := tensor.NumElements(3, c.EmbedDim, max(c.EmbedDim, c.KDim, c.VDim)); err != nil {
+	if _, err := tensor.NumElements(3, c.DModel, max(c.DModel, c.KDim, c.VDim)); err != nil {
 		return fmt.Errorf("attention: %w", err)
 	}
 	return nil
@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 
 // packed reports whether the q, k and v projections live in one
 // in_proj_weight [3D, D], as PyTorch stores them when kdim = vdim = D.
-func (c Config) packed() bool { return c.KDim == c.EmbedDim && c.VDim == c.EmbedDim }
+func (c Config) packed() bool { return c.KDim == c.DModel && c.VDim == c.DModel }
 
 // MultiHeadAttention is the paper's multi-head attention:
 //
@@ -86,7 +86,7 @@ const (
 // with this configuration.
 func (c Config) ParamShapes() map[string][]int {
 	c = c.withDefaults()
-	D := c.EmbedDim
+	D := c.DModel
 	s := map[string][]int{OutProjWeight: {D, D}}
 	if c.packed() {
 		s[InProjWeight] = []int{3 * D, D}
@@ -165,7 +165,7 @@ func FromStateDict(cfg Config, sd map[string]*tensor.Tensor) (*MultiHeadAttentio
 
 func (c Config) String() string {
 	c = c.withDefaults()
-	return fmt.Sprintf("MultiheadAttention(embed_dim=%d, num_heads=%d, kdim=%d, vdim=%d, bias=%v)", c.EmbedDim, c.NumHeads, c.KDim, c.VDim, c.Bias)
+	return fmt.Sprintf("MultiheadAttention(embed_dim=%d, num_heads=%d, kdim=%d, vdim=%d, bias=%v)", c.DModel, c.Heads, c.KDim, c.VDim, c.Bias)
 }
 
 // Config returns the module's configuration, with KDim and VDim filled in.
@@ -234,7 +234,7 @@ func (m *MultiHeadAttention) ForwardTrain(query, key, value *tensor.Tensor, opt 
 
 func (m *MultiHeadAttention) forward(query, key, value *tensor.Tensor, opt ForwardOptions, train bool) (out, weights *tensor.Tensor, saved *MHASaved, err error) {
 	c := m.cfg
-	D, H := c.EmbedDim, c.NumHeads
+	D, H := c.DModel, c.Heads
 	if err := tensor.CheckShape("attention: query", query, []int{-1, -1, D}, "B", "T", "D"); err != nil {
 		return nil, nil, nil, err
 	}
@@ -383,7 +383,7 @@ func (m *MultiHeadAttention) Backward(saved *MHASaved, dout, dweights *tensor.Te
 		return nil, nil, nil, fmt.Errorf("attention: Backward needs a gradient map (it may be empty)")
 	}
 	c := m.cfg
-	D, H := c.EmbedDim, c.NumHeads
+	D, H := c.DModel, c.Heads
 	B, T := saved.query.Dim(0), saved.query.Dim(1)
 	S := saved.k.Dim(2)
 	if err := tensor.CheckShape("attention: output gradient", dout, []int{B, T, D}, "B", "T", "D"); err != nil {
@@ -549,7 +549,7 @@ func addColSums(dst, x []float32, rows, cols int) {
 // scratchLen is the number of floats Forward needs for the projections and
 // the attention context.
 func (m *MultiHeadAttention) scratchLen(B, T, S int, self bool) int {
-	D := m.cfg.EmbedDim
+	D := m.cfg.DModel
 	if self && m.cfg.packed() {
 		return B*T*3*D + B*T*D
 	}
@@ -559,7 +559,7 @@ func (m *MultiHeadAttention) scratchLen(B, T, S int, self bool) int {
 // weight returns the [D, in] weight of projection p (0 = query, 1 = key,
 // 2 = value).
 func (m *MultiHeadAttention) weight(p int) []float32 {
-	D := m.cfg.EmbedDim
+	D := m.cfg.DModel
 	if m.cfg.packed() {
 		return m.params[InProjWeight].Data()[p*D*D : (p+1)*D*D]
 	}
@@ -577,7 +577,7 @@ func (m *MultiHeadAttention) bias(off, n int) []float32 {
 // linear computes y [B,N,out] = x [B,N,in]·Wᵀ + bias.
 func (m *MultiHeadAttention) linear(y, x *tensor.Tensor, w, bias []float32) {
 	rows, in, out := x.Dim(0)*x.Dim(1), x.Dim(2), y.Dim(2)
-	kernel.Linear(y.Data(), out, x.Data(), in, w, in, bias, rows, out, in)
+	kernel.Linear(y.Data(), out, x.Data(), in, w, in, bias, rows, in, out)
 }
 
 // scratchPool recycles Forward's intermediate buffers: fresh memory is

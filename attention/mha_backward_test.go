@@ -19,7 +19,7 @@ import (
 // the output [B,T,D] and the weights as Forward returns them.
 func mhaFD64(cfg Config, params map[string][]float64, query, key, value []float64, B, T, S int, opt ForwardOptions) (out, weights []float64) {
 	cfg = cfg.withDefaults()
-	D, H := cfg.EmbedDim, cfg.NumHeads
+	D, H := cfg.DModel, cfg.Heads
 	Dh := D / H
 	linear := func(x []float64, rows, in int, w []float64, b []float64) []float64 {
 		y := make([]float64, rows*D)
@@ -105,18 +105,18 @@ func TestMHABackwardFiniteDifferences(t *testing.T) {
 	}
 	causal := []Mask{Causal{}}
 	cases := map[string]tc{
-		"self":                {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}},
-		"self-nobias-causal":  {cfg: Config{EmbedDim: D, NumHeads: H}, opt: ForwardOptions{Masks: causal}},
-		"self-weights-avg":    {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, Masks: causal}, dweights: true},
-		"self-weights-head":   {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, PerHeadWeights: true}, dweights: true},
-		"self-weights-unused": {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true}},
-		"self-dropout":        {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{Dropout: Dropout{P: 0.3, Seed: 11}}},
-		"self-dropout-wts":    {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, Dropout: Dropout{P: 0.3, Seed: 12}}, dweights: true},
-		"self-scale":          {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, opt: ForwardOptions{Scale: 0.9}},
-		"cross-packed":        {cfg: Config{EmbedDim: D, NumHeads: H, Bias: true}, cross: true},
-		"cross-kvdim":         {cfg: Config{EmbedDim: D, NumHeads: H, KDim: 5, VDim: 6, Bias: true}, cross: true, fullMasked: true},
-		"cross-kvdim-nobias":  {cfg: Config{EmbedDim: D, NumHeads: H, KDim: 5, VDim: 6}, cross: true, opt: ForwardOptions{NeedWeights: true, PerHeadWeights: true}, dweights: true},
-		"cross-masks": {cfg: Config{EmbedDim: D, NumHeads: 4, Bias: true}, cross: true, opt: ForwardOptions{NeedWeights: true, Masks: []Mask{
+		"self":                {cfg: Config{DModel: D, Heads: H, Bias: true}},
+		"self-nobias-causal":  {cfg: Config{DModel: D, Heads: H}, opt: ForwardOptions{Masks: causal}},
+		"self-weights-avg":    {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, Masks: causal}, dweights: true},
+		"self-weights-head":   {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, PerHeadWeights: true}, dweights: true},
+		"self-weights-unused": {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true}},
+		"self-dropout":        {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{Dropout: Dropout{P: 0.3, Seed: 11}}},
+		"self-dropout-wts":    {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{NeedWeights: true, Dropout: Dropout{P: 0.3, Seed: 12}}, dweights: true},
+		"self-scale":          {cfg: Config{DModel: D, Heads: H, Bias: true}, opt: ForwardOptions{Scale: 0.9}},
+		"cross-packed":        {cfg: Config{DModel: D, Heads: H, Bias: true}, cross: true},
+		"cross-kvdim":         {cfg: Config{DModel: D, Heads: H, KDim: 5, VDim: 6, Bias: true}, cross: true, fullMasked: true},
+		"cross-kvdim-nobias":  {cfg: Config{DModel: D, Heads: H, KDim: 5, VDim: 6}, cross: true, opt: ForwardOptions{NeedWeights: true, PerHeadWeights: true}, dweights: true},
+		"cross-masks": {cfg: Config{DModel: D, Heads: 4, Bias: true}, cross: true, opt: ForwardOptions{NeedWeights: true, Masks: []Mask{
 			must(TorchAttnMask([]bool{false, true, false, false, true, false, true, false, false, false, true, true}, T, S)),
 			must(NewAdditiveMask(tensor.Must(tensor.FromSlice([]float32{0.5, -1, 0, 2, 1, 0, -0.5, 0, 0, 0, 0, 1}, T, S)))),
 		}}, dweights: true},
@@ -247,7 +247,7 @@ func TestMHABackwardFiniteDifferences(t *testing.T) {
 // fused one. Both must agree when the weights gradient is zero.
 func TestMHABackwardPathsAgree(t *testing.T) {
 	rng := rand.New(rand.NewPCG(203, 204))
-	m := must(New(Config{EmbedDim: 16, NumHeads: 4, Bias: true}, rng))
+	m := must(New(Config{DModel: 16, Heads: 4, Bias: true}, rng))
 	x := randTensor(rng, 1, 2, 70, 16)
 	opt := ForwardOptions{Masks: []Mask{Causal{}, KeyLengths{70, 33}}, NeedWeights: true}
 	_, w, saved, err := m.ForwardTrain(x, nil, nil, opt)
@@ -273,8 +273,8 @@ func TestMHABackwardPathsAgree(t *testing.T) {
 
 func TestMHABackwardBadInput(t *testing.T) {
 	rng := rand.New(rand.NewPCG(205, 206))
-	m := must(New(Config{EmbedDim: 8, NumHeads: 2, Bias: true}, rng))
-	other := must(New(Config{EmbedDim: 8, NumHeads: 2, Bias: true}, rng))
+	m := must(New(Config{DModel: 8, Heads: 2, Bias: true}, rng))
+	other := must(New(Config{DModel: 8, Heads: 2, Bias: true}, rng))
 	x := randTensor(rng, 1, 2, 3, 8)
 	_, _, saved, err := m.ForwardTrain(x, nil, nil, ForwardOptions{})
 	if err != nil {
@@ -320,7 +320,7 @@ func TestMHABackwardBadInput(t *testing.T) {
 // a forward that keeps what backward needs, then gradients by PyTorch name.
 func ExampleMultiHeadAttention_Backward() {
 	rng := rand.New(rand.NewPCG(1, 2))
-	m, _ := New(Config{EmbedDim: 8, NumHeads: 2, Bias: true}, rng)
+	m, _ := New(Config{DModel: 8, Heads: 2, Bias: true}, rng)
 	x := tensor.Must(tensor.New(1, 4, 8)) // [B,T,D]
 	for i := range x.Data() {
 		x.Data()[i] = float32(i%5) - 2

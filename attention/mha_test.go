@@ -16,7 +16,7 @@ import (
 // Returns out [B,T,D] and per-head weights [B,H,T,S].
 func mha64(m *MultiHeadAttention, query, key, value *tensor.Tensor, masks []Mask) (out, w []float64) {
 	c := m.cfg
-	D, H := c.EmbedDim, c.NumHeads
+	D, H := c.DModel, c.Heads
 	Dh := D / H
 	B, T, S := query.Dim(0), query.Dim(1), key.Dim(1)
 	p := func(name string) []float32 {
@@ -144,11 +144,11 @@ func TestMHAMatchesFloat64(t *testing.T) {
 		perHead   bool
 		fullyMask bool
 	}{
-		{name: "self D8 H1", cfg: Config{EmbedDim: 8, NumHeads: 1, Bias: true}, B: 1, T: 1, S: 1},
-		{name: "self D64 H8 causal", cfg: Config{EmbedDim: 64, NumHeads: 8, Bias: true}, B: 3, T: 7, S: 7,
+		{name: "self D8 H1", cfg: Config{DModel: 8, Heads: 1, Bias: true}, B: 1, T: 1, S: 1},
+		{name: "self D64 H8 causal", cfg: Config{DModel: 64, Heads: 8, Bias: true}, B: 3, T: 7, S: 7,
 			masks: func(B, H, T, S int) []Mask { return []Mask{Causal{}} }},
-		{name: "cross kdim vdim no bias", cfg: Config{EmbedDim: 64, NumHeads: 8, KDim: 24, VDim: 40}, B: 2, T: 7, S: 13, cross: true},
-		{name: "cross packed padding", cfg: Config{EmbedDim: 96, NumHeads: 12, Bias: true}, B: 3, T: 5, S: 9, cross: true,
+		{name: "cross kdim vdim no bias", cfg: Config{DModel: 64, Heads: 8, KDim: 24, VDim: 40}, B: 2, T: 7, S: 13, cross: true},
+		{name: "cross packed padding", cfg: Config{DModel: 96, Heads: 12, Bias: true}, B: 3, T: 5, S: 9, cross: true,
 			masks: func(B, H, T, S int) []Mask { return []Mask{KeyLengths{9, 0, 4}} }, fullyMask: true, perHead: true},
 	}
 	for _, c := range cases {
@@ -156,7 +156,7 @@ func TestMHAMatchesFloat64(t *testing.T) {
 			m := newMHA(t, c.cfg, 1)
 			rng := rand.New(rand.NewPCG(2, 3))
 			cfg := m.Config()
-			query := randTensor(rng, 1, c.B, c.T, cfg.EmbedDim)
+			query := randTensor(rng, 1, c.B, c.T, cfg.DModel)
 			key, value := query, query
 			if c.cross {
 				key = randTensor(rng, 1, c.B, c.S, cfg.KDim)
@@ -164,7 +164,7 @@ func TestMHAMatchesFloat64(t *testing.T) {
 			}
 			var masks []Mask
 			if c.masks != nil {
-				masks = c.masks(c.B, cfg.NumHeads, c.T, c.S)
+				masks = c.masks(c.B, cfg.Heads, c.T, c.S)
 			}
 			var k, v *tensor.Tensor
 			if c.cross {
@@ -177,7 +177,7 @@ func TestMHAMatchesFloat64(t *testing.T) {
 			wantO, wantW := mha64(m, query, key, value, masks)
 			numcheck.CheckRel(t, "output", out.Data(), wantO, tol)
 			if !c.perHead {
-				wantW = averageHeads64(wantW, c.B, cfg.NumHeads, c.T, c.S)
+				wantW = averageHeads64(wantW, c.B, cfg.Heads, c.T, c.S)
 			}
 			numcheck.CheckRel(t, "weights", w.Data(), wantW, tol)
 			if c.fullyMask {
@@ -210,7 +210,7 @@ func averageHeads64(w []float64, B, H, T, S int) []float64 {
 // Asking for weights must not change the output, bit for bit, and self-
 // attention with key = value = nil must equal passing the query three times.
 func TestMHAOutputIndependentOfOptions(t *testing.T) {
-	m := newMHA(t, Config{EmbedDim: 32, NumHeads: 4, Bias: true}, 4)
+	m := newMHA(t, Config{DModel: 32, Heads: 4, Bias: true}, 4)
 	rng := rand.New(rand.NewPCG(5, 6))
 	x := randTensor(rng, 1, 2, 9, 32)
 	a, w, err := m.Forward(x, nil, nil, ForwardOptions{})
@@ -236,18 +236,18 @@ func TestMHAConfigAndStateDict(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{EmbedDim: 10, NumHeads: 3}, "num heads 3 does not divide embed dim 10"},
-		{Config{EmbedDim: 0, NumHeads: 1}, "embed dim is 0"},
-		{Config{EmbedDim: 8, NumHeads: 0}, "num heads is 0"},
-		{Config{EmbedDim: 8, NumHeads: 2, KDim: -1}, "kdim -1"},
-		{Config{EmbedDim: 1 << 30, NumHeads: 1}, "more than"},
+		{Config{DModel: 10, Heads: 3}, "num heads 3 does not divide embed dim 10"},
+		{Config{DModel: 0, Heads: 1}, "embed dim is 0"},
+		{Config{DModel: 8, Heads: 0}, "num heads is 0"},
+		{Config{DModel: 8, Heads: 2, KDim: -1}, "kdim -1"},
+		{Config{DModel: 1 << 30, Heads: 1}, "more than"},
 	}
 	for _, c := range bad {
 		if _, err := New(c.cfg, rand.New(rand.NewPCG(1, 1))); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: err = %v, want %q", c.cfg, err, c.want)
 		}
 	}
-	cfg := Config{EmbedDim: 16, NumHeads: 4, Bias: true}
+	cfg := Config{DModel: 16, Heads: 4, Bias: true}
 	m := newMHA(t, cfg, 7)
 	sd := m.StateDict()
 	wantShapes := map[string][]int{InProjWeight: {48, 16}, InProjBias: {48}, OutProjWeight: {16, 16}, OutProjBias: {16}}
@@ -262,7 +262,7 @@ func TestMHAConfigAndStateDict(t *testing.T) {
 	if _, err := FromStateDict(cfg, sd); err != nil {
 		t.Fatal(err)
 	}
-	sep := Config{EmbedDim: 16, NumHeads: 4, KDim: 5, VDim: 6}.ParamShapes()
+	sep := Config{DModel: 16, Heads: 4, KDim: 5, VDim: 6}.ParamShapes()
 	if !tensor.SameShape(sep[KProjWeight], []int{16, 5}) || !tensor.SameShape(sep[VProjWeight], []int{16, 6}) || sep[InProjWeight] != nil || sep[InProjBias] != nil {
 		t.Fatalf("kdim/vdim shapes %v", sep)
 	}
@@ -297,7 +297,7 @@ func TestMHAConfigAndStateDict(t *testing.T) {
 }
 
 func TestMHAForwardBadInput(t *testing.T) {
-	m := newMHA(t, Config{EmbedDim: 16, NumHeads: 4, KDim: 6, VDim: 5, Bias: true}, 8)
+	m := newMHA(t, Config{DModel: 16, Heads: 4, KDim: 6, VDim: 5, Bias: true}, 8)
 	rng := rand.New(rand.NewPCG(1, 2))
 	q := randTensor(rng, 1, 2, 3, 16)
 	k := randTensor(rng, 1, 2, 4, 6)
@@ -334,7 +334,7 @@ func TestMHAForwardBadInput(t *testing.T) {
 // Huge but finite inputs overflow float32 in the projections; that must be
 // an error, not a NaN output.
 func TestMHAOverflowIsAnError(t *testing.T) {
-	m := newMHA(t, Config{EmbedDim: 8, NumHeads: 2}, 9)
+	m := newMHA(t, Config{DModel: 8, Heads: 2}, 9)
 	x := tensor.Must(tensor.FromSlice(fill(16, 3e38), 1, 2, 8))
 	_, _, err := m.Forward(x, nil, nil, ForwardOptions{})
 	if err == nil || !strings.Contains(err.Error(), "overflowed float32") {
@@ -345,7 +345,7 @@ func TestMHAOverflowIsAnError(t *testing.T) {
 // Weights are read-only during Forward: concurrent calls give the serial
 // answer (run with -race).
 func TestMHAConcurrentForward(t *testing.T) {
-	m := newMHA(t, Config{EmbedDim: 32, NumHeads: 4, Bias: true}, 10)
+	m := newMHA(t, Config{DModel: 32, Heads: 4, Bias: true}, 10)
 	rng := rand.New(rand.NewPCG(3, 3))
 	xs := make([]*tensor.Tensor, 8)
 	want := make([]*tensor.Tensor, len(xs))

@@ -201,10 +201,11 @@ func GemmVariantName() string { return gemmCurrent.Load().name }
 
 // Linear computes the fully connected layer y = x·Wᵀ + bias.
 //
-// Shapes: x [m,k] (leading dimension ldx), W [n,k] (ldw, PyTorch's
-// nn.Linear layout: one row per output feature), bias [n] or nil, y [m,n]
-// (ldy). y is overwritten.
-func Linear(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, bias []float32, m, n, k int) {
-	Gemm(false, true, m, n, k, 1, x, ldx, w, ldw, 0, y, ldy)
-	addBias(y, ldy, bias, m, n)
+// Shapes: x [rows,in] (leading dimension ldx), W [out,in] (ldw, PyTorch's
+// nn.Linear layout: one row per output feature), bias [out] or nil, y
+// [rows,out] (ldy). y is overwritten. The sizes come in the order every
+// layer of attn uses: rows, in, out.
+func Linear(y []float32, ldy int, x []float32, ldx int, w []float32, ldw int, bias []float32, rows, in, out int) {
+	Gemm(false, true, rows, out, in, 1, x, ldx, w, ldw, 0, y, ldy)
+	addBias(y, ldy, bias, rows, out)
 }

@@ -56,7 +56,7 @@ func TestLinear(t *testing.T) {
 	m, n, k := 5, 7, 9
 	x, w, bias := randSlice(rng, m*k), randSlice(rng, n*k), randSlice(rng, n)
 	y := make([]float32, m*n)
-	Linear(y, n, x, k, w, k, bias, m, n, k)
+	Linear(y, n, x, k, w, k, bias, m, k, n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			s := float64(bias[j])

@@ -187,7 +187,7 @@ func TestBadInputs(t *testing.T) {
 	defer m.Close()
 	d := m.(*Decoder)
 	s, _ := d.NewState(0)
-	long := make([]int, d.Config.MaxSeq+1)
+	long := make([]int, d.Config.Context+1)
 	for _, c := range []struct {
 		name string
 		ids  []int
@@ -205,7 +205,7 @@ func TestBadInputs(t *testing.T) {
 	if _, _, err := d.Generate(s, long, GenerateOptions{MaxNew: 1}); err == nil || !strings.Contains(err.Error(), "does not fit") {
 		t.Errorf("Generate with a prompt longer than the context: %v", err)
 	}
-	if _, err := d.NewState(d.Config.MaxSeq + 1); err == nil {
+	if _, err := d.NewState(d.Config.Context + 1); err == nil {
 		t.Error("NewState accepted a length beyond the context")
 	}
 	for _, bad := range []Sampling{{Temperature: -1}, {Temperature: math.NaN()}, {TopK: -1}, {TopP: 1.5}, {RepetitionPenalty: math.Inf(1)}} {
@@ -219,7 +219,7 @@ func TestBadInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out) != d.Config.MaxSeq-1 {
-		t.Errorf("generated %d tokens from a 2-token prompt with context %d, want %d", len(out), d.Config.MaxSeq, d.Config.MaxSeq-1)
+	if len(out) != d.Config.Context-1 {
+		t.Errorf("generated %d tokens from a 2-token prompt with context %d, want %d", len(out), d.Config.Context, d.Config.Context-1)
 	}
 }

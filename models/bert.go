@@ -16,24 +16,24 @@ import (
 
 // BertConfig describes a BERT encoder (Devlin et al., 2018).
 type BertConfig struct {
-	Vocab, Dim, Layers, Heads, Hidden, MaxPos, TypeVocab int
-	Eps                                                  float32
-	Act                                                  nn.GELUKind
-	PadID                                                int
+	Vocab, DModel, Layers, Heads, DFF, Context, TypeVocab int
+	Eps                                                   float32
+	Act                                                   nn.GELUKind
+	PadID                                                 int
 }
 
 // Validate checks that the sizes are consistent and not absurd.
 func (c *BertConfig) Validate() error {
 	switch {
-	case c.Vocab < 1, c.Dim < 1, c.Layers < 1, c.Heads < 1, c.Hidden < 1, c.MaxPos < 1, c.TypeVocab < 1:
+	case c.Vocab < 1, c.DModel < 1, c.Layers < 1, c.Heads < 1, c.DFF < 1, c.Context < 1, c.TypeVocab < 1:
 		return fmt.Errorf("models: bert sizes vocab=%d hidden=%d layers=%d heads=%d intermediate=%d max_positions=%d type_vocab=%d, want all >= 1",
-			c.Vocab, c.Dim, c.Layers, c.Heads, c.Hidden, c.MaxPos, c.TypeVocab)
-	case c.Dim%c.Heads != 0:
-		return fmt.Errorf("models: %d heads do not divide hidden_size %d", c.Heads, c.Dim)
+			c.Vocab, c.DModel, c.Layers, c.Heads, c.DFF, c.Context, c.TypeVocab)
+	case c.DModel%c.Heads != 0:
+		return fmt.Errorf("models: %d heads do not divide hidden_size %d", c.Heads, c.DModel)
 	case !(c.Eps >= 0) || math.IsInf(float64(c.Eps), 0):
 		return fmt.Errorf("models: bert layer norm eps %v, want a finite number >= 0", c.Eps)
 	}
-	for _, n := range []int{c.Vocab, c.Dim, c.Layers, c.Hidden, c.MaxPos, c.TypeVocab} {
+	for _, n := range []int{c.Vocab, c.DModel, c.Layers, c.DFF, c.Context, c.TypeVocab} {
 		if n > 1<<24 {
 			return fmt.Errorf("models: config size %d is beyond any real model (limit 2^24)", n)
 		}
@@ -41,7 +41,7 @@ func (c *BertConfig) Validate() error {
 	for _, m := range []struct {
 		name string
 		r, c int
-	}{{"word embedding", c.Vocab, c.Dim}, {"position embedding", c.MaxPos, c.Dim}, {"feed-forward matrix", c.Hidden, c.Dim}} {
+	}{{"word embedding", c.Vocab, c.DModel}, {"position embedding", c.Context, c.DModel}, {"feed-forward matrix", c.DFF, c.DModel}} {
 		if _, err := tensor.NumElements(m.r, m.c); err != nil {
 			return fmt.Errorf("models: bert %s: %w", m.name, err)
 		}
@@ -82,8 +82,8 @@ func (m *Bert) Close() error {
 
 func buildBert(path string, hc *hfConfig, src *stSource) (*Bert, error) {
 	c := BertConfig{
-		Vocab: hc.VocabSize, Dim: hc.HiddenSize, Layers: hc.NumHiddenLayers, Heads: hc.NumHeads,
-		Hidden: hc.Intermediate, MaxPos: hc.MaxPositions, TypeVocab: hc.TypeVocabSize,
+		Vocab: hc.VocabSize, DModel: hc.HiddenSize, Layers: hc.NumHiddenLayers, Heads: hc.NumHeads,
+		DFF: hc.Intermediate, Context: hc.MaxPositions, TypeVocab: hc.TypeVocabSize,
 		Eps: float32(orFloat(hc.LayerNormEps, 1e-12)), PadID: orInt(hc.PadTokenID, 0),
 	}
 	switch hc.HiddenAct {
@@ -102,9 +102,9 @@ func buildBert(path string, hc *hfConfig, src *stSource) (*Bert, error) {
 	}
 	m := &Bert{Config: c, src: src}
 	ld := newLoader(src)
-	D, F := c.Dim, c.Hidden
+	D, F := c.DModel, c.DFF
 	m.word = ld.take("embeddings.word_embeddings.weight", c.Vocab, D)
-	m.pos = ld.take("embeddings.position_embeddings.weight", c.MaxPos, D)
+	m.pos = ld.take("embeddings.position_embeddings.weight", c.Context, D)
 	m.typ = ld.take("embeddings.token_type_embeddings.weight", c.TypeVocab, D)
 	m.embLN = norm{ld.take("embeddings.LayerNorm.weight", D), ld.take("embeddings.LayerNorm.bias", D)}
 	lin := func(name string, in, out int) linear {
@@ -156,8 +156,8 @@ func (m *Bert) check(in BertInput) error {
 	switch {
 	case in.B < 1 || in.T < 1:
 		return fmt.Errorf("models: bert batch B=%d T=%d, want both >= 1", in.B, in.T)
-	case in.T > c.MaxPos:
-		return fmt.Errorf("models: bert input of %d tokens exceeds the %d positions of the model", in.T, c.MaxPos)
+	case in.T > c.Context:
+		return fmt.Errorf("models: bert input of %d tokens exceeds the %d positions of the model", in.T, c.Context)
 	case len(in.IDs) != n:
 		return fmt.Errorf("models: bert ids have %d entries, want B·T = %d", len(in.IDs), n)
 	case in.TypeIDs != nil && len(in.TypeIDs) != n:
@@ -183,7 +183,7 @@ func (m *Bert) Forward(in BertInput, hidden bool) (*BertOutput, error) {
 		return nil, err
 	}
 	c := m.Config
-	B, T, D, H, F := in.B, in.T, c.Dim, c.Heads, c.Hidden
+	B, T, D, H, F := in.B, in.T, c.DModel, c.Heads, c.DFF
 	Dh := D / H
 	n := B * T
 	if err := tensor.CheckBudget(fmt.Sprintf("models: bert activations of %d×%d tokens", B, T), n*max(F, 3*D)); err != nil {

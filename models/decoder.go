@@ -48,15 +48,15 @@ const (
 type DecoderConfig struct {
 	Arch       Arch
 	Vocab      int // V
-	Dim        int // D
+	DModel     int // D
 	Layers     int // L
 	Heads      int // H
 	KVHeads    int // Hkv
 	HeadDim    int // Dh
-	Hidden     int // F
-	MaxSeq     int // context length
+	DFF        int // F
+	Context    int // context length
 	Norm       NormKind
-	NormEps    float32
+	Eps        float32
 	MLP        MLPKind
 	Learned    bool           // learned absolute positions (GPT-2); otherwise RoPE
 	RoPE       attention.RoPE // when !Learned
@@ -73,22 +73,22 @@ type DecoderConfig struct {
 // Validate checks that the sizes are consistent and not absurd.
 func (c *DecoderConfig) Validate() error {
 	switch {
-	case c.Vocab < 1, c.Dim < 1, c.Layers < 1, c.Heads < 1, c.KVHeads < 1, c.HeadDim < 1, c.Hidden < 1, c.MaxSeq < 1:
-		return fmt.Errorf("models: config sizes vocab=%d dim=%d layers=%d heads=%d kv_heads=%d head_dim=%d hidden=%d max_seq=%d, want all >= 1",
-			c.Vocab, c.Dim, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.Hidden, c.MaxSeq)
+	case c.Vocab < 1, c.DModel < 1, c.Layers < 1, c.Heads < 1, c.KVHeads < 1, c.HeadDim < 1, c.DFF < 1, c.Context < 1:
+		return fmt.Errorf("models: config sizes vocab=%d d_model=%d layers=%d heads=%d kv_heads=%d head_dim=%d d_ff=%d context=%d, want all >= 1",
+			c.Vocab, c.DModel, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.DFF, c.Context)
 	case c.Heads%c.KVHeads != 0:
 		return fmt.Errorf("models: config has %d key/value heads, which does not divide %d heads", c.KVHeads, c.Heads)
 	case c.Window < 0:
 		return fmt.Errorf("models: sliding window %d, want >= 0", c.Window)
-	case !(c.NormEps >= 0) || math.IsInf(float64(c.NormEps), 0):
-		return fmt.Errorf("models: norm eps %v, want a finite number >= 0", c.NormEps)
+	case !(c.Eps >= 0) || math.IsInf(float64(c.Eps), 0):
+		return fmt.Errorf("models: norm eps %v, want a finite number >= 0", c.Eps)
 	}
-	for _, n := range []int{c.Vocab, c.Dim, c.Layers, c.Heads * c.HeadDim, c.Hidden, c.MaxSeq} {
+	for _, n := range []int{c.Vocab, c.DModel, c.Layers, c.Heads * c.HeadDim, c.DFF, c.Context} {
 		if n > 1<<24 {
 			return fmt.Errorf("models: config size %d is beyond any real model (limit 2^24)", n)
 		}
 	}
-	if _, err := tensor.NumElements(c.Vocab, c.Dim); err != nil {
+	if _, err := tensor.NumElements(c.Vocab, c.DModel); err != nil {
 		return fmt.Errorf("models: embedding: %w", err)
 	}
 	if !c.Learned {
@@ -150,7 +150,7 @@ type decoderLayer struct {
 type Decoder struct {
 	Config DecoderConfig
 	embed  []float32 // [V, D]
-	pos    []float32 // [MaxSeq, D] when Learned
+	pos    []float32 // [Context, D] when Learned
 	layers []decoderLayer
 	final  norm
 	head   []float32 // [V, D]
@@ -179,10 +179,10 @@ type State struct {
 func (m *Decoder) NewState(maxLen int) (*State, error) {
 	c := m.Config
 	if maxLen == 0 {
-		maxLen = c.MaxSeq
+		maxLen = c.Context
 	}
-	if maxLen < 1 || maxLen > c.MaxSeq {
-		return nil, fmt.Errorf("models: state length %d, want 1..%d (the model's context)", maxLen, c.MaxSeq)
+	if maxLen < 1 || maxLen > c.Context {
+		return nil, fmt.Errorf("models: state length %d, want 1..%d (the model's context)", maxLen, c.Context)
 	}
 	s := &State{maxLen: maxLen}
 	for range c.Layers {
@@ -209,10 +209,10 @@ func (s *State) Reset() {
 type ForwardOptions struct {
 	// AllLogits returns logits for every new position, not only the last.
 	AllLogits bool
-	// Hidden returns the hidden states [L+1, T, D]: the embeddings, then each
+	// HiddenStates returns the hidden states [L+1, T, D]: the embeddings, then each
 	// layer's output, the last one after the final norm (Hugging Face's
 	// output_hidden_states convention).
-	Hidden bool
+	HiddenStates bool
 	// OnAttention, if set, receives each layer's and head's attention
 	// weights w [T, S] (row i: how query position pos0+i weighs the S cached
 	// positions), one head at a time in a reused buffer, so a long input
@@ -224,8 +224,8 @@ type ForwardOptions struct {
 
 // Output is what Forward returns.
 type Output struct {
-	Logits *tensor.Tensor // [T, V] with AllLogits, else [1, V]
-	Hidden *tensor.Tensor // [L+1, T, D] with Hidden, else nil
+	Logits       *tensor.Tensor // [T, V] with AllLogits, else [1, V]
+	HiddenStates *tensor.Tensor // [L+1, T, D] with Hidden, else nil
 }
 
 // Forward runs the model on ids, appended at the state's position, and
@@ -249,7 +249,7 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 			return nil, fmt.Errorf("models: token %d at index %d is outside the vocabulary [0, %d)", id, i, c.Vocab)
 		}
 	}
-	D, H, Hkv, Dh, F := c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden
+	D, H, Hkv, Dh, F := c.DModel, c.Heads, c.KVHeads, c.HeadDim, c.DFF
 	qw, kw := H*Dh, Hkv*Dh
 	S := pos0 + T
 	if err := tensor.CheckBudget(fmt.Sprintf("models: activations of %d tokens", T), T*max(F, qw, D)); err != nil {
@@ -264,7 +264,7 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 		}
 	}
 	var hidden *tensor.Tensor
-	if opt.Hidden {
+	if opt.HiddenStates {
 		var err error
 		if hidden, err = tensor.New(c.Layers+1, T, D); err != nil {
 			return nil, fmt.Errorf("models: hidden states: %w", err)
@@ -352,7 +352,7 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 
 	rows := x
 	nOut := T
-	if !opt.AllLogits && !opt.Hidden {
+	if !opt.AllLogits && !opt.HiddenStates {
 		rows, nOut = x[(T-1)*D:], 1
 	}
 	m.norm(rows, rows, nOut, m.final)
@@ -366,22 +366,22 @@ func (m *Decoder) Forward(s *State, ids []int, opt ForwardOptions) (*Output, err
 	if err != nil {
 		return nil, fmt.Errorf("models: logits: %w", err)
 	}
-	kernel.Linear(logits.Data(), c.Vocab, rows, D, m.head, D, nil, nOut, c.Vocab, D)
+	kernel.Linear(logits.Data(), c.Vocab, rows, D, m.head, D, nil, nOut, D, c.Vocab)
 	if idx, bad := logits.FirstNonFinite(); bad {
 		return nil, fmt.Errorf("models: logit %v at %v is not finite: the weights hold NaN/Inf or the activations overflowed float32", logits.At(idx...), idx)
 	}
 	for _, kv := range s.caches {
 		kv.Commit(T)
 	}
-	return &Output{Logits: logits, Hidden: hidden}, nil
+	return &Output{Logits: logits, HiddenStates: hidden}, nil
 }
 
 func (m *Decoder) norm(y, x []float32, rows int, n norm) {
 	if m.Config.Norm == RMSNormKind {
-		nn.RMSNormRows(y, x, rows, m.Config.Dim, n.w, m.Config.NormEps)
+		nn.RMSNormRows(y, x, rows, m.Config.DModel, n.w, m.Config.Eps)
 		return
 	}
-	nn.LayerNormRows(y, x, rows, m.Config.Dim, n.w, n.b, m.Config.NormEps)
+	nn.LayerNormRows(y, x, rows, m.Config.DModel, n.w, n.b, m.Config.Eps)
 }
 
 func tanh32(v float32) float32 { return float32(math.Tanh(float64(v))) }

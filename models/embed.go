@@ -59,8 +59,8 @@ func (m *Bert) Embed(tok tokenizer.Tokenizer, texts []string, opt EmbedOptions) 
 		if err != nil {
 			return nil, err
 		}
-		if len(ids) > m.Config.MaxPos {
-			return nil, fmt.Errorf("models: text %d is %d tokens, longer than the model's %d positions", i+1, len(ids), m.Config.MaxPos)
+		if len(ids) > m.Config.Context {
+			return nil, fmt.Errorf("models: text %d is %d tokens, longer than the model's %d positions", i+1, len(ids), m.Config.Context)
 		}
 		seqs[i] = ids
 		T = max(T, len(ids))

@@ -143,7 +143,7 @@ func checkDecoderGolden(t *testing.T, name string, m *Decoder, exp *safetensors.
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := m.Forward(s, ids, ForwardOptions{AllLogits: true, Hidden: true})
+	out, err := m.Forward(s, ids, ForwardOptions{AllLogits: true, HiddenStates: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func checkDecoderGolden(t *testing.T, name string, m *Decoder, exp *safetensors.
 		return numcheck.GoldenRel(torch, numcheck.HalfULP)
 	})
 	numcheck.Check(t, "logits", ours, numcheck.Tol(goldenRel))
-	checkGolden(t, exp, name, "hidden_states", out.Hidden.Data(), m.Config.Dim, nil, goldenTol)
+	checkGolden(t, exp, name, "hidden_states", out.HiddenStates.Data(), m.Config.DModel, nil, goldenTol)
 
 	// Decoding one token at a time through the KV cache must give the same
 	// logits as the whole prompt at once: the same products in a different
@@ -186,7 +186,7 @@ func checkBertGolden(t *testing.T, name string, m *Bert, exp *safetensors.File) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	D := m.Config.Dim
+	D := m.Config.DModel
 	// Padded query rows attend like any other in both implementations, but
 	// they are meaningless; compare real rows only.
 	real := func(row int) bool { return mask[row%(B*T)] }

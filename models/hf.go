@@ -236,16 +236,16 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 	}
 	switch c.Arch {
 	case ArchGPT2:
-		c.Dim, c.Layers, c.Heads, c.MaxSeq = hc.NEmbd, hc.NLayer, hc.NHead, hc.NPositions
+		c.DModel, c.Layers, c.Heads, c.Context = hc.NEmbd, hc.NLayer, hc.NHead, hc.NPositions
 		c.KVHeads = c.Heads
 		if c.Heads > 0 {
-			c.HeadDim = c.Dim / c.Heads
-			if c.Dim%c.Heads != 0 {
-				return c, fmt.Errorf("models: %s: n_head %d does not divide n_embd %d", path, c.Heads, c.Dim)
+			c.HeadDim = c.DModel / c.Heads
+			if c.DModel%c.Heads != 0 {
+				return c, fmt.Errorf("models: %s: n_head %d does not divide n_embd %d", path, c.Heads, c.DModel)
 			}
 		}
-		c.Hidden = orInt(hc.NInner, 4*c.Dim)
-		c.Norm, c.NormEps = LayerNormKind, float32(orFloat(hc.LayerNormEp, 1e-5))
+		c.DFF = orInt(hc.NInner, 4*c.DModel)
+		c.Norm, c.Eps = LayerNormKind, float32(orFloat(hc.LayerNormEp, 1e-5))
 		switch hc.Activation {
 		case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "":
 			c.MLP = MLPGELUTanh
@@ -265,13 +265,13 @@ func decoderConfig(path string, hc *hfConfig) (DecoderConfig, error) {
 		}
 	default: // llama, qwen2, mistral
 		c.BOSRule = BOSFirst
-		c.Dim, c.Layers, c.Heads, c.MaxSeq = hc.HiddenSize, hc.NumHiddenLayers, hc.NumHeads, hc.MaxPositions
+		c.DModel, c.Layers, c.Heads, c.Context = hc.HiddenSize, hc.NumHiddenLayers, hc.NumHeads, hc.MaxPositions
 		c.KVHeads = orInt(hc.NumKVHeads, c.Heads)
 		if c.Heads > 0 {
-			c.HeadDim = orInt(hc.HeadDim, c.Dim/c.Heads)
+			c.HeadDim = orInt(hc.HeadDim, c.DModel/c.Heads)
 		}
-		c.Hidden = hc.Intermediate
-		c.Norm, c.NormEps = RMSNormKind, float32(orFloat(hc.RMSNormEps, 1e-6))
+		c.DFF = hc.Intermediate
+		c.Norm, c.Eps = RMSNormKind, float32(orFloat(hc.RMSNormEps, 1e-6))
 		if act := hc.HiddenAct; act != "silu" && act != "" {
 			return c, fmt.Errorf("models: %s: hidden_act %q not supported for %s (silu)", path, act, hc.ModelType)
 		}
@@ -303,10 +303,10 @@ func buildDecoder(path string, hc *hfConfig, src *stSource) (*Decoder, error) {
 	}
 	m := &Decoder{Config: c, src: src}
 	ld := newLoader(src)
-	D, F, qw, kw := c.Dim, c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	D, F, qw, kw := c.DModel, c.DFF, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	if c.Arch == ArchGPT2 {
 		m.embed = ld.take("transformer.wte.weight", c.Vocab, D)
-		m.pos = ld.take("transformer.wpe.weight", c.MaxSeq, D)
+		m.pos = ld.take("transformer.wpe.weight", c.Context, D)
 		for l := range c.Layers {
 			p := fmt.Sprintf("transformer.h.%d.", l)
 			attnW := ld.take(p+"attn.c_attn.weight", D, 3*D)

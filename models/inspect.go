@@ -40,8 +40,8 @@ func Inspect(path string) (*Inventory, error) {
 		f.Close()
 		c := lay.cfg
 		inv.Config, _ = json.Marshal(map[string]any{
-			"dim": c.Dim, "hidden_dim": c.Hidden, "n_layers": c.Layers, "n_heads": c.Heads,
-			"n_kv_heads": c.KVHeads, "vocab_size": c.Vocab, "seq_len": c.MaxSeq, "shared_classifier": lay.shared,
+			"dim": c.DModel, "hidden_dim": c.DFF, "n_layers": c.Layers, "n_heads": c.Heads,
+			"n_kv_heads": c.KVHeads, "vocab_size": c.Vocab, "seq_len": c.Context, "shared_classifier": lay.shared,
 		})
 		for _, part := range lay.parts {
 			inv.Tensors = append(inv.Tensors, TensorInfo{Name: part.name, DType: "F32", Shape: part.shape, File: filepath.Base(p)})

@@ -132,8 +132,8 @@ func readLlama2cHeader(f io.Reader, path string, size int64) (*llama2cLayout, er
 			path, dim, hidden, layers, heads, kvHeads, vocab, seqLen, shared, want, size)
 	}
 	lay.cfg = DecoderConfig{
-		Arch: ArchLlama2c, Vocab: int(vocab), Dim: int(dim), Layers: int(layers), Heads: int(heads), KVHeads: int(kvHeads),
-		HeadDim: int(dh), Hidden: int(hidden), MaxSeq: int(seqLen), Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
+		Arch: ArchLlama2c, Vocab: int(vocab), DModel: int(dim), Layers: int(layers), Heads: int(heads), KVHeads: int(kvHeads),
+		HeadDim: int(dh), DFF: int(hidden), Context: int(seqLen), Norm: RMSNormKind, Eps: 1e-5, MLP: MLPSwiGLU,
 		RoPE:       attention.RoPE{Dim: int(dh), Theta: 10000, Layout: attention.RoPEInterleaved},
 		UntiedHead: !shared, BOS: 1, EOS: 2, BOSRule: BOSFirst,
 		ExtraStops: []int{1}, // run.c stops when BOS comes back
@@ -204,7 +204,7 @@ func loadLlama2c(path string) (*Decoder, error) {
 	}
 	m := &Decoder{Config: cfg, src: src}
 	ld := newLoader(src)
-	L, D, F, KV := cfg.Layers, cfg.Dim, cfg.Hidden, kvDim
+	L, D, F, KV := cfg.Layers, cfg.DModel, cfg.DFF, kvDim
 	m.embed = ld.take("tok_embeddings.weight", cfg.Vocab, D)
 	per := func(name string, rows, cols int) func(l int) []float32 {
 		all := ld.take(name, append([]int{L}, dims(rows, cols)...)...)

@@ -13,8 +13,8 @@ import (
 // NewRandomDecoder make a stand-in of the same cost for benchmarks).
 func GPT2Small() DecoderConfig {
 	return DecoderConfig{
-		Arch: ArchGPT2, Vocab: 50257, Dim: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, Hidden: 3072,
-		MaxSeq: 1024, Norm: LayerNormKind, NormEps: 1e-5, MLP: MLPGELUTanh, Learned: true,
+		Arch: ArchGPT2, Vocab: 50257, DModel: 768, Layers: 12, Heads: 12, KVHeads: 12, HeadDim: 64, DFF: 3072,
+		Context: 1024, Norm: LayerNormKind, Eps: 1e-5, MLP: MLPGELUTanh, Learned: true,
 		QKVBias: true, OutBias: true, MLPBias: true, BOS: 50256, EOS: 50256,
 	}
 }
@@ -26,8 +26,8 @@ func GPT2Small() DecoderConfig {
 // NewRandomDecoder it is a stand-in of the real checkpoint's cost.
 func SmolLM135M() DecoderConfig {
 	return DecoderConfig{
-		Arch: ArchLlama, Vocab: 49152, Dim: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, Hidden: 1536,
-		MaxSeq: 2048, Norm: RMSNormKind, NormEps: 1e-5, MLP: MLPSwiGLU,
+		Arch: ArchLlama, Vocab: 49152, DModel: 576, Layers: 30, Heads: 9, KVHeads: 3, HeadDim: 64, DFF: 1536,
+		Context: 2048, Norm: RMSNormKind, Eps: 1e-5, MLP: MLPSwiGLU,
 		RoPE: attention.RoPE{Dim: 64, Theta: 10000, Layout: attention.RoPEHalf},
 		BOS:  0, EOS: 0, BOSRule: BOSFirst,
 	}
@@ -73,7 +73,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 		}
 		return nil
 	}
-	D, F, qw, kw := c.Dim, c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	D, F, qw, kw := c.DModel, c.DFF, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	lin := func(in, out int, b bool) linear {
 		return linear{w: matrix(in * out), b: bias(b, out), in: in, out: out}
 	}
@@ -86,7 +86,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 	}
 	m := &Decoder{Config: c, embed: normal(c.Vocab * D), final: nrm()}
 	if c.Learned {
-		m.pos = normal(c.MaxSeq * D)
+		m.pos = normal(c.Context * D)
 	}
 	// GPT-2 checkpoints hold Conv1D weights [in, out], with q, k and v side
 	// by side in one c_attn (models/hf.go): lay them out the same way, so
@@ -125,7 +125,7 @@ func NewRandomDecoder(c DecoderConfig, seed uint64) (*Decoder, error) {
 // GELU, LayerNorm eps 1e-12 (random weights via NewRandomBert make a
 // stand-in of the same cost for benchmarks).
 func BertBase() BertConfig {
-	return BertConfig{Vocab: 30522, Dim: 768, Layers: 12, Heads: 12, Hidden: 3072, MaxPos: 512, TypeVocab: 2,
+	return BertConfig{Vocab: 30522, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, Context: 512, TypeVocab: 2,
 		Eps: 1e-12, Act: nn.GELUErf}
 }
 
@@ -138,8 +138,8 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	D, F := c.Dim, c.Hidden
-	params := (c.Vocab+c.MaxPos+c.TypeVocab+D)*D + c.Layers*(4*D*D+2*D*F)
+	D, F := c.DModel, c.DFF
+	params := (c.Vocab+c.Context+c.TypeVocab+D)*D + c.Layers*(4*D*D+2*D*F)
 	if err := tensor.CheckBudget("models: random bert weights", params); err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 		return v
 	}
 	ln := func() norm {
-		n := norm{w: make([]float32, c.Dim), b: make([]float32, c.Dim)}
+		n := norm{w: make([]float32, c.DModel), b: make([]float32, c.DModel)}
 		for i := range n.w {
 			n.w[i] = 1
 		}
@@ -161,7 +161,7 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 	lin := func(in, out int) linear {
 		return linear{w: normal(in * out), b: make([]float32, out), in: in, out: out}
 	}
-	m := &Bert{Config: c, word: normal(c.Vocab * D), pos: normal(c.MaxPos * D), typ: normal(c.TypeVocab * D), embLN: ln()}
+	m := &Bert{Config: c, word: normal(c.Vocab * D), pos: normal(c.Context * D), typ: normal(c.TypeVocab * D), embLN: ln()}
 	for range c.Layers {
 		m.layers = append(m.layers, bertLayer{
 			q: lin(D, D), k: lin(D, D), v: lin(D, D), o: lin(D, D), ln1: ln(),
@@ -178,7 +178,7 @@ func NewRandomBert(c BertConfig, seed uint64) (*Bert, error) {
 // row read are negligible, but a tied head reads the whole embedding).
 func (m *Decoder) WeightBytes() int64 {
 	c := m.Config
-	D, F, qw, kw := int64(c.Dim), int64(c.Hidden), int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
+	D, F, qw, kw := int64(c.DModel), int64(c.DFF), int64(c.Heads*c.HeadDim), int64(c.KVHeads*c.HeadDim)
 	mlp := int64(2)
 	if c.MLP == MLPSwiGLU {
 		mlp = 3

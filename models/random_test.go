@@ -11,7 +11,7 @@ import (
 // NewRandomBert builds an encoder that runs, is seeded, and refuses what
 // Validate refuses.
 func TestNewRandomBert(t *testing.T) {
-	c := BertConfig{Vocab: 50, Dim: 16, Layers: 2, Heads: 4, Hidden: 32, MaxPos: 10, TypeVocab: 2, Eps: 1e-12}
+	c := BertConfig{Vocab: 50, DModel: 16, Layers: 2, Heads: 4, DFF: 32, Context: 10, TypeVocab: 2, Eps: 1e-12}
 	run := func() []float32 {
 		m, err := NewRandomBert(c, 7)
 		if err != nil {
@@ -48,7 +48,7 @@ func TestNewRandomBert(t *testing.T) {
 		{func(c *BertConfig) { c.Heads = 3 }, "do not divide"},
 		{func(c *BertConfig) { c.Layers = 0 }, "want all >= 1"},
 		{func(c *BertConfig) { c.Eps = float32(math.NaN()) }, "eps"},
-		{func(c *BertConfig) { c.Vocab, c.Dim, c.Heads, c.Hidden = 1<<24, 1<<24, 1, 1 }, "word embedding"},
+		{func(c *BertConfig) { c.Vocab, c.DModel, c.Heads, c.DFF = 1<<24, 1<<24, 1, 1 }, "word embedding"},
 	} {
 		cc := c
 		bad.mod(&cc)

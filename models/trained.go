@@ -52,8 +52,8 @@ func FromGPT(g *nn.GPT) (*Decoder, error) {
 	}
 	D, V := gc.DModel, gc.Vocab
 	c := DecoderConfig{
-		Arch: ArchGPT, Vocab: V, Dim: D, Layers: gc.Layers, Heads: gc.Heads, KVHeads: gc.Heads,
-		HeadDim: D / gc.Heads, Hidden: 4 * D, MaxSeq: gc.Context, Norm: LayerNormKind, NormEps: gc.Eps,
+		Arch: ArchGPT, Vocab: V, DModel: D, Layers: gc.Layers, Heads: gc.Heads, KVHeads: gc.Heads,
+		HeadDim: D / gc.Heads, DFF: 4 * D, Context: gc.Context, Norm: LayerNormKind, Eps: gc.Eps,
 		MLP: MLPGELUTanh, Learned: true, QKVBias: true, OutBias: true, MLPBias: true,
 		UntiedHead: gc.UntiedHead, BOS: train.BOS, EOS: train.EOS, BOSRule: BOSAfter,
 	}

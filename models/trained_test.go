@@ -110,13 +110,14 @@ func TestFromGPTGreedy(t *testing.T) {
 // task's tokenizer; the other architectures are refused by name.
 func TestLoadTrained(t *testing.T) {
 	for _, tc := range []struct {
-		arch, err string
+		arch train.Arch
+		err  string
 	}{
 		{train.ArchGPT, ""},
 		{train.ArchTransformer, "trained encoder-decoder Transformer, not a decoder-only model"},
 		{train.ArchEncoder, "not a decoder-only model"},
 	} {
-		t.Run(tc.arch, func(t *testing.T) {
+		t.Run(string(tc.arch), func(t *testing.T) {
 			dir := t.TempDir()
 			task := "add"
 			if tc.arch == train.ArchEncoder {

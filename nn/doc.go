@@ -86,4 +86,31 @@
 // RMSNorm, Embedding, LearnedPositionalEmbedding, AddPositionsBackward):
 // they validate shapes like Forward, recompute the norm statistics from x,
 // and add into contiguous gradient tensors.
+//
+// # Vocabulary
+//
+// The configurations of attn (nn.TransformerConfig, nn.EncoderConfig,
+// nn.GPTConfig, attention.Config, models.DecoderConfig, models.BertConfig)
+// name each concept once. The JSON tags keep the names of the files they
+// are read from (config.json, training checkpoints), so saved files load
+// unchanged.
+//
+//	Vocab       V     token ids in [0, Vocab)
+//	DModel      D     model width: embedding and residual features (d_model)
+//	DFF         F     feed-forward width (d_ff; intermediate_size)
+//	Heads       H     query heads
+//	KVHeads     Hkv   key/value heads (grouped-query attention; H % Hkv == 0)
+//	HeadDim     Dh    features per head (D/H unless a checkpoint says otherwise)
+//	Layers      L     blocks (EncLayers, DecLayers for the encoder-decoder)
+//	Context           the longest sequence, in positions (max_position_embeddings,
+//	                  n_positions, block_size, max_len)
+//	Eps               the norms' epsilon
+//	UntiedHead        the output projection has its own weight; the zero
+//	                  value ties it to the token embedding
+//	Arch              a typed name of the architecture (models.Arch, train.Arch),
+//	                  never a bare string compared with literals
+//
+// Sizes are passed in one order wherever a function takes them: rows, in,
+// out (LinearForward(y, x, w, b, rows, in, out), kernel.Linear(..., rows,
+// in, out)); shape comments use the letters above.
 package nn

@@ -17,16 +17,16 @@ type EncoderConfig struct {
 	DFF       int     `json:"dim_feedforward"`
 	Layers    int     `json:"num_encoder_layers"`
 	Dropout   float32 `json:"dropout"`
-	MaxLen    int     `json:"max_len"`
+	Context   int     `json:"max_len"`
 	NormFirst bool    `json:"norm_first"`
 	Eps       float32 `json:"layer_norm_eps"`
-	// SeparateOutput unties the output projection from the embedding.
-	SeparateOutput bool `json:"separate_output,omitempty"`
+	// UntiedHead unties the output projection from the embedding.
+	UntiedHead bool `json:"separate_output,omitempty"`
 }
 
 func (c EncoderConfig) transformer() TransformerConfig {
 	return TransformerConfig{Vocab: c.Vocab, DModel: c.DModel, Heads: c.Heads, DFF: c.DFF, EncLayers: c.Layers,
-		DecLayers: 1, Dropout: c.Dropout, MaxLen: c.MaxLen, NormFirst: c.NormFirst, Eps: c.Eps, SeparateOutput: c.SeparateOutput}
+		DecLayers: 1, Dropout: c.Dropout, Context: c.Context, NormFirst: c.NormFirst, Eps: c.Eps, UntiedHead: c.UntiedHead}
 }
 
 // Validate checks the configuration.

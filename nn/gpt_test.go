@@ -70,7 +70,7 @@ func TestGPTRejects(t *testing.T) {
 // same check and bound as the other models), and no decoder parameters.
 func TestEncoderGradientsFiniteDifferences(t *testing.T) {
 	for _, pre := range []bool{false, true} {
-		c := EncoderConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, Layers: 2, Dropout: 0.1, MaxLen: 16, NormFirst: pre, Eps: 1e-5, SeparateOutput: pre}
+		c := EncoderConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, Layers: 2, Dropout: 0.1, Context: 16, NormFirst: pre, Eps: 1e-5, UntiedHead: pre}
 		rng := rand.New(rand.NewPCG(4, 4))
 		m, err := NewEncoder(c, rng)
 		if err != nil {

@@ -72,7 +72,7 @@ func (l *Linear) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	rows := x.Len() / max(in, 1)
-	kernel.Linear(y.Data(), out, x.Contiguous().Values(), in, l.Weight.Contiguous().Values(), in, bias, rows, out, in)
+	kernel.Linear(y.Data(), out, x.Contiguous().Values(), in, l.Weight.Contiguous().Values(), in, bias, rows, in, out)
 	return y, nil
 }
 
@@ -102,7 +102,7 @@ func LinearForward(y, x, w, b []float32, m, in, out int) {
 		}
 		return
 	}
-	kernel.Linear(y, out, x, in, w, in, b, m, out, in)
+	kernel.Linear(y, out, x, in, w, in, b, m, in, out)
 }
 
 // LinearBackward adds the gradients of LinearForward into dx [m,in]

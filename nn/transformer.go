@@ -25,29 +25,29 @@ type TransformerConfig struct {
 	EncLayers int     `json:"num_encoder_layers"`
 	DecLayers int     `json:"num_decoder_layers"`
 	Dropout   float32 `json:"dropout"`
-	MaxLen    int     `json:"max_len"`
+	Context   int     `json:"max_len"`
 	// NormFirst selects pre-LN (x + f(LN(x))) instead of the paper's post-LN
 	// (LN(x + f(x))); pre-LN stacks end with a final LayerNorm.
 	NormFirst bool    `json:"norm_first"`
 	Eps       float32 `json:"layer_norm_eps"`
-	// SeparateOutput gives the output projection its own weight
+	// UntiedHead gives the output projection its own weight
 	// ("generator.weight" [V, D]) instead of tying it to the embedding as
 	// the paper does (section 3.4).
-	SeparateOutput bool `json:"separate_output,omitempty"`
+	UntiedHead bool `json:"separate_output,omitempty"`
 }
 
 // TransformerPreset returns a named configuration: "base" and "big" are
 // the paper's (Table 3), "small" is a model that learns the synthetic tasks
 // of package train in minutes on a laptop.
 func TransformerPreset(name string, vocab int) (TransformerConfig, error) {
-	c := TransformerConfig{Vocab: vocab, MaxLen: 512, Eps: 1e-5}
+	c := TransformerConfig{Vocab: vocab, Context: 512, Eps: 1e-5}
 	switch name {
 	case "base":
 		c.DModel, c.Heads, c.DFF, c.EncLayers, c.DecLayers, c.Dropout = 512, 8, 2048, 6, 6, 0.1
 	case "big":
 		c.DModel, c.Heads, c.DFF, c.EncLayers, c.DecLayers, c.Dropout = 1024, 16, 4096, 6, 6, 0.3
 	case "small":
-		c.DModel, c.Heads, c.DFF, c.EncLayers, c.DecLayers, c.Dropout, c.MaxLen = 64, 4, 256, 2, 2, 0, 64
+		c.DModel, c.Heads, c.DFF, c.EncLayers, c.DecLayers, c.Dropout, c.Context = 64, 4, 256, 2, 2, 0, 64
 	default:
 		return c, fmt.Errorf("nn: unknown transformer preset %q (base, big, small)", name)
 	}
@@ -59,8 +59,8 @@ func (c TransformerConfig) Validate() error {
 	switch {
 	case c.Vocab < 4:
 		return fmt.Errorf("nn: transformer vocab %d, want >= 4", c.Vocab)
-	case c.DModel < 1 || c.Heads < 1 || c.DFF < 1 || c.MaxLen < 1:
-		return fmt.Errorf("nn: transformer d_model=%d nhead=%d dim_feedforward=%d max_len=%d, want all >= 1", c.DModel, c.Heads, c.DFF, c.MaxLen)
+	case c.DModel < 1 || c.Heads < 1 || c.DFF < 1 || c.Context < 1:
+		return fmt.Errorf("nn: transformer d_model=%d nhead=%d dim_feedforward=%d max_len=%d, want all >= 1", c.DModel, c.Heads, c.DFF, c.Context)
 	case c.DModel%c.Heads != 0:
 		return fmt.Errorf("nn: transformer nhead %d does not divide d_model %d", c.Heads, c.DModel)
 	case c.EncLayers < 1 || c.DecLayers < 1:
@@ -70,7 +70,7 @@ func (c TransformerConfig) Validate() error {
 	case !(c.Eps > 0):
 		return fmt.Errorf("nn: transformer layer_norm_eps %v, want > 0", c.Eps)
 	}
-	for _, n := range []int{c.Vocab, c.DModel, c.DFF, c.MaxLen, c.EncLayers, c.DecLayers} {
+	for _, n := range []int{c.Vocab, c.DModel, c.DFF, c.Context, c.EncLayers, c.DecLayers} {
 		if n > 1<<20 {
 			return fmt.Errorf("nn: transformer size %d is beyond what this implementation trains (2^20)", n)
 		}
@@ -179,11 +179,11 @@ func newTransformer(c TransformerConfig, rng *rand.Rand) (*Transformer, error) {
 		}
 	}
 	m.out = m.embed
-	if c.SeparateOutput {
+	if c.UntiedHead {
 		m.out = add("generator.weight", false, c.Vocab, D)
 		xavier(m.out)
 	}
-	pe, err := SinusoidalEncoding(c.MaxLen, D, 0)
+	pe, err := SinusoidalEncoding(c.Context, D, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -209,8 +209,8 @@ func (b *Seq2SeqBatch) check(c TransformerConfig) error {
 	switch {
 	case b.B < 1 || b.S < 1 || b.T < 1:
 		return fmt.Errorf("nn: batch B=%d S=%d T=%d, want all >= 1", b.B, b.S, b.T)
-	case b.S > c.MaxLen || b.T > c.MaxLen:
-		return fmt.Errorf("nn: batch lengths S=%d T=%d exceed the model's max_len %d", b.S, b.T, c.MaxLen)
+	case b.S > c.Context || b.T > c.Context:
+		return fmt.Errorf("nn: batch lengths S=%d T=%d exceed the model's max_len %d", b.S, b.T, c.Context)
 	case len(b.Src) != b.B*b.S || len(b.SrcLen) != b.B || len(b.TgtIn) != b.B*b.T || (b.TgtOut != nil && len(b.TgtOut) != b.B*b.T):
 		return fmt.Errorf("nn: batch buffers do not match B=%d S=%d T=%d", b.B, b.S, b.T)
 	}
@@ -445,8 +445,8 @@ func (m *Transformer) greedy(srcs [][]int, bos, eos, maxLen int, wantCross bool)
 	if B == 0 {
 		return nil, nil, nil
 	}
-	if maxLen < 1 || maxLen+1 > c.MaxLen {
-		return nil, nil, fmt.Errorf("nn: greedy maxLen %d, want 1..%d", maxLen, c.MaxLen-1)
+	if maxLen < 1 || maxLen+1 > c.Context {
+		return nil, nil, fmt.Errorf("nn: greedy maxLen %d, want 1..%d", maxLen, c.Context-1)
 	}
 	S := 0
 	for _, s := range srcs {

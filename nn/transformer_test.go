@@ -28,7 +28,7 @@ func tinyBatch(rng *rand.Rand, V int) *Seq2SeqBatch {
 // differences of its float32 loss (see checkModelGradients for the bound).
 func TestTransformerGradientsFiniteDifferences(t *testing.T) {
 	for _, pre := range []bool{false, true} {
-		c := TransformerConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, EncLayers: 2, DecLayers: 1, MaxLen: 16, Eps: 1e-5, NormFirst: pre, SeparateOutput: pre}
+		c := TransformerConfig{Vocab: 9, DModel: 8, Heads: 2, DFF: 12, EncLayers: 2, DecLayers: 1, Context: 16, Eps: 1e-5, NormFirst: pre, UntiedHead: pre}
 		rng := rand.New(rand.NewPCG(7, 8))
 		m, err := NewTransformer(c, rng)
 		if err != nil {

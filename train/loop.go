@@ -22,7 +22,7 @@ type RunConfig struct {
 	Seed        uint64               `json:"seed"`
 	Steps       int                  `json:"steps"`
 	BatchSize   int                  `json:"batch_size"`
-	Arch        string               `json:"arch,omitempty"`    // ArchTransformer (default) or ArchGPT
+	Arch        Arch                 `json:"arch,omitempty"`    // ArchTransformer (default) or ArchGPT
 	Model       nn.TransformerConfig `json:"model"`             // the Transformer's, when Arch is transformer
 	GPT         nn.GPTConfig         `json:"gpt,omitempty"`     // the GPT's, when Arch is gpt
 	Encoder     nn.EncoderConfig     `json:"encoder,omitempty"` // the encoder's, when Arch is encoder
@@ -75,8 +75,8 @@ func (rc RunConfig) Validate() error {
 		if rc.Model.Vocab != t.Vocab() {
 			return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.Model.Vocab, rc.Task, t.Vocab())
 		}
-		if rc.Model.MaxLen < max(t.MaxSrc(), t.MaxTgt()+1) {
-			return fmt.Errorf("train: model max_len %d is shorter than task %s's sequences (%d)", rc.Model.MaxLen, rc.Task, max(t.MaxSrc(), t.MaxTgt()+1))
+		if rc.Model.Context < max(t.MaxSrc(), t.MaxTgt()+1) {
+			return fmt.Errorf("train: model max_len %d is shorter than task %s's sequences (%d)", rc.Model.Context, rc.Task, max(t.MaxSrc(), t.MaxTgt()+1))
 		}
 	case ArchGPT:
 		if err := rc.GPT.Validate(); err != nil {
@@ -98,8 +98,8 @@ func (rc RunConfig) Validate() error {
 		if rc.Encoder.Vocab != t.Vocab() {
 			return fmt.Errorf("train: model vocab %d, task %s needs %d", rc.Encoder.Vocab, rc.Task, t.Vocab())
 		}
-		if rc.Encoder.MaxLen < t.MaxSrc() {
-			return fmt.Errorf("train: encoder max_len %d is shorter than task %s's sources (%d)", rc.Encoder.MaxLen, rc.Task, t.MaxSrc())
+		if rc.Encoder.Context < t.MaxSrc() {
+			return fmt.Errorf("train: encoder max_len %d is shorter than task %s's sources (%d)", rc.Encoder.Context, rc.Task, t.MaxSrc())
 		}
 	default:
 		return fmt.Errorf("train: unknown architecture %q (%s, %s, %s)", rc.Arch, ArchTransformer, ArchGPT, ArchEncoder)
@@ -122,7 +122,7 @@ func (rc RunConfig) Validate() error {
 }
 
 // arch is the run's architecture, the Transformer when unset.
-func (rc RunConfig) arch() string {
+func (rc RunConfig) arch() Arch {
 	if rc.Arch == "" {
 		return ArchTransformer
 	}
@@ -151,7 +151,7 @@ func (rc *RunConfig) UseEncoder() {
 	m := rc.Model
 	rc.Arch = ArchEncoder
 	rc.Encoder = nn.EncoderConfig{Vocab: m.Vocab, DModel: m.DModel, Heads: m.Heads, DFF: m.DFF, Layers: m.EncLayers,
-		Dropout: m.Dropout, MaxLen: m.MaxLen, NormFirst: m.NormFirst, Eps: m.Eps}
+		Dropout: m.Dropout, Context: m.Context, NormFirst: m.NormFirst, Eps: m.Eps}
 }
 
 func (rc RunConfig) schedule() Schedule {

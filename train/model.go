@@ -7,11 +7,14 @@ import (
 	"github.com/attn-go/attn/nn"
 )
 
+// Arch names the model a run trains.
+type Arch string
+
 // Architectures a run can train.
 const (
-	ArchTransformer = "transformer" // the paper's encoder-decoder (nn.Transformer)
-	ArchGPT         = "gpt"         // decoder-only (nn.GPT) on "source BOS target EOS"
-	ArchEncoder     = "encoder"     // encoder-only (nn.Encoder): one output per source token
+	ArchTransformer Arch = "transformer" // the paper's encoder-decoder (nn.Transformer)
+	ArchGPT         Arch = "gpt"         // decoder-only (nn.GPT) on "source BOS target EOS"
+	ArchEncoder     Arch = "encoder"     // encoder-only (nn.Encoder): one output per source token
 )
 
 // Model is what the training loop drives: the encoder-decoder Transformer

@@ -556,7 +556,7 @@ func runBenchMHA(w io.Writer, o *benchOpts, f mhaBenchFlags) error {
 		return err
 	}
 	rng := seedRand(o.seed)
-	m, err := attention.New(attention.Config{EmbedDim: D, NumHeads: H, Bias: true}, rng)
+	m, err := attention.New(attention.Config{DModel: D, Heads: H, Bias: true}, rng)
 	if err != nil {
 		return err
 	}
@@ -764,7 +764,7 @@ func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
 		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 || kv < 1 || f.heads%kv != 0 {
 			return nil, fmt.Errorf("--dim %d, --heads %d and --kv-heads %d: want all >= 1, heads dividing dim, kv-heads dividing heads", f.dim, f.heads, kv)
 		}
-		c.Dim, c.Heads, c.KVHeads, c.HeadDim, c.Hidden = f.dim, f.heads, kv, f.dim/f.heads, 4*f.dim
+		c.DModel, c.Heads, c.KVHeads, c.HeadDim, c.DFF = f.dim, f.heads, kv, f.dim/f.heads, 4*f.dim
 		c.RoPE.Dim = c.HeadDim
 	}
 	if f.layers != 0 {
@@ -797,8 +797,8 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 	defer m.Close()
 	c := m.Config
 	N := f.context
-	if N > c.MaxSeq {
-		return fmt.Errorf("--context %d exceeds the model's context length %d", N, c.MaxSeq)
+	if N > c.Context {
+		return fmt.Errorf("--context %d exceeds the model's context length %d", N, c.Context)
 	}
 	s, err := m.NewState(N)
 	if err != nil {
@@ -840,8 +840,8 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 	kvBytes := int64(2*4*c.Layers*c.KVHeads*c.HeadDim) * int64(N)
 	env, rss := o.env(workers), benchrun.PeakRSS()
 	obj := benchrun.Fields("impl", "attn", "op", "decode", "model", f.model, "arch", c.Arch,
-		"vocab", c.Vocab, "dim", c.Dim, "layers", c.Layers, "heads", c.Heads, "kv_heads", c.KVHeads,
-		"head_dim", c.HeadDim, "hidden", c.Hidden, "context", N)
+		"vocab", c.Vocab, "dim", c.DModel, "layers", c.Layers, "heads", c.Heads, "kv_heads", c.KVHeads,
+		"head_dim", c.HeadDim, "hidden", c.DFF, "context", N)
 	obj = append(obj, env.ThreadFields()...)
 	obj = append(obj, dec.Fields("")...)
 	obj = append(obj, benchrun.Fields("prompt_tokens", N)...)

@@ -65,7 +65,7 @@ func encodeModel(f encodeFlags, seed uint64) (*models.Bert, error) {
 		if f.dim < 1 || f.heads < 1 || f.dim%f.heads != 0 {
 			return nil, fmt.Errorf("--dim %d and --heads %d: want both >= 1, heads dividing dim", f.dim, f.heads)
 		}
-		c.Dim, c.Heads, c.Hidden = f.dim, f.heads, 4*f.dim
+		c.DModel, c.Heads, c.DFF = f.dim, f.heads, 4*f.dim
 	}
 	if f.layers != 0 {
 		c.Layers = f.layers
@@ -83,7 +83,7 @@ func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	if mp := models.BertBase().MaxPos; f.model == bertBaseName && f.seq > mp {
+	if mp := models.BertBase().Context; f.model == bertBaseName && f.seq > mp {
 		return fmt.Errorf("--seq %d exceeds the model's %d positions", f.seq, mp) // before drawing its weights
 	}
 	workers, err := o.setup()
@@ -97,10 +97,10 @@ func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
 	defer m.Close()
 	c := m.Config
 	B, T := f.batch, f.seq
-	if T > c.MaxPos {
-		return fmt.Errorf("--seq %d exceeds the model's %d positions", T, c.MaxPos)
+	if T > c.Context {
+		return fmt.Errorf("--seq %d exceeds the model's %d positions", T, c.Context)
 	}
-	if err := checkBytes("encode activations", B*T*(2*c.Hidden+6*c.Dim)); err != nil {
+	if err := checkBytes("encode activations", B*T*(2*c.DFF+6*c.DModel)); err != nil {
 		return err
 	}
 	rng := seedRand(o.seed)
@@ -115,11 +115,11 @@ func runBenchEncode(w io.Writer, o *benchOpts, f encodeFlags) error {
 	if err != nil {
 		return err
 	}
-	shape := benchrun.Fields("model", f.model, "batch", B, "seq", T, "tokens", B*T, "vocab", c.Vocab, "dim", c.Dim,
-		"layers", c.Layers, "heads", c.Heads, "hidden", c.Hidden)
+	shape := benchrun.Fields("model", f.model, "batch", B, "seq", T, "tokens", B*T, "vocab", c.Vocab, "dim", c.DModel,
+		"layers", c.Layers, "heads", c.Heads, "hidden", c.DFF)
 	if med := t.Median(); med > 0 {
 		shape = append(shape, benchrun.Fields("tokens_per_s", benchrun.PerSecond(float64(B*T), med))...)
 	}
-	label := fmt.Sprintf("%s B=%d T=%d (D %d, %d layers)", f.model, B, T, c.Dim, c.Layers)
-	return o.report(w, workers, benchrun.Report{Op: "encode", Shape: shape, Label: label, FLOPs: flops.BERT(B, T, c.Dim, c.Hidden, c.Layers), Timing: t})
+	label := fmt.Sprintf("%s B=%d T=%d (D %d, %d layers)", f.model, B, T, c.DModel, c.Layers)
+	return o.report(w, workers, benchrun.Report{Op: "encode", Shape: shape, Label: label, FLOPs: flops.BERT(B, T, c.DModel, c.DFF, c.Layers), Timing: t})
 }

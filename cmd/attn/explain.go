@@ -103,7 +103,7 @@ func runExplain(w io.Writer, f explainFlags) error {
 
 	// Step 2: projections. The module holds W_Q, W_K, W_V packed as
 	// in_proj_weight [3D, D]; head h uses rows h·Dh..(h+1)·Dh of each.
-	m, err := attention.New(attention.Config{EmbedDim: D, NumHeads: H, Bias: true}, rng)
+	m, err := attention.New(attention.Config{DModel: D, Heads: H, Bias: true}, rng)
 	if err != nil {
 		return err
 	}

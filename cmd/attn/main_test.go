@@ -62,7 +62,7 @@ func TestMHACommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := safetensors.ReadFile(in)
-	c, err := mhacase.Load(f, nil, mhacase.Flags{NumHeads: 8, Causal: true, NeedWeights: true})
+	c, err := mhacase.Load(f, nil, mhacase.Flags{Heads: 8, Causal: true, NeedWeights: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ To save a case from PyTorch:
 	fs.StringVar(&f.in, "in", "", "input safetensors file (required)")
 	fs.StringVar(&f.out, "out", "", "output safetensors file (required; written atomically)")
 	fs.StringVar(&f.weights, "weights", "", "optional safetensors file holding the module's parameters")
-	fs.IntVar(&f.fl.NumHeads, "num-heads", 0, "number of heads H (required; must divide D)")
+	fs.IntVar(&f.fl.Heads, "num-heads", 0, "number of heads H (required; must divide D)")
 	fs.BoolVar(&f.fl.Causal, "causal", false, "add a causal mask (query i sees keys 0..i, top-left aligned)")
 	fs.BoolVar(&f.fl.NeedWeights, "need-weights", false, "also write attn_output_weights")
 	fs.BoolVar(&f.fl.PerHeadWeights, "per-head-weights", false, "weights per head [B,H,T,S] instead of averaged [B,T,S]")
@@ -82,8 +82,8 @@ To save a case from PyTorch:
 }
 
 func runMHA(cmd *cobra.Command, f mhaFlags) error {
-	if f.fl.NumHeads < 1 {
-		return fmt.Errorf("--num-heads is %d, want >= 1", f.fl.NumHeads)
+	if f.fl.Heads < 1 {
+		return fmt.Errorf("--num-heads is %d, want >= 1", f.fl.Heads)
 	}
 	if f.fl.PerHeadWeights && !f.fl.NeedWeights {
 		return fmt.Errorf("--per-head-weights needs --need-weights")
@@ -118,7 +118,7 @@ func runMHA(cmd *cobra.Command, f mhaFlags) error {
 		return fmt.Errorf("%s: %w", f.in, err)
 	}
 	meta := map[string]string{
-		"num_heads":            fmt.Sprint(f.fl.NumHeads),
+		"num_heads":            fmt.Sprint(f.fl.Heads),
 		"causal":               fmt.Sprint(f.fl.Causal),
 		"need_weights":         fmt.Sprint(f.fl.NeedWeights),
 		"average_attn_weights": fmt.Sprint(!f.fl.PerHeadWeights),

@@ -53,7 +53,7 @@ func TestMHACommandBackward(t *testing.T) {
 				t.Fatalf("output gradients %v, want %v", names, c.grads)
 			}
 			f, _ := safetensors.ReadFile(in)
-			fl := mhacase.Flags{NumHeads: 4, Causal: strings.Contains(strings.Join(c.args, " "), "--causal"), NeedWeights: strings.Contains(strings.Join(c.args, " "), "--need-weights")}
+			fl := mhacase.Flags{Heads: 4, Causal: strings.Contains(strings.Join(c.args, " "), "--causal"), NeedWeights: strings.Contains(strings.Join(c.args, " "), "--need-weights")}
 			cs, err := mhacase.Load(f, nil, fl)
 			if err != nil {
 				t.Fatal(err)

@@ -196,8 +196,8 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 		}
 		flush = stream.Flush
 	}
-	if len(ids) > m.Config.MaxSeq {
-		return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(ids), m.Config.MaxSeq)
+	if len(ids) > m.Config.Context {
+		return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(ids), m.Config.Context)
 	}
 	s, err := m.NewState(0)
 	if err != nil {
@@ -258,14 +258,14 @@ written atomically.`,
 					return err
 				}
 			}
-			if len(toks) > m.Config.MaxSeq {
-				return fmt.Errorf("the input is %d tokens, longer than the model's context of %d", len(toks), m.Config.MaxSeq)
+			if len(toks) > m.Config.Context {
+				return fmt.Errorf("the input is %d tokens, longer than the model's context of %d", len(toks), m.Config.Context)
 			}
 			s, err := m.NewState(0)
 			if err != nil {
 				return err
 			}
-			out, err := m.Forward(s, toks, models.ForwardOptions{AllLogits: true, Hidden: hidden})
+			out, err := m.Forward(s, toks, models.ForwardOptions{AllLogits: true, HiddenStates: hidden})
 			if err != nil {
 				return err
 			}
@@ -277,8 +277,8 @@ written atomically.`,
 				safetensors.Int64Entry("input_ids", []int{len(toks)}, in64),
 				safetensors.TensorEntry("logits", out.Logits),
 			}
-			if out.Hidden != nil {
-				entries = append(entries, safetensors.TensorEntry("hidden_states", out.Hidden))
+			if out.HiddenStates != nil {
+				entries = append(entries, safetensors.TensorEntry("hidden_states", out.HiddenStates))
 			}
 			if err := safetensors.WriteFile(logits, entries, map[string]string{"model": model, "arch": string(m.Arch())}); err != nil {
 				return err

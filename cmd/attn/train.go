@@ -69,7 +69,7 @@ cosine schedule, label smoothing 0.1) reach over 99% exact match on reverse.`,
 	fs.IntVar(&f.dff, "d-ff", 0, "feed-forward width (default 256)")
 	fs.Float64Var(&f.dropout, "dropout", -1, "dropout probability (default 0)")
 	fs.BoolVar(&f.normFirst, "pre-ln", false, "pre-LN layers instead of the paper's post-LN")
-	fs.StringVar(&f.arch, "arch", train.ArchTransformer, "model: transformer (the paper's encoder-decoder), gpt (decoder-only on \"source BOS target\") or encoder (encoder-only, one output per input token; copy, reverse, sort)")
+	fs.StringVar(&f.arch, "arch", string(train.ArchTransformer), "model: transformer (the paper's encoder-decoder), gpt (decoder-only on \"source BOS target\") or encoder (encoder-only, one output per input token; copy, reverse, sort)")
 	fs.StringVar(&f.schedule, "schedule", "", "learning-rate schedule: cosine (default), noam (the paper's, peaking at --lr) or constant")
 	fs.IntVar(&f.warmup, "warmup", 0, "warm-up steps (default 100)")
 	fs.IntVar(&f.saveEvery, "save-every", 0, "steps between checkpoints (default 250)")
@@ -112,7 +112,7 @@ func runTrain(cmd *cobra.Command, f trainFlags) error {
 		rc.Model.Dropout = float32(f.dropout)
 	}
 	rc.Model.NormFirst = f.normFirst
-	switch f.arch {
+	switch train.Arch(f.arch) {
 	case train.ArchTransformer:
 	case train.ArchGPT:
 		if err := rc.UseGPT(); err != nil {

@@ -266,8 +266,8 @@ func vizDecoder(cmd *cobra.Command, f vizFlags, m *models.Decoder, format viz.Fo
 			return err
 		}
 	}
-	if len(ids) > m.Config.MaxSeq {
-		return fmt.Errorf("the input is %d tokens, longer than the model's context of %d", len(ids), m.Config.MaxSeq)
+	if len(ids) > m.Config.Context {
+		return fmt.Errorf("the input is %d tokens, longer than the model's context of %d", len(ids), m.Config.Context)
 	}
 	labels := make([]string, len(ids))
 	for i, id := range ids {

@@ -45,7 +45,7 @@ func FuzzLoadCase(f *testing.F) {
 		if err != nil {
 			return
 		}
-		c, err := Load(in, nil, Flags{NumHeads: heads, Causal: causal, NeedWeights: true, PerHeadWeights: perHead})
+		c, err := Load(in, nil, Flags{Heads: heads, Causal: causal, NeedWeights: true, PerHeadWeights: perHead})
 		if err != nil {
 			return
 		}

@@ -171,7 +171,7 @@ func TestSplitmixTwin(t *testing.T) {
 // metadata (the generators write them under PyTorch's argument names).
 func goldenFlags(t *testing.T, meta map[string]string) Flags {
 	return Flags{
-		NumHeads:       atoi(t, meta["num_heads"]),
+		Heads:          atoi(t, meta["num_heads"]),
 		Causal:         meta["causal"] == "true",
 		NeedWeights:    meta["need_weights"] == "true",
 		PerHeadWeights: meta["average_attn_weights"] == "false",

@@ -33,7 +33,7 @@ var paramNames = []string{
 // Flags are the call's settings that PyTorch passes as arguments rather than
 // tensors.
 type Flags struct {
-	NumHeads       int  // H; must divide D
+	Heads          int  // H; must divide D
 	Causal         bool // add a top-left causal mask
 	NeedWeights    bool // return attn_output_weights
 	PerHeadWeights bool // [B,H,T,S] instead of the mean over heads [B,T,S]
@@ -58,8 +58,8 @@ func Load(in, weights *safetensors.File, fl Flags) (*Case, error) {
 	if err := checkNames(in, weights != nil); err != nil {
 		return nil, err
 	}
-	if fl.NumHeads < 1 {
-		return nil, fmt.Errorf("num heads is %d, want >= 1", fl.NumHeads)
+	if fl.Heads < 1 {
+		return nil, fmt.Errorf("num heads is %d, want >= 1", fl.Heads)
 	}
 	params := in
 	if weights != nil {
@@ -105,7 +105,7 @@ func Load(in, weights *safetensors.File, fl Flags) (*Case, error) {
 			}
 		}
 	}
-	cfg, err := inferConfig(c, sd, fl.NumHeads)
+	cfg, err := inferConfig(c, sd, fl.Heads)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func loadAttnMask(in *safetensors.File) (attention.Mask, error) {
 // inferConfig reads D from the query, kdim and vdim from key and value, and
 // whether the module has biases from the parameters present.
 func inferConfig(c *Case, sd map[string]*tensor.Tensor, H int) (attention.Config, error) {
-	cfg := attention.Config{EmbedDim: c.Query.Dim(2), NumHeads: H}
+	cfg := attention.Config{DModel: c.Query.Dim(2), Heads: H}
 	if c.Key != nil {
 		cfg.KDim, cfg.VDim = c.Key.Dim(2), c.Value.Dim(2)
 	}
