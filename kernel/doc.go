@@ -39,7 +39,11 @@
 // docs/gemm.md describes the algorithm, the generated assembly
 // (kernel/_asm, `go generate`, kernel/_asm/check.sh) and the measurements.
 //
-// Argument errors in this package (slices too short for the stated sizes)
-// are programming errors inside attn and panic; public packages validate
-// user input before calling in.
+// Panics: like gonum's BLAS, the exported kernels panic on inconsistent
+// sizes (a slice too short for the stated sizes, a leading dimension below
+// the row width), with a "kernel: " message naming the argument, before any
+// assembly runs; they never return errors. Such sizes are programming
+// errors inside attn: the public packages (attention, nn, models) validate
+// user input and return errors before calling in. panic_test.go holds every
+// entry point to this.
 package kernel

@@ -1,6 +1,9 @@
 package kernel
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The standard normal CDF Φ, for the exact (erf) form of GELU. For t ≥ 0,
 //
@@ -49,7 +52,12 @@ const normBlock = 256
 // 1 + erf(x/√2) lost every digit long before); below, Φ stays under 1e-49.
 // phi and ez must be at least as long as x. NaN gives NaN; ±Inf give Φ = 1
 // or 0 and ez = 0.
-func NormCDF(phi, ez []float64, x []float32) { normCDFLevel(vecLevel, phi, ez, x) }
+func NormCDF(phi, ez []float64, x []float32) {
+	if len(phi) < len(x) || len(ez) < len(x) {
+		panic(fmt.Sprintf("kernel: NormCDF of %d values into phi of %d and ez of %d", len(x), len(phi), len(ez)))
+	}
+	normCDFLevel(vecLevel, phi, ez, x)
+}
 
 func normCDFLevel(level int, phi, ez []float64, x []float32) {
 	n := len(x)

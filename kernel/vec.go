@@ -199,7 +199,12 @@ func expShiftLevel(level int, x []float32, shift float32) float32 {
 // masked value row, does not leak). It is the softmax backward for one
 // row: with p the weights, dp = ∂L/∂p and delta = Σ p·dp, the result is
 // ∂L/∂scores. dp must be at least as long as p.
-func SoftmaxGrad(p, dp []float32, delta float32) { softmaxGradLevel(vecLevel, p, dp, delta) }
+func SoftmaxGrad(p, dp []float32, delta float32) {
+	if len(dp) < len(p) {
+		panic(fmt.Sprintf("kernel: SoftmaxGrad of %d weights with %d gradients", len(p), len(dp)))
+	}
+	softmaxGradLevel(vecLevel, p, dp, delta)
+}
 
 func softmaxGradLevel(level int, p, dp []float32, delta float32) {
 	n := len(p)
