@@ -44,13 +44,7 @@ func keepRows[T numcheck.Float](v []T, rowLen int, keep func(row int) bool) []T 
 var goldenRows numcheck.Table
 
 // TestMain prints the golden rows of the tests run as one table, under -v.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testing.Verbose() && goldenRows.Len() > 0 {
-		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(goldenRows.Run(m)) }
 
 // checkGolden measures got and PyTorch float32's answer (exp's <name>)
 // against the float64 reference (<name>_f64), over the rows keep selects,

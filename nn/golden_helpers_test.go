@@ -115,10 +115,4 @@ func (g *goldenModelCase) compare(st LossStats, params []*Param) {
 var goldenRows numcheck.Table
 
 // TestMain prints the golden rows of the tests run as one table, under -v.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testing.Verbose() && goldenRows.Len() > 0 {
-		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(goldenRows.Run(m)) }

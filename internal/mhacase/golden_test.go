@@ -2,7 +2,6 @@ package mhacase
 
 import (
 	"bytes"
-	"fmt"
 	"hash/fnv"
 	"math"
 	"os"
@@ -85,13 +84,7 @@ func compare(t *testing.T, in *safetensors.File, name string, got []float32) {
 var goldenRows numcheck.Table
 
 // TestMain prints the golden rows of the tests run as one table, under -v.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if testing.Verbose() && goldenRows.Len() > 0 {
-		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", goldenRows.Len(), goldenRows.String())
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(goldenRows.Run(m)) }
 
 // goldenCase names a row of the table: the golden folder, the case (the
 // subtest's name) and the tensor.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"testing"
 	"unicode/utf8"
 )
 
@@ -118,4 +119,16 @@ func boundCell(x float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2e", x)
+}
+
+// Run runs a package's tests and then, under -v, prints the rows they
+// recorded as one table; it returns m.Run's exit code, for a TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(goldenRows.Run(m)) }
+func (tab *Table) Run(m *testing.M) int {
+	code := m.Run()
+	if testing.Verbose() && tab.Len() > 0 {
+		fmt.Printf("attn against PyTorch float32, errors against the float64 reference (%d rows):\n%s", tab.Len(), tab.String())
+	}
+	return code
 }
