@@ -66,7 +66,7 @@ func benchGemm(b *testing.B, s benchShape, fn gemmFn, threads ...int) {
 	}
 }
 
-// BenchmarkGemm: the shapes (1024³ NN and NT; the MHA packed
+// BenchmarkGemm: the shapes BENCHMARKS.md reports (1024³ NN and NT; the MHA packed
 // projection x[1024,768]·W[2304,768]ᵀ) for every available blocked
 // variant, parallel over all workers.
 func BenchmarkGemm(b *testing.B) {
