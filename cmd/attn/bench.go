@@ -699,7 +699,7 @@ The usual fields (reps, median_ms, min_ms, max_ms, ...) repeat the decode
 step's, the headline number; prompt_* and decode_* hold each measurement.`,
 		Example: `  attn bench decode --model gpt2-small --context 1024 --threads 2 --bandwidth-gbs 20 --json
   attn bench decode --model smollm-135m --context 512
-  attn bench decode --model /work/shared/models/stories260K/stories260K.bin --context 512`,
+  attn bench decode --model path/to/stories260K.bin --context 512`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBenchDecode(cmd.OutOrStdout(), o, f)
@@ -729,23 +729,6 @@ func shrinkFlags(fs *pflag.FlagSet, vars ...intVar) {
 	}
 }
 
-// loadAs loads the checkpoint at path as a model of type T (what names it
-// in the error when the checkpoint holds another kind).
-func loadAs[T models.Model](path, what string) (T, error) {
-	var zero T
-	m, err := models.Load(path)
-	if err != nil {
-		return zero, err
-	}
-	t, ok := m.(T)
-	if !ok {
-		arch := m.Arch()
-		_ = m.Close()
-		return zero, fmt.Errorf("--model %s is a %s model, not %s", path, arch, what)
-	}
-	return t, nil
-}
-
 // decodeModel builds or loads the model --model names. The caller closes it.
 func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
 	preset, random := randomModels[f.model]
@@ -753,7 +736,7 @@ func decodeModel(f decodeFlags, seed uint64) (*models.Decoder, error) {
 		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.kvHeads != 0 || f.vocab != 0 {
 			return nil, fmt.Errorf("--dim, --layers, --heads, --kv-heads and --vocab reshape only the random models (gpt2-small, smollm-135m)")
 		}
-		return loadAs[*models.Decoder](f.model, "a decoder")
+		return models.LoadDecoder(f.model)
 	}
 	c := preset()
 	if f.dim != 0 || f.heads != 0 || f.kvHeads != 0 {

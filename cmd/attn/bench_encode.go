@@ -58,7 +58,7 @@ func encodeModel(f encodeFlags, seed uint64) (*models.Bert, error) {
 		if f.dim != 0 || f.layers != 0 || f.heads != 0 || f.vocab != 0 {
 			return nil, fmt.Errorf("--dim, --layers, --heads and --vocab reshape only --model %s", bertBaseName)
 		}
-		return loadAs[*models.Bert](f.model, "a BERT encoder")
+		return models.LoadBert(f.model)
 	}
 	c := models.BertBase()
 	if f.dim != 0 || f.heads != 0 {

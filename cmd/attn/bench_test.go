@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attn-go/attn/internal/testmodels"
 )
 
 // fast keeps the timing loops short in tests.
@@ -218,8 +220,9 @@ func TestBenchKernelAndPeakThroughTheSeam(t *testing.T) {
 	}
 }
 
-// stories260K is the real llama2.c checkpoint, when this machine has it.
-const stories260K = "/work/shared/models/stories260K/stories260K.bin"
+// checkpointPath stands for a checkpoint in the flag checks that refuse it
+// before anything is read.
+const checkpointPath = "path/to/stories260K.bin"
 
 // tinyGPT2 shrinks bench decode's random gpt2-small model with the hidden flags.
 var tinyGPT2 = []string{"--dim", "16", "--heads", "2", "--layers", "2", "--vocab", "50"}
@@ -296,7 +299,7 @@ func TestBenchDecodeRandomLlama(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--heads", "6", "--kv-heads", "4", "--dim", "24"}, // 4 does not divide 6
-		{"--model", stories260K, "--kv-heads", "2"},        // only random models reshape
+		{"--model", checkpointPath, "--kv-heads", "2"},     // only random models reshape
 	} {
 		code, _, errOut := runCLI(t, append([]string{"bench", "decode", "--context", "2", "--model", "smollm-135m"}, args...)...)
 		if code == 0 || !strings.Contains(errOut, "kv-heads") {
@@ -330,7 +333,7 @@ func TestBenchEncode(t *testing.T) {
 		want string
 	}{
 		{[]string{"--seq", "600"}, "positions"},
-		{[]string{"--seq", "4", "--model", stories260K, "--dim", "8"}, "reshape only"},
+		{[]string{"--seq", "4", "--model", checkpointPath, "--dim", "8"}, "reshape only"},
 		{[]string{"--seq", "4", "--dim", "10", "--heads", "3"}, "heads dividing dim"},
 		{[]string{"--seq", "0"}, "--seq"},
 	} {
@@ -342,9 +345,7 @@ func TestBenchEncode(t *testing.T) {
 }
 
 func TestBenchDecodeStories260K(t *testing.T) {
-	if _, err := os.Stat(stories260K); err != nil {
-		t.Skipf("no %s: %v", stories260K, err)
-	}
+	stories260K := testmodels.Model(t, "stories260K", "stories260K.bin")
 	m := benchJSON(t, "bench", "decode", "--model", stories260K, "--context", "16")
 	checkDecode(t, m, 16)
 	if m["arch"] != "llama2c" || m["dim"] != 64.0 || m["kv_heads"] != 4.0 || m["vocab"] != 512.0 {
