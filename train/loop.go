@@ -286,23 +286,10 @@ func Train(ctx context.Context, rc RunConfig, dir string, resume bool, hooks Hoo
 			return res, fmt.Errorf("%w at step %d; checkpoint saved in %s", ErrInterrupted, step-1, dir)
 		}
 		bt := MakeBatch(task, rc.Seed^trainStream, uint64(step-1)*uint64(rc.BatchSize), rc.BatchSize)
-		ZeroGrads(params)
-		st, err := model.Loss(bt, nn.TrainOptions{Backward: true, Dropout: true, Seed: stepSeed(rc.Seed, step), Smoothing: rc.Smoothing})
-		if err == nil && (math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0)) {
-			err = fmt.Errorf("loss is %v", st.Sum)
-		}
-		var gn float64
-		if err == nil {
-			if gn = ClipGradNorm(params, rc.ClipNorm); math.IsNaN(gn) || math.IsInf(gn, 0) {
-				err = fmt.Errorf("gradient norm is %v", gn)
-			}
-		}
+		lr := sched.LR(step)
+		st, gn, err := Step(model, adam, bt, lr, rc.ClipNorm, nn.TrainOptions{Dropout: true, Seed: stepSeed(rc.Seed, step), Smoothing: rc.Smoothing})
 		if err != nil {
 			return res, fmt.Errorf("train: step %d: %v; stopped, the last good checkpoint in %s is kept", step, err, dir)
-		}
-		lr := sched.LR(step)
-		if err := adam.Update(params, lr); err != nil {
-			return res, err
 		}
 		loss := st.Sum / float64(max(st.Count, 1))
 		res.Losses = append(res.Losses, loss)
@@ -333,6 +320,30 @@ func Train(ctx context.Context, rc RunConfig, dir string, resume bool, hooks Hoo
 	}
 	res.Elapsed = time.Since(t0)
 	return res, nil
+}
+
+// Step is one optimisation step on batch b: the gradients zeroed, the loss
+// and its backward (opt with Backward set), the gradients clipped to a
+// global norm of clip (0: no clipping), and one AdamW update at learning
+// rate lr. It returns the loss statistics and the gradient norm before
+// clipping. A loss or gradient norm that is NaN or infinite is an error,
+// and then the parameters are left as they were.
+func Step(model Model, adam *Adam, b *Batch, lr, clip float64, opt nn.TrainOptions) (nn.LossStats, float64, error) {
+	params := model.Params()
+	ZeroGrads(params)
+	opt.Backward = true
+	st, err := model.Loss(b, opt)
+	if err != nil {
+		return st, 0, err
+	}
+	if math.IsNaN(st.Sum) || math.IsInf(st.Sum, 0) {
+		return st, 0, fmt.Errorf("loss is %v", st.Sum)
+	}
+	gn := ClipGradNorm(params, clip)
+	if math.IsNaN(gn) || math.IsInf(gn, 0) {
+		return st, gn, fmt.Errorf("gradient norm is %v", gn)
+	}
+	return st, gn, adam.Update(params, lr)
 }
 
 // stepSeed derives the dropout seed of a step (splitmix64 of seed and step).

@@ -167,7 +167,6 @@ func demoTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
 		return nil, err
 	}
 	b := train.MakeBatch(task, seed, 0, B)
-	bt := &nn.Seq2SeqBatch{B: b.B, S: b.S, T: b.T, Src: b.Src, SrcLen: b.SrcLen, TgtIn: b.TgtIn, TgtOut: b.TgtOut, Ignore: train.Ignore}
 	labels := 0
 	for _, l := range b.TgtOut {
 		if l != train.Ignore {
@@ -182,14 +181,9 @@ func demoTrainStep(f trainBenchFlags, seed uint64) (*trainStep, error) {
 	adam := &train.Adam{Beta1: 0.9, Beta2: 0.98, Eps: 1e-9, WeightDecay: 0.01, Decoupled: true}
 	var last nn.LossStats
 	step := func() error {
-		train.ZeroGrads(params)
-		st, err := m.Loss(bt, nn.TrainOptions{Backward: true, Smoothing: 0.1})
-		if err != nil {
-			return err
-		}
+		st, _, err := train.Step(train.Seq2Seq{Transformer: m}, adam, b, 1e-3, 1, nn.TrainOptions{Smoothing: 0.1})
 		last = st
-		train.ClipGradNorm(params, 1)
-		return adam.Update(params, 1e-3)
+		return err
 	}
 	shape := benchrun.Fields("task", task.Name(), "vocab", cfg.Vocab, "d_model", cfg.DModel, "heads", cfg.Heads, "d_ff", cfg.DFF, "enc_layers", cfg.EncLayers, "dec_layers", cfg.DecLayers, "norm_first", cfg.NormFirst, "params", nparams, "batch", B, "src_len", b.S, "tgt_len", b.T, "label_tokens", labels, "optimizer", "AdamW(0.9, 0.98, eps 1e-9, wd 0.01), clip 1, label smoothing 0.1")
 	return &trainStep{
