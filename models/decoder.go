@@ -195,6 +195,13 @@ func (m *Decoder) NewState(maxLen int) (*State, error) {
 	return s, nil
 }
 
+// KVBytes is the size of the keys and values n cached positions hold, the
+// bytes a decode step at context n reads besides the weights: K and V,
+// float32, for every layer and key/value head.
+func (c DecoderConfig) KVBytes(n int) int64 {
+	return int64(2*4*c.Layers*c.KVHeads*c.HeadDim) * int64(n)
+}
+
 // Len returns the number of positions the state holds.
 func (s *State) Len() int { return s.caches[0].Len() }
 

@@ -171,3 +171,29 @@ func TestLoadTrained(t *testing.T) {
 		})
 	}
 }
+
+// KVBytes is what the caches of a state filled to n positions hold.
+func TestKVBytes(t *testing.T) {
+	rope := SmolLM135M().RoPE
+	rope.Dim = 2
+	m, err := NewRandomDecoder(DecoderConfig{Arch: ArchLlama, Vocab: 11, DModel: 12, Layers: 3, Heads: 6, KVHeads: 2, HeadDim: 2, DFF: 8,
+		Context: 16, Norm: RMSNormKind, Eps: 1e-5, MLP: MLPSwiGLU, RoPE: rope}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := m.NewState(0)
+	if _, err := m.Forward(s, []int{1, 2, 3, 4, 5}, ForwardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var held int64
+	for _, kv := range s.caches {
+		k, v, err := kv.Views(s.Len())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held += 4 * int64(k.Len()+v.Len())
+	}
+	if got := m.Config.KVBytes(5); got != held || got != 2*4*3*2*2*5 {
+		t.Errorf("KVBytes(5) = %d, the caches hold %d", got, held)
+	}
+}

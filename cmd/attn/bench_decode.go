@@ -65,7 +65,7 @@ Any other value is a checkpoint path for models.Load (a llama2.c .bin, or a
 GPT-2/Llama Hugging Face folder).
 
 Bandwidth floor: a decode step reads every weight once (weight_bytes, from
-Decoder.WeightBytes) and the whole KV cache (kv_cache_bytes = 2 (K and V)
+Decoder.WeightBytes) and the whole KV cache (kv_cache_bytes, from DecoderConfig.KVBytes: 2 (K and V)
 x 4 bytes x layers x N x kv_heads x head_dim). With --bandwidth-gbs G (the
 machine's DRAM read bandwidth, from attn bench bandwidth), floor_tokens_per_s
 = G·1e9 / (weight_bytes + kv_cache_bytes): the decode rate if memory
@@ -182,7 +182,7 @@ func runBenchDecode(w io.Writer, o *benchOpts, f decodeFlags) error {
 
 	promptRate, decRate := benchrun.PerSecond(float64(N), prompt.Median()), benchrun.PerSecond(1, dec.Median())
 	weights := m.WeightBytes()
-	kvBytes := int64(2*4*c.Layers*c.KVHeads*c.HeadDim) * int64(N)
+	kvBytes := c.KVBytes(N)
 	env, rss := o.env(workers), benchrun.PeakRSS()
 	obj := benchrun.Fields("impl", "attn", "op", "decode", "model", f.model, "arch", c.Arch,
 		"vocab", c.Vocab, "dim", c.DModel, "layers", c.Layers, "heads", c.Heads, "kv_heads", c.KVHeads,
