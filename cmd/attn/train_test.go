@@ -35,6 +35,12 @@ func checkpointStep(dir string) int {
 	return n
 }
 
+// loggedSteps counts the complete lines of a run's loss log.
+func loggedSteps(dir string) int {
+	b, _ := os.ReadFile(filepath.Join(dir, train.LossLogFile))
+	return bytes.Count(b, []byte("\n"))
+}
+
 // A training process killed with SIGKILL after a checkpoint resumes to the
 // same losses, bit for bit, as a run never interrupted.
 func TestTrainKillAndResume(t *testing.T) {
@@ -241,16 +247,17 @@ func TestTrainSIGINT(t *testing.T) {
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// The step-0 checkpoint exists once training has started.
+	// Interrupt once a step has been logged (a fixed delay instead would
+	// race the step on a loaded machine, and an interrupt before step 1
+	// rightly saves step 0).
 	deadline := time.Now().Add(60 * time.Second)
-	for checkpointStep(dir) < 0 {
+	for loggedSteps(dir) < 1 {
 		if time.Now().After(deadline) {
 			child.Process.Kill()
-			t.Fatal("training did not start within a minute")
+			t.Fatal("training logged no step within a minute")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
 	if err := child.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}

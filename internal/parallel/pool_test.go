@@ -2,6 +2,7 @@ package parallel
 
 import (
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -118,18 +119,48 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 
 func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	Shutdown()
-	base := runtime.NumGoroutine()
+	// Counted by their stacks, not by runtime.NumGoroutine: a worker
+	// that has signalled its exit may still be returning when Shutdown
+	// returns, and other goroutines of the test binary come and go.
+	waitWorkers(t, 0)
 	Run(10, &counter{hits: make([]atomic.Int32, 10)})
-	if got, want := runtime.NumGoroutine()-base, Workers()-1; got != want {
+	if got, want := poolGoroutines(), Workers()-1; got != want {
 		t.Fatalf("pool runs %d goroutines, want %d (GOMAXPROCS-1)", got, want)
 	}
 	Shutdown()
+	waitWorkers(t, 0)
+}
+
+// poolGoroutines counts the pool's worker goroutines, started or not yet
+// scheduled, by the function that created them.
+func poolGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			count := 0
+			for _, line := range strings.Split(string(buf[:n]), "\n") {
+				// "created by …/internal/parallel.(*pool).start.func1", or with
+				// start inlined into its caller "…/parallel.run.(*pool).start.func1".
+				if strings.HasPrefix(line, "created by github.com/attn-go/attn/internal/parallel.") && strings.Contains(line, "(*pool).start") {
+					count++
+				}
+			}
+			return count
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitWorkers waits (up to 5 s) for the pool to run n worker goroutines.
+func waitWorkers(t *testing.T, n int) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+	for poolGoroutines() != n && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if g := runtime.NumGoroutine(); g > base {
-		t.Fatalf("%d goroutines after Shutdown, want %d", g, base)
+	if got := poolGoroutines(); got != n {
+		t.Fatalf("%d worker goroutines after Shutdown, want %d", got, n)
 	}
 }
 
