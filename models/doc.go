@@ -28,7 +28,8 @@
 // pictures). LoadTokenizer finds the tokenizer that belongs to a model
 // (tokenizer.Load beside the checkpoint, or a trained task's symbols), and
 // Decoder.EncodePrompt places the BOS token as the family's reference code
-// does (DecoderConfig.BOSRule, set by each loader).
+// does (DecoderConfig.BOSRule, set by each loader). To read training
+// folders, models imports package train; train never imports models.
 //
 // # Architectures
 //
