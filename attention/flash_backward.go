@@ -360,12 +360,13 @@ func (p *flashBwdPlan) tilePair(w *flashWork, b, h, kh, i0, br, j0, bc, q0, qc i
 		row := s[r*ld : r*ld+bc]
 		at := bh*d.T + i0 + r
 		// Only the row's open columns can be non-zero. The range is widened
-		// to whole 8-column vectors from the row's start (the widening is
-		// masked, so weight 0), so that every column takes the same exp,
-		// vector kernel or scalar tail, as over the whole row.
+		// to whole vectors of the widest exp kernel from the row's start
+		// (the widening is masked, so weight 0), so that every column takes
+		// the same exp, vector kernel or scalar tail, as over the whole row.
 		c0, c1 := min(max(w.lo[r]-j0, 0), bc), min(max(w.hi[r]-j0, 0), bc)
 		if c0 < c1 {
-			c0, c1 = c0&^7, min((c1+7)&^7, bc)
+			const al = kernel.ExpShiftAlign
+			c0, c1 = c0&^(al-1), min((c1+al-1)&^(al-1), bc)
 		}
 		if l := p.lse[at]; math.IsInf(float64(l), -1) || c0 >= c1 {
 			clear(row)

@@ -181,6 +181,13 @@ func maxGo(x []float32) float32 {
 // error and its range are described at expShiftGo.
 func ExpShift(x []float32, shift float32) (sum float32) { return expShiftLevel(vecLevel, x, shift) }
 
+// ExpShiftAlign is the widest vector of ExpShift's kernels (AVX-512's 16
+// lanes). On a slice x[c0:c1] of a row x with c0 a multiple of it and c1
+// one too or len(x), ExpShift gives each element the bits it gives over the
+// whole row: every element takes the vector kernel or the scalar tail as
+// it does there (the two may differ in the last bit).
+const ExpShiftAlign = 16
+
 func expShiftLevel(level int, x []float32, shift float32) float32 {
 	n := len(x)
 	if level == levelGo || n < lanes(level) {
