@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/internal/parallel"
 )
 
@@ -106,7 +107,7 @@ func checkGemmCase(t *testing.T, rng *rand.Rand, g namedGemm, tc gemmCase) {
 			}
 			w := want[i*n+j]
 			tol := gemmTol(k, mag[i*n+j])
-			if d := math.Abs(float64(got) - w); !(d <= tol) {
+			if d := math.Abs(float64(got) - w); numcheck.Exceeds(d, tol) {
 				t.Fatalf("%s %v: C[%d,%d] = %v, want %v (tol %g)", g.name, tc, i, j, got, w, tol)
 			}
 		}
@@ -408,7 +409,7 @@ func cmpRows(t *testing.T, name string, lv, n, k int, got, want []float32) {
 	t.Helper()
 	for j := range got {
 		tol := 1e-5 * float64(k+2) * (1 + math.Abs(float64(want[j])))
-		if d := math.Abs(float64(got[j] - want[j])); !(d <= tol) {
+		if d := math.Abs(float64(got[j] - want[j])); numcheck.Exceeds(d, tol) {
 			t.Fatalf("%s level %s n=%d k=%d: c[%d] = %v, twin %v", name, levelNames[lv], n, k, j, got[j], want[j])
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // Sizes around every plausible tile edge.
@@ -63,7 +65,7 @@ func TestLinear(t *testing.T) {
 			for p := 0; p < k; p++ {
 				s += float64(x[i*k+p]) * float64(w[j*k+p])
 			}
-			if d := math.Abs(float64(y[i*n+j]) - s); d > 1e-5 {
+			if d := math.Abs(float64(y[i*n+j]) - s); numcheck.Exceeds(d, 1e-5) {
 				t.Fatalf("y[%d,%d] = %v, want %v", i, j, y[i*n+j], s)
 			}
 		}
@@ -79,7 +81,7 @@ func TestDotAxpy(t *testing.T) {
 			want += float64(a[i]) * float64(b[i])
 			mag += math.Abs(float64(a[i]) * float64(b[i]))
 		}
-		if d := math.Abs(float64(Dot(a, b)) - want); d > 2*0x1p-24*float64(n)*mag {
+		if d := math.Abs(float64(Dot(a, b)) - want); numcheck.Exceeds(d, 2*0x1p-24*float64(n)*mag) {
 			t.Fatalf("n=%d: Dot off by %g", n, d)
 		}
 		y := append([]float32(nil), b...)
@@ -140,11 +142,11 @@ func TestSoftmax(t *testing.T) {
 			sum += float64(v)
 			z += math.Exp(float64(orig[i]) - m)
 		}
-		if math.Abs(sum-1) > float64(len(x)+2)*0x1p-24 {
+		if numcheck.Exceeds(math.Abs(sum-1), float64(len(x)+2)*0x1p-24) {
 			t.Fatalf("%s: sums to %.9f", name, sum)
 		}
 		wantLSE := m + math.Log(z)
-		if d := math.Abs(float64(lse) - wantLSE); d > 4*0x1p-24*math.Max(1, math.Abs(wantLSE)) {
+		if d := math.Abs(float64(lse) - wantLSE); numcheck.Exceeds(d, 4*0x1p-24*math.Max(1, math.Abs(wantLSE))) {
 			t.Fatalf("%s: lse %v, want %v", name, lse, wantLSE)
 		}
 	}

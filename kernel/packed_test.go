@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // packedGemms are GemmPacked on every blocked variant this machine runs,
@@ -122,7 +124,7 @@ func TestPackBMixedParts(t *testing.T) {
 			tc := gemmCase{m: m, n: n, k: k, alpha: 1}
 			want, mag := gemm64Mag(tc, a, k, full, n, nil, n)
 			for i, v := range got {
-				if d := abs64(float64(v) - want[i]); !(d <= gemmTol(k, mag[i])) {
+				if d := abs64(float64(v) - want[i]); numcheck.Exceeds(d, gemmTol(k, mag[i])) {
 					t.Fatalf("%s m=%d: C[%d,%d] = %v, want %v", g.name, m, i/n, i%n, v, want[i])
 				}
 			}

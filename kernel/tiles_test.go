@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // tilesVariants returns a Tiles for every micro-kernel this machine runs
@@ -133,7 +135,7 @@ func TestTilesRun(t *testing.T) {
 								}
 								want += float64(beta) * float64(c0[i*ldc+j])
 								mag += math.Abs(float64(beta) * float64(c0[i*ldc+j]))
-								if d := math.Abs(float64(got) - want); !(d <= gemmTol(k, mag)) {
+								if d := math.Abs(float64(got) - want); numcheck.Exceeds(d, gemmTol(k, mag)) {
 									t.Fatalf("C(%d,%d) = %v, want %v (tol %.3g)", i, j, got, want, gemmTol(k, mag))
 								}
 							}

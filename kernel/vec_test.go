@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 // vecLengths straddle the 8- and 16-lane widths and the 4-vector unroll.
@@ -28,7 +30,7 @@ func TestVecKernels(t *testing.T) {
 					mag += math.Abs(float64(x[i]) * float64(y[i]))
 				}
 				// Lane-wise float32 summation: at most n·2^-24·Σ|x·y|.
-				if d := math.Abs(float64(dotLevel(lv, x, y[:n])) - want); d > 0x1p-24*float64(n+1)*mag {
+				if d := math.Abs(float64(dotLevel(lv, x, y[:n])) - want); numcheck.Exceeds(d, 0x1p-24*float64(n+1)*mag) {
 					t.Fatalf("%s n=%d: Dot off by %g", name, n, d)
 				}
 
@@ -43,7 +45,7 @@ func TestVecKernels(t *testing.T) {
 					}
 					// One (FMA) or two roundings of y + alpha·x.
 					w := float64(y0[i]) - 1.25*float64(x[i])
-					if d := math.Abs(float64(y[i]) - w); d > 0x1p-23*(math.Abs(float64(y0[i]))+math.Abs(1.25*float64(x[i]))) {
+					if d := math.Abs(float64(y[i]) - w); numcheck.Exceeds(d, 0x1p-23*(math.Abs(float64(y0[i]))+math.Abs(1.25*float64(x[i])))) {
 						t.Fatalf("%s n=%d: Axpy y[%d] = %v, want %v", name, n, i, y[i], w)
 					}
 				}
@@ -111,12 +113,12 @@ func expSweep(t *testing.T, lv int, xs []float32) (worst float64, at float32) {
 		if want < smallestNormal {
 			// Subnormal results: gradual underflow, so within one
 			// subnormal step (2^-149) of the exact value.
-			if math.Abs(float64(got)-want) > math.Ldexp(1, -149) {
+			if numcheck.Exceeds(math.Abs(float64(got)-want), math.Ldexp(1, -149)) {
 				t.Fatalf("%s: exp(%v) = %v, want %v (subnormal range)", levelNames[lv], x, got, want)
 			}
 			continue
 		}
-		if e := ulpErr(got, want); e > worst {
+		if e := ulpErr(got, want); numcheck.Worse(e, worst) {
 			worst, at = e, x
 		}
 	}
@@ -141,12 +143,12 @@ func TestExpShiftError(t *testing.T) {
 				for u := b; u < b+chunk && u <= lo; u++ {
 					xs = append(xs, math.Float32frombits(u))
 				}
-				if w, a := expSweep(t, lv, xs); w > worst {
+				if w, a := expSweep(t, lv, xs); numcheck.Worse(w, worst) {
 					worst, at = w, a
 				}
 			}
 			t.Logf("%s: max error %.3f ulp at x = %v (every float32 in [-104, 0])", levelNames[lv], worst, at)
-			if worst > expMaxULP {
+			if numcheck.Exceeds(worst, expMaxULP) {
 				t.Errorf("%s: %.3f ulp > %d", levelNames[lv], worst, expMaxULP)
 			}
 		}
@@ -173,7 +175,7 @@ func TestExpShiftError(t *testing.T) {
 	for _, lv := range vecLevels() {
 		worst, at := expSweep(t, lv, xs)
 		t.Logf("%s: max error %.3f ulp at x = %v over %d inputs in [-104, 0]", levelNames[lv], worst, at, len(xs))
-		if worst > expMaxULP {
+		if numcheck.Exceeds(worst, expMaxULP) {
 			t.Errorf("%s: exp error %.3f ulp at %v exceeds %d ulp", levelNames[lv], worst, at, expMaxULP)
 		}
 	}
@@ -207,11 +209,11 @@ func TestExpShift(t *testing.T) {
 					if x[i] != 0 {
 						t.Fatalf("%s n=%d: exp(%v) = %v, want exactly 0", name, n, v, x[i])
 					}
-				case ulpErr(x[i], e) > expMaxULP:
+				case numcheck.Exceeds(ulpErr(x[i], e), expMaxULP):
 					t.Fatalf("%s n=%d: exp(%v-2.5) = %v, want %v", name, n, v, x[i], e)
 				}
 			}
-			if d := math.Abs(float64(sum) - want); d > 0x1p-22*float64(n+1)*want {
+			if d := math.Abs(float64(sum) - want); numcheck.Exceeds(d, 0x1p-22*float64(n+1)*want) {
 				t.Fatalf("%s n=%d: sum %v, want %v", name, n, sum, want)
 			}
 		}
@@ -223,7 +225,7 @@ func TestExpShift(t *testing.T) {
 			if w > math.MaxFloat32 {
 				w = math.Inf(1)
 			}
-			if math.IsInf(w, 1) != math.IsInf(float64(big[i]), 1) || (!math.IsInf(w, 1) && ulpErr(big[i], w) > expMaxULP) {
+			if math.IsInf(w, 1) != math.IsInf(float64(big[i]), 1) || (!math.IsInf(w, 1) && numcheck.Exceeds(ulpErr(big[i], w), expMaxULP)) {
 				t.Fatalf("%s: large input %d: got %v, want %v", name, i, big[i], w)
 			}
 		}
@@ -289,12 +291,12 @@ func TestSoftmaxLevels(t *testing.T) {
 			if allMasked != math.IsInf(float64(lse), -1) {
 				t.Fatalf("%s n=%d: lse %v, want %v", levelNames[lv], n, lse, wantLSE)
 			}
-			if !allMasked && math.Abs(float64(lse)-wantLSE) > 4*0x1p-24*math.Max(1, math.Abs(wantLSE)) {
+			if !allMasked && numcheck.Exceeds(math.Abs(float64(lse)-wantLSE), 4*0x1p-24*math.Max(1, math.Abs(wantLSE))) {
 				t.Fatalf("%s n=%d: lse %v, want %v", levelNames[lv], n, lse, wantLSE)
 			}
 			for i := range x {
 				// exp (≤ 2 ulp), sum, reciprocal and product: a few ulp.
-				if d := math.Abs(float64(x[i]) - ref[i]); d > 8*0x1p-24*ref[i]+float64(n)*0x1p-24*ref[i] {
+				if d := math.Abs(float64(x[i]) - ref[i]); numcheck.Exceeds(d, 8*0x1p-24*ref[i]+float64(n)*0x1p-24*ref[i]) {
 					t.Fatalf("%s n=%d: p[%d] = %v, want %v", levelNames[lv], n, i, x[i], ref[i])
 				}
 				if i%7 == 3 && x[i] != 0 {
