@@ -11,8 +11,9 @@
 //     differ, or when their squares overflow float64. A +Inf fails every
 //     bound, even one checked the NaN-blind way (x > tol).
 //   - Exceeds(x, tol) is !(x <= tol): true for a NaN x, where x > tol is
-//     false. Every check of the package is written this way; Check and
-//     Require also fail on Errors.Bad whatever the bound.
+//     false; Below(x, min) is !(x >= min). Every check of the package is
+//     written this way; Check and Require also fail on Errors.Bad whatever
+//     the bound.
 //   - Worse keeps a NaN, once seen, as the worst of a running maximum, where
 //     "if e > worst { worst = e }" drops it.
 //

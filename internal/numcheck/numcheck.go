@@ -78,6 +78,10 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // tol) exceeds, where x > tol would let it pass.
 func Exceeds(x, tol float64) bool { return !(x <= tol) }
 
+// Below reports whether x is not at least min: !(x >= min), so a NaN x is
+// below, where x < min would let it pass.
+func Below(x, min float64) bool { return !(x >= min) }
+
 // Worse reports whether e should replace worst in a running maximum: e is
 // larger, or e is NaN. A NaN worst is never replaced, so a NaN seen once
 // stays the worst (where "if e > worst" skips it).

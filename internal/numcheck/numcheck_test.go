@@ -109,13 +109,21 @@ func TestCheckRel(t *testing.T) {
 	}
 }
 
-func TestExceedsAndWorse(t *testing.T) {
+func TestExceedsBelowWorse(t *testing.T) {
 	for _, c := range []struct {
 		x, tol float64
 		want   bool
 	}{{1, 2, false}, {2, 2, false}, {3, 2, true}, {nan, 2, true}, {inf, 2, true}, {1, nan, true}, {inf, inf, false}, {-inf, 0, false}} {
 		if got := Exceeds(c.x, c.tol); got != c.want {
 			t.Errorf("Exceeds(%v, %v) = %v, want %v", c.x, c.tol, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		x, min float64
+		want   bool
+	}{{3, 2, false}, {2, 2, false}, {1, 2, true}, {nan, 2, true}, {-inf, 2, true}, {3, nan, true}, {inf, 2, false}} {
+		if got := Below(c.x, c.min); got != c.want {
+			t.Errorf("Below(%v, %v) = %v, want %v", c.x, c.min, got, c.want)
 		}
 	}
 	worst := 0.0
