@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
+
 	"github.com/attn-go/attn/tensor"
 )
 
@@ -38,7 +40,7 @@ func TestNewRandomBert(t *testing.T) {
 		mean += float64(v) / 16
 		sq += float64(v) * float64(v) / 16
 	}
-	if math.Abs(mean) > 1e-5 || math.Abs(sq-1) > 1e-3 {
+	if numcheck.Exceeds(math.Abs(mean), 1e-5) || numcheck.Exceeds(math.Abs(sq-1), 1e-3) {
 		t.Errorf("first row mean %g, mean square %g, want 0 and 1", mean, sq)
 	}
 	for _, bad := range []struct {

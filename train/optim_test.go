@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
+
 	"github.com/attn-go/attn/nn"
 )
 
@@ -37,7 +39,7 @@ func TestAdamMatchesDefinition(t *testing.T) {
 					w[i] -= lr * 0.1 * w[i]
 				}
 				w[i] -= lr * (m[i] / (1 - math.Pow(0.9, n))) / (math.Sqrt(v[i]/(1-math.Pow(0.98, n))) + 1e-9)
-				if e := math.Abs(float64(p.W[i]) - w[i]); e > 1e-6*math.Abs(w[i]) {
+				if e := math.Abs(float64(p.W[i]) - w[i]); numcheck.Exceeds(e, 1e-6*math.Abs(w[i])) {
 					t.Fatalf("decoupled=%v step %d: w[%d] = %v, want %v", decoupled, step+1, i, p.W[i], w[i])
 				}
 			}

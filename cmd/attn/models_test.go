@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
+
 	"github.com/attn-go/attn/internal/testmodels"
 
 	"github.com/attn-go/attn/safetensors"
@@ -181,11 +183,11 @@ func TestEmbed(t *testing.T) {
 		norm += v * v
 		diff = max(diff, math.Abs(v-alone[0][i]))
 	}
-	if math.Abs(norm-1) > 1e-5 {
+	if numcheck.Exceeds(math.Abs(norm-1), 1e-5) {
 		t.Errorf("normalised embedding has squared norm %v", norm)
 	}
 	// Padding is masked out, so only rounding differs (1e-6 on unit vectors).
-	if diff > 1e-6 {
+	if numcheck.Exceeds(diff, 1e-6) {
 		t.Errorf("embedding changes by %v when batched with a longer text", diff)
 	}
 }
