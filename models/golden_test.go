@@ -19,7 +19,7 @@ import (
 const goldenDir = "../testdata/golden/models"
 
 // goldenRel is the bound on ‖ours − float64‖ / ‖float64‖ for logits,
-// hidden states and BERT outputs. The issue sets 1e-4; float32 through two
+// hidden states and BERT outputs: 1e-4. Float32 through two
 // tiny layers lands near 1e-7, so 1e-4 leaves room only for rounding, not
 // for a wrong convention (a wrong RoPE layout or a missing bias gives
 // errors near 1).

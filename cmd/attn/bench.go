@@ -107,7 +107,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
   attn bench train --model gpt2-layer --threads 2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, encode, bandwidth or train (see attn bench --help)")
+			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, encode, train, bandwidth, peak or plot (see attn bench --help)")
 		},
 	}
 	pf := cmd.PersistentFlags()
