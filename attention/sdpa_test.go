@@ -164,7 +164,7 @@ func checkWeightRows(t *testing.T, w *tensor.Tensor, zeroRowsOK bool) {
 	for r := 0; r < len(d)/max(S, 1); r++ {
 		var sum float64
 		for _, x := range d[r*S : (r+1)*S] {
-			if x < 0 || math.IsNaN(float64(x)) {
+			if numcheck.Below(float64(x), 0) {
 				t.Fatalf("row %d has weight %v", r, x)
 			}
 			sum += float64(x)
@@ -360,7 +360,7 @@ func TestSDPAScaleOverride(t *testing.T) {
 	want, _ := sdpa64(q, k, v, 0.25, nil)
 	numcheck.RequireRel(t, "output with scale 0.25", out.Data(), want, 1e-6)
 	wantDefault, _ := sdpa64(q, k, v, 0, nil)
-	if e := numcheck.Measure(out.Data(), wantDefault); !(e.Rel >= 1e-3) {
+	if e := numcheck.Measure(out.Data(), wantDefault); numcheck.Below(e.Rel, 1e-3) {
 		t.Fatalf("scale 0.25 gave the same result as the default 1/sqrt(4)=0.5 (%v)", e)
 	}
 }

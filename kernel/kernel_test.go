@@ -133,7 +133,7 @@ func TestSoftmax(t *testing.T) {
 		}
 		var sum, z float64
 		for i, v := range x {
-			if v < 0 || math.IsNaN(float64(v)) {
+			if numcheck.Below(float64(v), 0) {
 				t.Fatalf("%s: weight %v", name, v)
 			}
 			if math.IsInf(float64(orig[i]), -1) && v != 0 {

@@ -227,7 +227,7 @@ func TestAttentionWeightsHook(t *testing.T) {
 			var sum float64
 			for j := range S {
 				v := w.At(i, j)
-				if !(v >= 0) || (j > i && v != 0) {
+				if numcheck.Below(float64(v), 0) || (j > i && v != 0) {
 					t.Fatalf("layer %d head %d: w[%d,%d] = %v", layer, head, i, j, v)
 				}
 				sum += float64(v)

@@ -2,12 +2,12 @@ package models
 
 import (
 	"context"
-	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/attn-go/attn/internal/numcheck"
 	"github.com/attn-go/attn/nn"
 	"github.com/attn-go/attn/train"
 )
@@ -49,7 +49,7 @@ func TestFromGPTLogits(t *testing.T) {
 			if dec.Config.UntiedHead != tc.untied {
 				t.Errorf("decoder UntiedHead %v for the GPT's %v", dec.Config.UntiedHead, tc.untied)
 			}
-			var num, den float64
+			var got []float32
 			for b := range tc.B {
 				s, err := dec.NewState(0)
 				if err != nil {
@@ -59,15 +59,9 @@ func TestFromGPTLogits(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for i, v := range out.Logits.Data() {
-					w := float64(want[b*tc.T*c.Vocab+i])
-					num += (float64(v) - w) * (float64(v) - w)
-					den += w * w
-				}
+				got = append(got, out.Logits.Data()...)
 			}
-			if rel := math.Sqrt(num / den); !(rel <= 1e-5) {
-				t.Errorf("decoder logits differ from the GPT's by %.3g relative, want <= 1e-5", rel)
-			}
+			numcheck.CheckRel(t, "decoder logits against the GPT's", got, want, 1e-5)
 		})
 	}
 }

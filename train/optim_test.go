@@ -65,7 +65,7 @@ func TestSchedules(t *testing.T) {
 		step int
 		want float64
 	}{{1, math.Pow(512, -0.5) * math.Pow(4000, -1.5)}, {4000, math.Pow(512, -0.5) * math.Pow(4000, -0.5)}, {16000, math.Pow(512, -0.5) / 126.49110640673517}} {
-		if got := s.LR(c.step); math.Abs(got-c.want) > 1e-12 {
+		if got := s.LR(c.step); numcheck.Exceeds(math.Abs(got-c.want), 1e-12) {
 			t.Errorf("noam step %d: %v, want %v", c.step, got, c.want)
 		}
 	}
@@ -74,7 +74,7 @@ func TestSchedules(t *testing.T) {
 		step int
 		want float64
 	}{{0, 0.1}, {9, 1}, {10, 1}, {60, 0.55}, {110, 0.1}, {500, 0.1}} {
-		if got := cs.LR(c.step); math.Abs(got-c.want) > 1e-12 {
+		if got := cs.LR(c.step); numcheck.Exceeds(math.Abs(got-c.want), 1e-12) {
 			t.Errorf("cosine step %d: %v, want %v", c.step, got, c.want)
 		}
 	}
@@ -87,10 +87,10 @@ func TestClipGradNorm(t *testing.T) {
 	if n := ClipGradNorm([]*nn.Param{a, b}, 1); n != 5 {
 		t.Errorf("norm before clipping %v, want 5", n)
 	}
-	if n := GradNorm([]*nn.Param{a, b}); math.Abs(n-1) > 1e-6 {
+	if n := GradNorm([]*nn.Param{a, b}); numcheck.Exceeds(math.Abs(n-1), 1e-6) {
 		t.Errorf("norm after clipping %v, want 1", n)
 	}
-	if n := ClipGradNorm([]*nn.Param{a, b}, 10); math.Abs(n-1) > 1e-6 || math.Abs(GradNorm([]*nn.Param{a, b})-1) > 1e-6 {
+	if n := ClipGradNorm([]*nn.Param{a, b}, 10); numcheck.Exceeds(math.Abs(n-1), 1e-6) || numcheck.Exceeds(math.Abs(GradNorm([]*nn.Param{a, b})-1), 1e-6) {
 		t.Errorf("clipping below the norm changed the gradients")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/attn-go/attn/internal/numcheck"
 )
 
 func TestMeasureStopsAtLimits(t *testing.T) {
@@ -166,7 +168,7 @@ func TestReport(t *testing.T) {
 	r := Report{Op: "gemm", Shape: Fields("m", 2, "n", 3), Label: "m=2 n=3", FLOPs: 3e6,
 		Timing: Timing{WarmupReps: 1, Times: []time.Duration{2 * time.Millisecond, time.Millisecond, 3 * time.Millisecond}}}
 	e := Env{Threads: 2, Workers: 2, Kernel: "avx2", Seed: 7}
-	if g := r.GFLOPS(); math.Abs(g-1.5) > 1e-12 {
+	if g := r.GFLOPS(); numcheck.Exceeds(math.Abs(g-1.5), 1e-12) {
 		t.Errorf("GFLOPS %v, want 3e6 flops / 2 ms = 1.5", g)
 	}
 	b, err := json.Marshal(r.Object(e, 1<<20))
