@@ -42,13 +42,10 @@ type EmbedOptions struct {
 // through the encoder with the padding masked out, and returns the
 // sentence embeddings [len(texts), D].
 func (m *Bert) Embed(tok tokenizer.Tokenizer, texts []string, opt EmbedOptions) (*tensor.Tensor, error) {
-	type specialEncoder interface {
-		EncodeWith(text string, opt tokenizer.EncodeOptions) ([]int, error)
-	}
 	if len(texts) == 0 {
 		return nil, fmt.Errorf("models: no texts to embed")
 	}
-	be, ok := tok.(specialEncoder)
+	be, ok := tok.(tokenizer.SpecialEncoder)
 	if !ok {
 		return nil, fmt.Errorf("models: the tokenizer cannot add [CLS]/[SEP]")
 	}

@@ -253,13 +253,10 @@ func (m *Decoder) Generate(s *State, prompt []int, opt GenerateOptions) ([]int, 
 // (EncodeWith with AddBOS) are asked to, so that their own rules about the
 // first token apply (SentencePiece's leading space, for one).
 func (m *Decoder) EncodePrompt(tok tokenizer.Tokenizer, text string) ([]int, error) {
-	type bosEncoder interface {
-		EncodeWith(text string, opt tokenizer.EncodeOptions) ([]int, error)
-	}
 	c := m.Config
 	var ids []int
 	var err error
-	be, canBOS := tok.(bosEncoder)
+	be, canBOS := tok.(tokenizer.SpecialEncoder)
 	switch {
 	case c.BOS < 0:
 		ids, err = tok.Encode(text)

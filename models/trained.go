@@ -137,11 +137,11 @@ func TokenizerFor(modelPath, override string, vocab int) (tokenizer.Tokenizer, e
 	var err error
 	if override != "" {
 		tok, err = tokenizer.Load(override, tokenizer.LoadOptions{VocabSize: vocab})
+		if err != nil {
+			return nil, err
+		}
 	} else if tok, err = LoadTokenizer(modelPath, vocab); err != nil {
 		return nil, fmt.Errorf("models: no tokenizer found for %s: %w", modelPath, err)
-	}
-	if err != nil {
-		return nil, err
 	}
 	if tok.VocabSize() > vocab {
 		return nil, fmt.Errorf("models: the tokenizer has %d tokens but the model only %d: they do not belong together", tok.VocabSize(), vocab)

@@ -19,6 +19,20 @@ type Tokenizer interface {
 	VocabSize() int
 }
 
+// SpecialEncoder is a Tokenizer that can add its BOS/EOS ids and recognise
+// its special tokens (every tokenizer of this package is one).
+type SpecialEncoder interface {
+	Tokenizer
+	EncodeWith(text string, opt EncodeOptions) ([]int, error)
+}
+
+var (
+	_ SpecialEncoder = (*ByteLevelBPE)(nil)
+	_ SpecialEncoder = (*Llama2c)(nil)
+	_ SpecialEncoder = (*SentencePieceBPE)(nil)
+	_ SpecialEncoder = (*WordPiece)(nil)
+)
+
 // EncodeOptions selects the extras an EncodeWith method adds around the
 // plain encoding.
 type EncodeOptions struct {

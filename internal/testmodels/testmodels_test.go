@@ -23,6 +23,10 @@ func TestLookup(t *testing.T) {
 	if !skipped {
 		t.Error("a missing model did not skip the test")
 	}
+	t.Setenv("ATTN_TOKENIZERS", dir)
+	if got := Tokenizer(t, "m"); got != filepath.Join(dir, "m") {
+		t.Errorf("Tokenizer = %q, want %q", got, filepath.Join(dir, "m"))
+	}
 	root, err := moduleRoot()
 	if err != nil {
 		t.Fatal(err)
