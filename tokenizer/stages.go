@@ -20,8 +20,11 @@ type normalizer interface {
 // model encodes separately, appending them to dst in order. A
 // pre-tokenizer may also rewrite the text (ByteLevel maps bytes to its
 // alphabet, Metaspace spaces to "▁"). Empty words are never appended.
+// first reports that s starts at the beginning of the input text (not
+// after an added token), which Metaspace's prepend_scheme "first" needs;
+// a Sequence passes it on to the first word of a first piece only.
 type preTokenizer interface {
-	preTokenize(dst []string, s string) []string
+	preTokenize(dst []string, s string, first bool) []string
 }
 
 // model turns one pre-tokenized word into ids, appending them to dst.
