@@ -8,17 +8,13 @@ import (
 	"testing"
 )
 
-func loadLlamaBPE(t testing.TB) *SentencePieceBPE {
+func loadLlamaBPE(t testing.TB) *Pipeline {
 	t.Helper()
 	tk, err := LoadHF("testdata/llama-bpe/tokenizer.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp, ok := tk.(*SentencePieceBPE)
-	if !ok {
-		t.Fatalf("LoadHF gave %T", tk)
-	}
-	return sp
+	return tk
 }
 
 // editJSON decodes a tokenizer.json, lets edit change it and encodes it.
@@ -40,7 +36,7 @@ func editJSON(t testing.TB, path string, edit func(m map[string]any)) []byte {
 	return out
 }
 
-func TestSentencePieceBPE(t *testing.T) {
+func TestLlamaStyleBPE(t *testing.T) {
 	tk := loadLlamaBPE(t)
 	b := func(c byte) int { return 3 + int(c) }
 	cases := []struct {
@@ -101,7 +97,7 @@ func TestSentencePieceBPE(t *testing.T) {
 		}
 	}
 	// prepend_scheme "first" puts "▁" only before the first segment.
-	got, _ = tm.(*SentencePieceBPE).EncodeWith("<s>Hello", EncodeOptions{Special: true})
+	got, _ = tm.EncodeWith("<s>Hello", EncodeOptions{Special: true})
 	if want := []int{1, 260, 275, 264}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Metaspace first: %v, want %v", got, want)
 	}
@@ -156,9 +152,8 @@ func TestHFByteLevel(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("add_prefix_space: %v, want %v", a, b)
 	}
-	bl := tk.(*ByteLevelBPE)
-	if bl.BOS() != vocab["<|endoftext|>"] || bl.EOS() != bl.BOS() {
-		t.Errorf("BOS %d EOS %d", bl.BOS(), bl.EOS())
+	if tk.BOS() != vocab["<|endoftext|>"] || tk.EOS() != tk.BOS() {
+		t.Errorf("BOS %d EOS %d", tk.BOS(), tk.EOS())
 	}
 }
 
@@ -167,6 +162,7 @@ const wordPieceJSON = `{
   {"id": 2, "content": "[CLS]", "special": true}, {"id": 3, "content": "[SEP]", "special": true}],
  "normalizer": {"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": null, "lowercase": true},
  "pre_tokenizer": {"type": "BertPreTokenizer"},
+ "post_processor": {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]},
  "decoder": {"type": "WordPiece", "prefix": "##", "cleanup": true},
  "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100,
   "vocab": {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3, "hello": 4, "world": 5, "##s": 6, "!": 7, "cafe": 8}}
@@ -177,8 +173,8 @@ func TestHFWordPiece(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wp := tk.(*WordPiece)
-	got, err := wp.EncodeWith("Hello Worlds! Café", EncodeOptions{AddBOS: true, AddEOS: true})
+	wp := tk
+	got, err := wp.EncodeWith("Hello Worlds! Café", EncodeOptions{AddSpecialTokens: true})
 	if want := []int{2, 4, 5, 6, 7, 8, 3}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("Encode = %v, %v; want %v", got, err, want)
 	}
@@ -199,7 +195,8 @@ func TestParseHFErrors(t *testing.T) {
 		{"no model", []byte(`{}`), "no model"},
 		{"no vocab", []byte(`{"model": {"type": "BPE"}}`), "no vocab"},
 		{"no type", []byte(`{"model": {"vocab": {"a": 0}}}`), "no type"},
-		{"unigram", []byte(`{"model": {"type": "Unigram", "vocab": {"a": 0}}}`), "unsupported model type"},
+		{"unigram vocab object", []byte(`{"model": {"type": "Unigram", "vocab": {"a": 0}}}`), "Unigram"},
+		{"wordlevel model", []byte(`{"model": {"type": "Nope", "vocab": {"a": 0}}}`), "unsupported model type"},
 		{"duplicate vocab key", []byte(`{"model": {"type": "BPE", "vocab": {"a": 0, "a": 1}}}`), "duplicate token"},
 		{"unknown merge", editJSON(t, base, func(m map[string]any) {
 			model(m)["merges"] = []any{"▁ zz"}
@@ -216,13 +213,22 @@ func TestParseHFErrors(t *testing.T) {
 			m["added_tokens"] = []any{map[string]any{"id": 284, "content": "▁the", "special": true}}
 		}), "duplicate token"},
 		{"unk not in vocab", editJSON(t, base, func(m map[string]any) { model(m)["unk_token"] = "<nope>" }), "unk_token"},
-		{"split pre-tokenizer", editJSON(t, base, func(m map[string]any) {
-			m["normalizer"] = nil
-			m["pre_tokenizer"] = map[string]any{"type": "Split"}
-		}), `pre_tokenizer "Split"`},
-		{"nfc normalizer", editJSON(t, base, func(m map[string]any) { m["normalizer"] = map[string]any{"type": "NFC"} }), `"NFC"`},
+		{"unknown pre-tokenizer", editJSON(t, base, func(m map[string]any) {
+			m["pre_tokenizer"] = map[string]any{"type": "Nope"}
+		}), `Nope`},
+		{"unknown normalizer", editJSON(t, base, func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Nope"} }), `Nope`},
+		{"unknown decoder", editJSON(t, base, func(m map[string]any) { m["decoder"] = map[string]any{"type": "Nope"} }), `decoder "Nope"`},
+		{"unknown post-processor", editJSON(t, base, func(m map[string]any) { m["post_processor"] = map[string]any{"type": "Nope"} }), `post_processor "Nope"`},
+		{"unknown model field", editJSON(t, base, func(m map[string]any) { model(m)["new_setting"] = true }), `new_setting`},
+		{"unknown top-level field", editJSON(t, base, func(m map[string]any) { m["new_stage"] = nil }), `new_stage`},
+		{"truncation", editJSON(t, base, func(m map[string]any) { m["truncation"] = map[string]any{"max_length": 8} }), `truncation`},
+		{"template names a missing special", editJSON(t, base, func(m map[string]any) {
+			m["post_processor"] = map[string]any{"type": "TemplateProcessing", "single": []any{map[string]any{"SpecialToken": map[string]any{"id": "<x>", "type_id": 0}}}, "pair": []any{}, "special_tokens": map[string]any{}}
+		}), `"<x>"`},
+		{"template id out of range", editJSON(t, base, func(m map[string]any) {
+			m["post_processor"] = map[string]any{"type": "TemplateProcessing", "single": []any{map[string]any{"SpecialToken": map[string]any{"id": "<x>", "type_id": 0}}}, "pair": []any{}, "special_tokens": map[string]any{"<x>": map[string]any{"id": "<x>", "ids": []any{99999}, "tokens": []any{"<x>"}}}}
+		}), `out of range`},
 		{"dropout", editJSON(t, base, func(m map[string]any) { model(m)["dropout"] = 0.1 }), "dropout"},
-		{"wordpiece normalizer", []byte(strings.Replace(wordPieceJSON, "BertNormalizer", "NFKC", 1)), `"NFKC"`},
 	}
 	for _, c := range cases {
 		_, err := ParseHF(c.data)

@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 )
 
 type hfFile struct {
+	Version       string          `json:"version"`
+	Truncation    json.RawMessage `json:"truncation"`
+	Padding       json.RawMessage `json:"padding"`
 	AddedTokens   []hfAdded       `json:"added_tokens"`
 	Normalizer    json.RawMessage `json:"normalizer"`
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
@@ -19,11 +23,17 @@ type hfFile struct {
 }
 
 type hfAdded struct {
-	ID      *int    `json:"id"`
-	Content *string `json:"content"`
-	Special bool    `json:"special"`
+	ID         *int    `json:"id"`
+	Content    *string `json:"content"`
+	Special    bool    `json:"special"`
+	SingleWord bool    `json:"single_word"`
+	LStrip     bool    `json:"lstrip"`
+	RStrip     bool    `json:"rstrip"`
+	Normalized *bool   `json:"normalized"`
 }
 
+// hfModel holds the fields of the BPE, WordPiece and WordLevel models
+// (Unigram has its own parser).
 type hfModel struct {
 	Type                    string          `json:"type"`
 	Vocab                   json.RawMessage `json:"vocab"`
@@ -38,162 +48,277 @@ type hfModel struct {
 	MaxInputCharsPerWord    *int            `json:"max_input_chars_per_word"`
 }
 
-// hfComponent holds the fields of the normalizers, pre-tokenizers and
-// decoders this package understands; the others are rejected by type.
-type hfComponent struct {
-	Type               string          `json:"type"`
-	AddPrefixSpace     *bool           `json:"add_prefix_space"`
-	UseRegex           *bool           `json:"use_regex"`
-	Lowercase          *bool           `json:"lowercase"`
-	StripAccents       *bool           `json:"strip_accents"`
-	CleanText          *bool           `json:"clean_text"`
-	HandleChineseChars *bool           `json:"handle_chinese_chars"`
-	Normalizers        []hfComponent   `json:"normalizers"`
-	Pretokenizers      []hfComponent   `json:"pretokenizers"`
-	Decoders           []hfComponent   `json:"decoders"`
-	Prepend            *string         `json:"prepend"`
-	Pattern            json.RawMessage `json:"pattern"`
-	Content            json.RawMessage `json:"content"`
-	Replacement        *string         `json:"replacement"`
-	PrependScheme      *string         `json:"prepend_scheme"`
-	Split              *bool           `json:"split"`
-	Cleanup            *bool           `json:"cleanup"`
-	Prefix             *string         `json:"prefix"`
-}
-
-// component decodes an optional component; JSON null is nil.
-func component(raw json.RawMessage) (*hfComponent, error) {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return nil, nil
+// unmarshalKnown decodes JSON into v, refusing fields v does not have: a
+// setting this package does not know could change the ids.
+func unmarshalKnown(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
 	}
-	var c hfComponent
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, err
+	if dec.More() {
+		return fmt.Errorf("trailing data after the JSON value")
 	}
-	return &c, nil
-}
-
-// LoadHF reads a Hugging Face tokenizer.json. Supported: BPE with a
-// ByteLevel pre-tokenizer (GPT-2 and alike), BPE in the SentencePiece
-// style (Llama: "▁" for spaces, byte fallback) and WordPiece with BERT's
-// normalizer and pre-tokenizer. Anything else is an error naming the
-// unsupported part.
-func LoadHF(path string) (Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
-	}
-	return parseHF(data, path)
-}
-
-// ParseHF is LoadHF on the file's contents.
-func ParseHF(data []byte) (Tokenizer, error) { return parseHF(data, "tokenizer.json") }
-
-func parseHF(data []byte, name string) (Tokenizer, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
-	}
-	var f hfFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, bad("invalid JSON: %v", err)
-	}
-	var m hfModel
-	if len(f.Model) == 0 || string(f.Model) == "null" {
-		return nil, bad("no model")
-	}
-	if err := json.Unmarshal(f.Model, &m); err != nil {
-		return nil, bad("model: %v", err)
-	}
-	if len(m.Vocab) == 0 {
-		return nil, bad("model has no vocab")
-	}
-	tokens, err := parseVocabObject(m.Vocab, name)
-	if err != nil {
-		return nil, err
-	}
-	tokens, specials, err := addTokens(tokens, f.AddedTokens, name)
-	if err != nil {
-		return nil, err
-	}
-	norm, err := component(f.Normalizer)
-	if err != nil {
-		return nil, bad("normalizer: %v", err)
-	}
-	pre, err := component(f.PreTokenizer)
-	if err != nil {
-		return nil, bad("pre_tokenizer: %v", err)
-	}
-	dec, err := component(f.Decoder)
-	if err != nil {
-		return nil, bad("decoder: %v", err)
-	}
-	switch m.Type {
-	case "BPE":
-		return hfBPE(tokens, specials, &m, norm, pre, name)
-	case "WordPiece":
-		return hfWordPiece(tokens, specials, &m, norm, pre, dec, name)
-	case "":
-		return nil, bad("model has no type")
-	}
-	return nil, bad("unsupported model type %q", m.Type)
-}
-
-// addTokens checks the added tokens against the model vocab: an added
-// token either repeats a vocab entry with its id or extends the id range.
-func addTokens(tokens []string, added []hfAdded, name string) ([]string, []special, error) {
-	n := len(tokens)
-	extra := map[int]string{}
-	var specials []special
-	index := make(map[string]int, len(tokens))
-	for id, s := range tokens {
-		index[s] = id
-	}
-	for i, a := range added {
-		if a.ID == nil || a.Content == nil {
-			return nil, nil, fmt.Errorf("tokenizer: %s: added_tokens[%d] lacks id or content", name, i)
-		}
-		id, s := *a.ID, *a.Content
-		if s == "" {
-			return nil, nil, fmt.Errorf("tokenizer: %s: added token %d is empty", name, id)
-		}
-		switch {
-		case id >= 0 && id < n:
-			if tokens[id] != s {
-				return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has id %d, which the vocab gives to %q", name, s, id, tokens[id])
-			}
-		case id >= n && id < n+len(added):
-			if prev, dup := extra[id]; dup {
-				return nil, nil, fmt.Errorf("tokenizer: %s: added tokens %q and %q share id %d", name, prev, s, id)
-			}
-			if j, dup := index[s]; dup {
-				return nil, nil, fmt.Errorf("tokenizer: %s: duplicate token %q at ids %d and %d", name, s, j, id)
-			}
-			extra[id] = s
-			index[s] = id
-		default:
-			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has id %d, out of range", name, s, id)
-		}
-		// Non-special added tokens are matched as specials too: both are
-		// Hugging Face's "added tokens", cut out of the text before the model.
-		specials = append(specials, special{s, id})
-	}
-	for id := n; id < n+len(extra); id++ {
-		s, ok := extra[id]
-		if !ok {
-			return nil, nil, fmt.Errorf("tokenizer: %s: added tokens leave id %d without a token", name, id)
-		}
-		tokens = append(tokens, s)
-	}
-	if len(tokens) != n+len(extra) {
-		return nil, nil, fmt.Errorf("tokenizer: %s: added token ids beyond %d are not contiguous", name, n+len(extra)-1)
-	}
-	sort.SliceStable(specials, func(i, j int) bool { return specials[i].id < specials[j].id })
-	return tokens, specials, nil
+	return nil
 }
 
 func isNull(raw json.RawMessage) bool {
 	s := string(bytes.TrimSpace(raw))
 	return s == "" || s == "null"
+}
+
+// LoadHF reads a Hugging Face tokenizer.json (see Pipeline). A
+// tokenizer_config.json beside it supplies the BOS and EOS tokens.
+func LoadHF(path string) (*Pipeline, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	p, err := parseHF(data, path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, err := os.ReadFile(filepath.Join(filepath.Dir(path), "tokenizer_config.json")); err == nil {
+		p.useConfigTokens(cfg)
+	}
+	return p, nil
+}
+
+// ParseHF is LoadHF on the file's contents (without a tokenizer_config.json).
+func ParseHF(data []byte) (*Pipeline, error) { return parseHF(data, "tokenizer.json") }
+
+func parseHF(data []byte, name string) (*Pipeline, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
+	}
+	var f hfFile
+	if err := unmarshalKnown(data, &f); err != nil {
+		return nil, bad("%v", err)
+	}
+	if isNull(f.Model) {
+		return nil, bad("no model")
+	}
+	p := &Pipeline{name: name, bos: -1, eos: -1}
+	var tokens []string
+	var err error
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(f.Model, &head); err != nil {
+		return nil, bad("model: %v", err)
+	}
+	switch head.Type {
+	case "BPE", "WordPiece", "WordLevel":
+		var m hfModel
+		if err := unmarshalKnown(f.Model, &m); err != nil {
+			return nil, bad("model %s: %v", head.Type, err)
+		}
+		if isNull(m.Vocab) {
+			return nil, bad("model has no vocab")
+		}
+		if tokens, err = parseVocabObject(m.Vocab, name); err != nil {
+			return nil, err
+		}
+		switch head.Type {
+		case "BPE":
+			p.model, err = hfBPEModel(tokens, &m, name)
+		case "WordPiece":
+			p.model, err = hfWordPieceModel(tokens, &m, name)
+		default:
+			p.model, err = hfWordLevelModel(tokens, &m, name)
+		}
+	case "Unigram":
+		var u *unigram
+		u, tokens, err = parseUnigram(f.Model, name)
+		p.model = u
+	case "":
+		return nil, bad("model has no type")
+	default:
+		return nil, bad("unsupported model type %q", head.Type)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.normalizer, err = parseNormalizer(f.Normalizer, name); err != nil {
+		return nil, err
+	}
+	if p.pre, err = parsePreTokenizer(f.PreTokenizer, name); err != nil {
+		return nil, err
+	}
+	if p.dec, err = parseDecoder(f.Decoder, name); err != nil {
+		return nil, err
+	}
+	if p.tokens, p.added, err = addTokens(tokens, f.AddedTokens, name); err != nil {
+		return nil, err
+	}
+	if p.post, err = parsePostProcessor(f.PostProcessor, len(p.tokens), name); err != nil {
+		return nil, err
+	}
+	if !isNull(f.Truncation) {
+		return nil, bad("truncation is set; it is not supported (remove it and truncate the ids)")
+	}
+	if !isNull(f.Padding) {
+		return nil, bad("padding is set; it is not supported")
+	}
+	p.vocab = make(map[string]int, len(p.tokens))
+	for id, s := range p.tokens {
+		if _, dup := p.vocab[s]; !dup {
+			p.vocab[s] = id
+		}
+	}
+	p.isSpecial = make([]bool, len(p.tokens))
+	var rawToks, normToks []addedToken
+	for _, t := range p.added {
+		p.isSpecial[t.id] = p.isSpecial[t.id] || t.special
+		if t.normalized {
+			normToks = append(normToks, t)
+		} else {
+			rawToks = append(rawToks, t)
+		}
+	}
+	p.raw = newAddedMatcher(rawToks, func(t addedToken) string { return t.content })
+	p.norm = newAddedMatcher(normToks, func(t addedToken) string {
+		if p.normalizer == nil {
+			return t.content
+		}
+		return p.normalizer.normalize(t.content)
+	})
+	p.bos, p.eos = p.guessBOSEOS()
+	return p, nil
+}
+
+// useConfigTokens takes bos_token and eos_token from a
+// tokenizer_config.json (a string or an AddedToken object) when they name
+// tokens of the vocab.
+func (p *Pipeline) useConfigTokens(cfg []byte) {
+	var c struct {
+		BOS json.RawMessage `json:"bos_token"`
+		EOS json.RawMessage `json:"eos_token"`
+	}
+	if json.Unmarshal(cfg, &c) != nil {
+		return
+	}
+	if id := p.ID(configToken(c.BOS)); id >= 0 {
+		p.bos = id
+	}
+	if id := p.ID(configToken(c.EOS)); id >= 0 {
+		p.eos = id
+	}
+}
+
+func configToken(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var t struct {
+		Content string `json:"content"`
+	}
+	if json.Unmarshal(raw, &t) == nil {
+		return t.Content
+	}
+	return ""
+}
+
+// guessBOSEOS: BOS is the first special token the single-sequence
+// template puts in front, else a special token with a usual name; EOS a
+// special token with a usual name.
+func (p *Pipeline) guessBOSEOS() (bos, eos int) {
+	var specials []special
+	for _, t := range p.added {
+		if t.special {
+			specials = append(specials, special{t.content, t.id})
+		}
+	}
+	bos, eos = guessBOSEOS(specials)
+	if tp, ok := p.post.(templateProcessor); ok && len(tp.single) > 0 && tp.single[0].seq == 0 && len(tp.single[0].ids) == 1 {
+		bos = tp.single[0].ids[0]
+	}
+	return bos, eos
+}
+
+func hfBPEModel(tokens []string, m *hfModel, name string) (model, error) {
+	if m.Dropout != nil && *m.Dropout != 0 {
+		return nil, fmt.Errorf("tokenizer: %s: BPE dropout %v is not supported (it makes encoding random)", name, *m.Dropout)
+	}
+	if m.MaxInputCharsPerWord != nil {
+		return nil, fmt.Errorf("tokenizer: %s: BPE has max_input_chars_per_word, a WordPiece setting", name)
+	}
+	pairs, err := parseHFMerges(m.Merges, name)
+	if err != nil {
+		return nil, err
+	}
+	return newBPEModel(tokens, pairs, m, name)
+}
+
+func hfWordPieceModel(tokens []string, m *hfModel, name string) (model, error) {
+	if !isNull(m.Merges) || m.ByteFallback || m.FuseUnk || m.IgnoreMerges || m.Dropout != nil || m.EndOfWordSuffix != nil {
+		return nil, fmt.Errorf("tokenizer: %s: WordPiece model with BPE settings", name)
+	}
+	t, err := newWordPiece(tokens, name)
+	if err != nil {
+		return nil, err
+	}
+	unk := "[UNK]"
+	if m.UnkToken != nil {
+		unk = *m.UnkToken
+	}
+	if t.unk = t.ID(unk); t.unk < 0 {
+		return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocab", name, unk)
+	}
+	t.prefix = "##"
+	if m.ContinuingSubwordPrefix != nil {
+		t.prefix = *m.ContinuingSubwordPrefix
+	}
+	t.maxChars = 100
+	if m.MaxInputCharsPerWord != nil {
+		if *m.MaxInputCharsPerWord < 0 {
+			return nil, fmt.Errorf("tokenizer: %s: max_input_chars_per_word %d is negative", name, *m.MaxInputCharsPerWord)
+		}
+		t.maxChars = *m.MaxInputCharsPerWord
+	}
+	return wordPieceModel{t}, nil
+}
+
+// wordPieceModel is WordPiece's greedy longest-match-first as a pipeline
+// model.
+type wordPieceModel struct{ t *WordPiece }
+
+func (w wordPieceModel) tokenize(dst []int, word string) ([]int, error) { return w.t.encodeWord(dst, word) }
+
+// wordLevelModel maps each word to its id, or to the unk token.
+type wordLevelModel struct {
+	vocab map[string]int
+	unk   int
+}
+
+func hfWordLevelModel(tokens []string, m *hfModel, name string) (model, error) {
+	if !isNull(m.Merges) || m.ByteFallback || m.FuseUnk || m.IgnoreMerges || m.Dropout != nil ||
+		m.ContinuingSubwordPrefix != nil || m.EndOfWordSuffix != nil || m.MaxInputCharsPerWord != nil {
+		return nil, fmt.Errorf("tokenizer: %s: WordLevel model with BPE or WordPiece settings", name)
+	}
+	w := wordLevelModel{vocab: make(map[string]int, len(tokens)), unk: -1}
+	for id, s := range tokens {
+		w.vocab[s] = id
+	}
+	if m.UnkToken != nil {
+		id, ok := w.vocab[*m.UnkToken]
+		if !ok {
+			return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocab", name, *m.UnkToken)
+		}
+		w.unk = id
+	}
+	return w, nil
+}
+
+func (w wordLevelModel) tokenize(dst []int, word string) ([]int, error) {
+	if id, ok := w.vocab[word]; ok {
+		return append(dst, id), nil
+	}
+	if w.unk < 0 {
+		return dst, fmt.Errorf("tokenizer: word %q is not in the WordLevel vocab and there is no unk_token", word)
+	}
+	return append(dst, w.unk), nil
 }
 
 // parseHFMerges accepts both spellings: "a b" strings and ["a", "b"] pairs.
@@ -225,125 +350,65 @@ func parseHFMerges(raw json.RawMessage, name string) ([][2]string, error) {
 	return pairs, nil
 }
 
-func hfBPE(tokens []string, specials []special, m *hfModel, norm, pre *hfComponent, name string) (Tokenizer, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
-	}
-	if m.Dropout != nil && *m.Dropout != 0 {
-		return nil, bad("BPE dropout is not supported")
-	}
-	if m.ContinuingSubwordPrefix != nil && *m.ContinuingSubwordPrefix != "" {
-		return nil, bad("BPE continuing_subword_prefix is not supported")
-	}
-	if m.EndOfWordSuffix != nil && *m.EndOfWordSuffix != "" {
-		return nil, bad("BPE end_of_word_suffix is not supported")
-	}
-	pairs, err := parseHFMerges(m.Merges, name)
-	if err != nil {
-		return nil, err
-	}
-	unk := -1
-	vocab := make(map[string]int, len(tokens))
+// addTokens checks the added tokens against the model vocab, where an
+// added token either repeats a vocab entry with its id or extends the id
+// range contiguously, and returns the full token table and the added
+// tokens in id order.
+func addTokens(tokens []string, added []hfAdded, name string) ([]string, []addedToken, error) {
+	n := len(tokens)
+	extra := map[int]string{}
+	seen := map[int]bool{}
+	out := make([]addedToken, 0, len(added))
+	index := make(map[string]int, len(tokens))
 	for id, s := range tokens {
-		vocab[s] = id
+		if _, dup := index[s]; !dup {
+			index[s] = id
+		}
 	}
-	if m.UnkToken != nil {
-		id, ok := vocab[*m.UnkToken]
+	for i, a := range added {
+		if a.ID == nil || a.Content == nil {
+			return nil, nil, fmt.Errorf("tokenizer: %s: added_tokens[%d] lacks id or content", name, i)
+		}
+		id, s := *a.ID, *a.Content
+		if s == "" {
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %d is empty", name, id)
+		}
+		if seen[id] {
+			return nil, nil, fmt.Errorf("tokenizer: %s: added tokens repeat id %d", name, id)
+		}
+		seen[id] = true
+		switch {
+		case id >= 0 && id < n:
+			if tokens[id] != s {
+				return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has id %d, which the vocab gives to %q", name, s, id, tokens[id])
+			}
+		case id >= n && id < n+len(added):
+			if j, dup := index[s]; dup {
+				return nil, nil, fmt.Errorf("tokenizer: %s: duplicate token %q at ids %d and %d", name, s, j, id)
+			}
+			extra[id] = s
+			index[s] = id
+		default:
+			return nil, nil, fmt.Errorf("tokenizer: %s: added token %q has id %d, out of range", name, s, id)
+		}
+		normalized := !a.Special // Hugging Face's default when the field is absent
+		if a.Normalized != nil {
+			normalized = *a.Normalized
+		}
+		out = append(out, addedToken{content: s, id: id, special: a.Special, normalized: normalized,
+			lstrip: a.LStrip, rstrip: a.RStrip, singleWord: a.SingleWord})
+	}
+	for id := n; id < n+len(extra); id++ {
+		s, ok := extra[id]
 		if !ok {
-			return nil, bad("unk_token %q is not in the vocab", *m.UnkToken)
+			return nil, nil, fmt.Errorf("tokenizer: %s: added tokens leave id %d without a token", name, id)
 		}
-		unk = id
+		tokens = append(tokens, s)
 	}
-	bos, eos := guessBOSEOS(specials)
-
-	if pre != nil && pre.Type == "ByteLevel" || pre != nil && pre.Type == "Sequence" && len(pre.Pretokenizers) == 1 && pre.Pretokenizers[0].Type == "ByteLevel" {
-		bl := pre
-		if pre.Type == "Sequence" {
-			bl = &pre.Pretokenizers[0]
-		}
-		if norm != nil {
-			return nil, bad("normalizer %q with a ByteLevel BPE is not supported", norm.Type)
-		}
-		t, err := newByteLevelBPE(tokens, pairs, name)
-		if err != nil {
-			return nil, err
-		}
-		t.unk, t.special, t.bos, t.eos, t.ignoreMerges = unk, specials, bos, eos, m.IgnoreMerges
-		t.addPrefixSpace = bl.AddPrefixSpace != nil && *bl.AddPrefixSpace
-		t.useRegex = bl.UseRegex == nil || *bl.UseRegex
-		return t, nil
-	}
-
-	t := &SentencePieceBPE{
-		tokens: tokens, vocab: vocab, unk: unk, fuseUnk: m.FuseUnk, ignoreMerges: m.IgnoreMerges,
-		byteFallback: m.ByteFallback, special: specials, bos: bos, eos: eos, prepend: prependNever,
-	}
-	switch {
-	case pre == nil:
-		// The legacy Llama layout: normalizer Prepend("▁") + Replace(" ", "▁").
-		if norm == nil {
-			return nil, bad("BPE without a ByteLevel or Metaspace pre-tokenizer or a \"▁\" normalizer is not supported")
-		}
-		list := []hfComponent{*norm}
-		if norm.Type == "Sequence" {
-			list = norm.Normalizers
-		}
-		replace := false
-		for _, c := range list {
-			switch {
-			case c.Type == "Prepend" && c.Prepend != nil && *c.Prepend == metaSpace:
-				t.prepend = prependAlways
-			case c.Type == "Replace" && isSpaceToMeta(c):
-				replace = true
-			default:
-				return nil, bad("normalizer %q is not supported", c.Type)
-			}
-		}
-		if !replace {
-			return nil, bad("BPE normalizer does not replace \" \" with \"▁\"; not supported")
-		}
-	case pre.Type == "Metaspace":
-		if norm != nil {
-			return nil, bad("normalizer %q with a Metaspace pre-tokenizer is not supported", norm.Type)
-		}
-		if pre.Replacement != nil && *pre.Replacement != metaSpace {
-			return nil, bad("Metaspace replacement %q is not supported", *pre.Replacement)
-		}
-		t.prepend, t.metaspace = prependAlways, true
-		if pre.PrependScheme != nil {
-			switch *pre.PrependScheme {
-			case "always":
-			case "first":
-				t.prepend = prependFirst
-			case "never":
-				t.prepend = prependNever
-			default:
-				return nil, bad("Metaspace prepend_scheme %q is not supported", *pre.PrependScheme)
-			}
-		} else if pre.AddPrefixSpace != nil && !*pre.AddPrefixSpace {
-			t.prepend = prependNever
-		}
-		t.split = pre.Split == nil || *pre.Split
-	default:
-		return nil, bad("BPE with pre_tokenizer %q is not supported", pre.Type)
-	}
-	t.merges, err = buildMerges(pairs, vocab, name)
-	if err != nil {
-		return nil, err
-	}
-	t.init()
-	return t, nil
-}
-
-func isSpaceToMeta(c hfComponent) bool {
-	var pat struct {
-		String *string `json:"String"`
-	}
-	var content string
-	if json.Unmarshal(c.Pattern, &pat) != nil || pat.String == nil || json.Unmarshal(c.Content, &content) != nil {
-		return false
-	}
-	return *pat.String == " " && content == metaSpace
+	// Matching order among equal contents does not arise (contents are
+	// unique); id order keeps the tables deterministic.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return tokens, out, nil
 }
 
 // guessBOSEOS picks BOS and EOS among the special tokens by the names the
@@ -367,58 +432,3 @@ func guessBOSEOS(specials []special) (bos, eos int) {
 	return bos, eos
 }
 
-func hfWordPiece(tokens []string, specials []special, m *hfModel, norm, pre, dec *hfComponent, name string) (Tokenizer, error) {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("tokenizer: %s: "+format, append([]any{name}, args...)...)
-	}
-	t, err := newWordPiece(tokens, name)
-	if err != nil {
-		return nil, err
-	}
-	t.special = specials
-	if m.UnkToken != nil {
-		if t.unk = t.ID(*m.UnkToken); t.unk < 0 {
-			return nil, bad("unk_token %q is not in the vocab", *m.UnkToken)
-		}
-	}
-	if m.ContinuingSubwordPrefix != nil {
-		t.prefix = *m.ContinuingSubwordPrefix
-	}
-	if m.MaxInputCharsPerWord != nil {
-		if *m.MaxInputCharsPerWord < 0 {
-			return nil, bad("max_input_chars_per_word %d is negative", *m.MaxInputCharsPerWord)
-		}
-		t.maxChars = *m.MaxInputCharsPerWord
-	}
-	if norm != nil {
-		if norm.Type != "BertNormalizer" {
-			return nil, bad("WordPiece with normalizer %q is not supported", norm.Type)
-		}
-		flag := func(p *bool, def bool) bool {
-			if p == nil {
-				return def
-			}
-			return *p
-		}
-		t.cleanText = flag(norm.CleanText, true)
-		t.chineseChars = flag(norm.HandleChineseChars, true)
-		t.lower = flag(norm.Lowercase, true)
-		t.stripAccents = flag(norm.StripAccents, t.lower)
-	}
-	if pre != nil && pre.Type != "BertPreTokenizer" {
-		return nil, bad("WordPiece with pre_tokenizer %q is not supported", pre.Type)
-	}
-	t.cleanup = true
-	if dec != nil {
-		if dec.Type != "WordPiece" {
-			return nil, bad("WordPiece with decoder %q is not supported", dec.Type)
-		}
-		if dec.Cleanup != nil {
-			t.cleanup = *dec.Cleanup
-		}
-		if dec.Prefix != nil {
-			t.prefix = *dec.Prefix
-		}
-	}
-	return t, nil
-}

@@ -29,7 +29,6 @@ type SpecialEncoder interface {
 var (
 	_ SpecialEncoder = (*ByteLevelBPE)(nil)
 	_ SpecialEncoder = (*Llama2c)(nil)
-	_ SpecialEncoder = (*SentencePieceBPE)(nil)
 	_ SpecialEncoder = (*WordPiece)(nil)
 )
 
@@ -41,8 +40,14 @@ type EncodeOptions struct {
 	AddBOS, AddEOS bool
 	// Special recognises the tokenizer's special-token strings (such as
 	// "<|endoftext|>") in the text and encodes each as its single id.
-	// Without it such strings are encoded as ordinary text.
+	// Without it such strings are encoded as ordinary text. (For a
+	// Pipeline, added tokens that are not special are always recognised,
+	// as Hugging Face does; Special also recognises the special ones.)
 	Special bool
+	// AddSpecialTokens runs a Pipeline's post-processor, which adds the
+	// special tokens the model was trained with (BOS, [CLS] ... [SEP]):
+	// Hugging Face's add_special_tokens=True. Other tokenizers ignore it.
+	AddSpecialTokens bool
 }
 
 // decodeState is what the decoding of one token may depend on.

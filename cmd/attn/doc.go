@@ -20,6 +20,7 @@
 //	attn generate   generate text, streaming tokens as they come
 //	attn run        run once and save the logits (and hidden states) of every position
 //	attn embed      print sentence embeddings from a BERT checkpoint
+//	attn tokenize   print the token ids of a text (or the text of ids)
 //	attn inspect    list a checkpoint's tensors, shapes, dtypes and config
 //	attn viz        draw the attention: heatmaps (PNG/SVG) or an interactive HTML page
 //

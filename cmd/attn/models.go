@@ -75,7 +75,8 @@ func tokenizerFor(model, flag string, vocab int) (tokenizer.Tokenizer, error) {
 	return tok, err
 }
 
-func parseIDs(s string) ([]int, error) {
+// parseIDs reads the comma-separated ids of the flag named flag.
+func parseIDs(flag, s string) ([]int, error) {
 	var ids []int
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -84,12 +85,12 @@ func parseIDs(s string) ([]int, error) {
 		}
 		v, err := strconv.Atoi(f)
 		if err != nil {
-			return nil, fmt.Errorf("--ids: %q is not an integer", f)
+			return nil, fmt.Errorf("--%s: %q is not an integer", flag, f)
 		}
 		ids = append(ids, v)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("--ids: no token ids given")
+		return nil, fmt.Errorf("--%s: no token ids given", flag)
 	}
 	return ids, nil
 }
@@ -162,7 +163,7 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 	var emit func(id int) error
 	var flush func() string
 	if f.ids != "" {
-		if ids, err = parseIDs(f.ids); err != nil {
+		if ids, err = parseIDs("ids", f.ids); err != nil {
 			return err
 		}
 		sep := ""
@@ -246,7 +247,7 @@ written atomically.`,
 			defer m.Close()
 			var toks []int
 			if ids != "" {
-				if toks, err = parseIDs(ids); err != nil {
+				if toks, err = parseIDs("ids", ids); err != nil {
 					return err
 				}
 			} else {

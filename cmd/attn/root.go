@@ -38,7 +38,7 @@ where it looks, or "attn explain", which walks the six steps of attention.`,
 	root.SetErr(stderr)
 	root.AddCommand(newDemoCmd(), newExplainCmd(), newMHACmd())
 	root.AddCommand(newBenchCmd())
-	root.AddCommand(newInspectCmd(), newRunCmd(), newGenerateCmd(), newEmbedCmd())
+	root.AddCommand(newInspectCmd(), newRunCmd(), newGenerateCmd(), newEmbedCmd(), newTokenizeCmd())
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newPredictCmd())
 	root.AddCommand(newVizCmd())
 	return root

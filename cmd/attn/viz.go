@@ -250,7 +250,7 @@ func vizDecoder(cmd *cobra.Command, f vizFlags, m *models.Decoder, format viz.Fo
 	var ids []int
 	var err error
 	if f.ids != "" {
-		if ids, err = parseIDs(f.ids); err != nil {
+		if ids, err = parseIDs("ids", f.ids); err != nil {
 			return err
 		}
 		if t, terr := tokenizerFor(f.model, f.tok, m.Config.Vocab); terr == nil {
@@ -329,7 +329,7 @@ func vizTrainCheckpoint(cmd *cobra.Command, f vizFlags, format viz.Format, win v
 	}
 	var src []int
 	if f.ids != "" {
-		src, err = parseIDs(f.ids)
+		src, err = parseIDs("ids", f.ids)
 	} else {
 		src, err = train.ParseInput(task, f.prompt)
 	}
