@@ -181,7 +181,7 @@ func FuzzParseHF(f *testing.F) {
 	})
 }
 
-func FuzzSentencePieceBPE(f *testing.F) {
+func FuzzLlamaStyleBPE(f *testing.F) {
 	for _, s := range []string{"", "Hello world", " the  é!", "<s>\xff", "日本"} {
 		f.Add(s)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/attn-go/attn/internal/testmodels"
@@ -168,4 +169,40 @@ func clip(s string) string {
 		return fmt.Sprintf("%s… (%d bytes)", s[:120], len(s))
 	}
 	return s
+}
+
+// benchText is the text of the encode benchmarks, defined as
+// scripts/golden/tokenizers/bench.mjs defines it: the corpus texts joined
+// with "\n", repeated (joined with "\n") until it holds at least 4 MiB.
+func benchText(b *testing.B) string {
+	var parts []string
+	for _, c := range loadCorpus(b) {
+		parts = append(parts, c.Text)
+	}
+	one := strings.Join(parts, "\n")
+	reps := []string{one}
+	for len(strings.Join(reps, "\n")) < 4<<20 {
+		reps = append(reps, one)
+	}
+	return strings.Join(reps, "\n")
+}
+
+// BenchmarkEncode measures encode throughput (MB/s through b.SetBytes)
+// of every golden tokenizer on the mixed corpus text.
+func BenchmarkEncode(b *testing.B) {
+	text := benchText(b)
+	for _, g := range goldenTokenizers {
+		b.Run(g.name, func(b *testing.B) {
+			tk, err := LoadHF(goldenPath(b, g.name, g.shared, g.path))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				if _, err := tk.EncodeWith(text, EncodeOptions{Special: true}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

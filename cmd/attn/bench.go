@@ -107,7 +107,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
   attn bench train --model gpt2-layer --threads 2 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, encode, train, bandwidth, peak or plot (see attn bench --help)")
+			return fmt.Errorf("bench needs a subcommand: gemm, attention, mha, decode, encode, train, bandwidth, peak, plot or tokenize (see attn bench --help)")
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -121,7 +121,7 @@ scripts/bench/run.sh runs these next to PyTorch and writes BENCHMARKS.md.`,
 	pf.DurationVar(&o.timing.MaxTime, "max-time", 60*time.Second, "do not start a timed run that would end after this (caps huge shapes)")
 	pf.IntVar(&o.timing.MinReps, "min-reps", 5, "minimum timed runs (unless --max-time stops earlier)")
 	pf.IntVar(&o.timing.MaxReps, "max-reps", 10000, "maximum timed runs")
-	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchEncodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd())
+	cmd.AddCommand(newBenchGemmCmd(o), newBenchAttentionCmd(o), newBenchMHACmd(o), newBenchDecodeCmd(o), newBenchEncodeCmd(o), newBenchBandwidthCmd(o), newBenchTrainCmd(o), newBenchPeakCmd(o), newBenchPlotCmd(), newBenchTokenizeCmd(o))
 	return cmd
 }
 

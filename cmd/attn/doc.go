@@ -35,6 +35,7 @@
 //	attn bench bandwidth   sustained DRAM read bandwidth
 //	attn bench peak        the FMA peak of this machine
 //	attn bench plot        time and memory against sequence length, attn next to PyTorch
+//	attn bench tokenize    a tokenizer's encode throughput (MB/s) on a text file
 //
 // The command holds flags, wiring and printing only; what it runs is in the
 // library's packages.
