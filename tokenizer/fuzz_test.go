@@ -236,3 +236,41 @@ func FuzzWordPiece(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPipeline encodes arbitrary text, invalid UTF-8 included, with the
+// committed tokenizer.json files: no error or panic, ids in range, at most
+// a few ids per byte, the stream agreeing with Decode, and for byte-level
+// BPE (GPT-2's alphabet covers every byte) decode giving the text back.
+func FuzzPipeline(f *testing.F) {
+	for _, s := range []string{"", "Hello world", " the  é!\n\n", "<|endoftext|>x\xff", "日本 🙂 don't", "\xe2\x82", "[CLS] a"} {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	paths := []string{"testdata/golden/gpt2.tokenizer.json", "testdata/golden/bert.tokenizer.json", "testdata/llama-bpe/tokenizer.json"}
+	var toks []*Pipeline
+	for _, p := range paths {
+		tk, err := LoadHF(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		toks = append(toks, tk)
+	}
+	f.Fuzz(func(t *testing.T, text string, special bool) {
+		for i, tk := range toks {
+			ids, err := tk.EncodeWith(text, EncodeOptions{Special: special, AddSpecialTokens: special})
+			if err != nil {
+				t.Fatalf("%s: %v", paths[i], err)
+			}
+			checkIDs(t, ids, tk.VocabSize())
+			if len(ids) > 4*len(text)+4 {
+				t.Fatalf("%s: %d ids for %d bytes", paths[i], len(ids), len(text))
+			}
+			streamAll(t, tk, ids)
+			if i == 0 && !special {
+				if got, err := tk.Decode(ids); err != nil || got != text {
+					t.Fatalf("%s: Decode(Encode(%q)) = %q, %v", paths[i], text, got, err)
+				}
+			}
+		}
+	})
+}
