@@ -19,14 +19,16 @@ import (
 // library (tokenizers/src/normalizers) runs them. Each accepts any byte
 // string; what it does with bytes that are not valid UTF-8 is said at its
 // type. Character properties come from Go's unicode package (Unicode
-// 15.0) and golang.org/x/text (Unicode 15.0); the Rust library's crates
-// carry tables of their own versions, so characters assigned in between
-// can differ.
+// 15.0) and golang.org/x/text (Unicode 15.0 under Go 1.26, 17.0 from Go
+// 1.27 on); the Rust library's crates carry tables of their own versions,
+// so characters assigned in between can differ.
 
 // parseNormalizer builds the normalizer of a tokenizer.json "normalizer"
 // value. JSON null or an empty value is no normalizer: (nil, nil).
 // Unknown types, unknown or repeated fields and fields of the wrong JSON
-// type are errors naming them.
+// type are errors naming them. BertNormalizer's flags may be absent (the
+// Rust library's defaults: all true, strip_accents following lowercase);
+// Strip's two flags and the string fields of the others are required.
 func parseNormalizer(raw json.RawMessage, name string) (normalizer, error) {
 	if isNull(raw) {
 		return nil, nil

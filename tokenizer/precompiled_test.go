@@ -119,6 +119,8 @@ func TestPrecompiledFixture(t *testing.T) {
 		{"\ufb01 ＡＢＣ １２３ \u212b ½", "fi ABC 123 Å 1⁄2"},
 		{"tab\tnl\nzw\u200bnb\u00a0", "tab nl zw nb "},
 		{"bel\u0007", "bel"},
+		// "\r\n" is one cluster; the rule of "\r" replaces it whole.
+		{"a\r\nb\n\rc", "a b  c"},
 		{"e\u0301 A\u030a", "é Å"},
 		// Shortest rule per cluster: the accent after a full-width letter
 		// is lost (SentencePiece would give "Á").
