@@ -217,3 +217,36 @@ func BenchmarkEncode(b *testing.B) {
 		})
 	}
 }
+
+// TestGoldenUnigram runs the committed T5-layout Unigram fixture
+// (Precompiled normalizer, Metaspace, Unigram, TemplateProcessing) through
+// the whole pipeline against its goldens (scripts/golden/unigram).
+func TestGoldenUnigram(t *testing.T) {
+	tk, err := LoadHF("testdata/unigram/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []struct {
+			Text       string `json:"text"`
+			IDs        []int  `json:"ids"`
+			IDsSpecial []int  `json:"ids_special"`
+			Decoded    string `json:"decoded"`
+		} `json:"cases"`
+	}
+	readJSON(t, "testdata/unigram/golden.json", &g)
+	if len(g.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, c := range g.Cases {
+		if got, err := tk.EncodeWith(c.Text, EncodeOptions{Special: true}); err != nil || !slices.Equal(got, c.IDs) {
+			t.Errorf("%q: %v, %v; want %v", c.Text, got, err, c.IDs)
+		}
+		if got, err := tk.EncodeWith(c.Text, EncodeOptions{Special: true, AddSpecialTokens: true}); err != nil || !slices.Equal(got, c.IDsSpecial) {
+			t.Errorf("%q special: %v, %v; want %v", c.Text, got, err, c.IDsSpecial)
+		}
+		if s, err := tk.DecodeWith(c.IDsSpecial, DecodeOptions{SkipSpecial: true}); err != nil || s != c.Decoded {
+			t.Errorf("%q: decoded %q, %v; want %q", c.Text, s, err, c.Decoded)
+		}
+	}
+}
