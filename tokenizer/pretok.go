@@ -7,24 +7,30 @@ import (
 
 // byteToRune is GPT-2's bytes_to_unicode table: printable Latin-1 bytes
 // map to themselves, the other 68 bytes to U+0100 onwards in byte order,
-// so every byte becomes a visible character a vocab file can hold.
-var byteToRune [256]rune
-
-// runeToByte inverts byteToRune; a rune outside the table maps to -1.
-var runeToByte = map[rune]int{}
-
-func init() {
+// so every byte becomes a visible character a vocab file can hold. It is a
+// variable initializer, not an init func, so that other package variables
+// built from it are initialized after it.
+var byteToRune = func() (t [256]rune) {
 	n := 0
 	for b := range 256 {
 		if (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF) {
-			byteToRune[b] = rune(b)
+			t[b] = rune(b)
 		} else {
-			byteToRune[b] = rune(256 + n)
+			t[b] = rune(256 + n)
 			n++
 		}
-		runeToByte[byteToRune[b]] = b
 	}
-}
+	return t
+}()
+
+// runeToByte inverts byteToRune; a rune outside the table is absent.
+var runeToByte = func() map[rune]int {
+	m := make(map[rune]int, 256)
+	for b, r := range byteToRune {
+		m[r] = b
+	}
+	return m
+}()
 
 // char classes of GPT-2's pattern. A byte that is not valid UTF-8 is
 // classOther, like the U+FFFD (category So) it would decode to.
