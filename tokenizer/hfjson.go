@@ -93,7 +93,10 @@ func parseHF(data []byte, name string) (*Pipeline, error) {
 	}
 	var f hfFile
 	if err := unmarshalKnown(data, &f); err != nil {
-		return nil, bad("%v", err)
+		if strings.Contains(err.Error(), "unknown field") {
+			return nil, bad("%v: a part this package does not know", err)
+		}
+		return nil, bad("invalid JSON: %v", err)
 	}
 	if isNull(f.Model) {
 		return nil, bad("no model")

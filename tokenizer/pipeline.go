@@ -207,12 +207,16 @@ func (p *Pipeline) decodeTokens(toks []string) string {
 // appendToken decodes id as the continuation of prev: the text that
 // decoding [prev, id] adds to decoding [prev]. Every decoder here acts
 // per token or, after Fuse, on the joined text with effects confined to
-// its start, so the pieces add up to Decode of the whole sequence.
+// its start, so the pieces add up to Decode of the whole sequence. A
+// special token set by Stream.SetPrev and not printed (a prompt's BOS)
+// counts as no token, as Hugging Face's streaming decode with
+// skip_special_tokens does: the first generated token then loses the
+// leading space a "▁" prefix stands for.
 func (p *Pipeline) appendToken(dst []byte, st decodeState, id int) ([]byte, error) {
 	if id < 0 || id >= len(p.tokens) {
 		return dst, errID(id, len(p.tokens))
 	}
-	if st.prev < 0 || st.prev >= len(p.tokens) {
+	if st.prev < 0 || st.prev >= len(p.tokens) || !st.wrote && p.isSpecial[st.prev] {
 		return append(dst, p.decodeTokens([]string{p.tokens[id]})...), nil
 	}
 	before := p.decodeTokens([]string{p.tokens[st.prev]})
