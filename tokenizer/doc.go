@@ -8,17 +8,24 @@
 //     bytes, little-endian. The file does not record its vocab size; the
 //     caller passes the model's, and a file holding more or fewer tokens is
 //     an error.
-//   - GPT-2 byte-level BPE from vocab.json + merges.txt (LoadGPT2), or from
-//     a Hugging Face tokenizer.json whose model is BPE with a ByteLevel
-//     pre-tokenizer (LoadHF); type ByteLevelBPE.
-//   - SentencePiece-style BPE from a Llama tokenizer.json (LoadHF; type
-//     SentencePieceBPE): spaces become "▁" and a "▁" is put in front,
-//     either by the Prepend+Replace normalizer or by a Metaspace
-//     pre-tokenizer; characters missing from the vocab fall back to
-//     "<0xHH>" byte tokens.
-//   - BERT WordPiece from vocab.txt (LoadWordPiece) or a tokenizer.json
-//     with a WordPiece model, BertNormalizer and BertPreTokenizer (LoadHF);
-//     type WordPiece.
+//   - GPT-2 byte-level BPE from vocab.json + merges.txt (LoadGPT2; type
+//     ByteLevelBPE).
+//   - BERT WordPiece from vocab.txt (LoadWordPiece; type WordPiece).
+//   - Any Hugging Face tokenizer.json (LoadHF; type Pipeline): the
+//     pipeline of the tokenizers library, each stage built from its JSON
+//     object. Normalizers: NFC, NFD, NFKC, NFKD, Lowercase, Strip,
+//     StripAccents, Replace, Prepend, Precompiled (SentencePiece's
+//     charsmap), Nmt, ByteLevel, BertNormalizer, Sequence. Pre-tokenizers:
+//     Split (string or regex; every behaviour; invert), ByteLevel,
+//     Metaspace, Digits, Punctuation, Whitespace, WhitespaceSplit,
+//     BertPreTokenizer, CharDelimiterSplit, Sequence. Models: BPE (byte
+//     fallback, fuse_unk, ignore_merges, subword prefix and suffix, both
+//     merges spellings), WordPiece, Unigram (Viterbi, byte fallback),
+//     WordLevel. Added tokens with their lstrip, rstrip, single_word,
+//     normalized and special flags. Post-processors: TemplateProcessing,
+//     BertProcessing, RobertaProcessing, ByteLevel, Sequence. Decoders:
+//     ByteLevel, Metaspace, WordPiece, BPEDecoder, ByteFallback, Fuse,
+//     Strip, Replace, Sequence.
 //
 // Load picks the format from a path (see its documentation). All types
 // implement Tokenizer; each also has EncodeWith for BOS/EOS and special
@@ -38,6 +45,18 @@
 // SafePrint(Piece(prev, id)) for each generated token reproduces run.c's
 // output byte for byte.
 //
+// Pipeline gives the ids of Hugging Face's Rust tokenizers library:
+// testdata/golden holds the ids of Llama 3, Qwen3, Gemma 3, Llama 2,
+// DeepSeek-V3, gpt-oss, GPT-2 and BERT tokenizers for 200 texts (many
+// scripts, code, numbers, whitespace runs, emoji sequences, combining
+// marks, special-token lookalikes), with and without special tokens, and
+// the tests require every id to match. Hugging Face's encode(text,
+// add_special_tokens=B) is EncodeWith(text, EncodeOptions{Special: true,
+// AddSpecialTokens: B}). The regexes of Split pre-tokenizers run with
+// Oniguruma's semantics (the engine the Rust library uses): the patterns
+// of current model families through hand-written scanners, any other
+// through regexp2 (see docs/pretokenizers.md).
+//
 // ByteLevelBPE splits text with a hand-written scanner equivalent to
 // GPT-2's pattern
 //
@@ -46,37 +65,32 @@
 // (\s is Unicode White_Space, \p{L} and \p{N} as in Go's unicode tables;
 // a byte that is not valid UTF-8 counts as neither) and merges by rank,
 // lowest rank first and leftmost among equals, as Hugging Face does.
-// That equals GPT-2's own merge-all-occurrences loop whenever a merged
-// token never ranks before its ingredients, which holds for merges
-// produced by BPE training. Any byte string round-trips through Encode
-// and Decode.
+// Any byte string round-trips through Encode and Decode.
 //
 // Special tokens (such as "<|endoftext|>", or a tokenizer.json's added
-// tokens) are recognised in text only with EncodeOptions.Special; without
-// it they are encoded as the text they are. Their lstrip, rstrip,
-// single_word and normalized flags are not applied.
+// tokens marked special) are recognised in text only with
+// EncodeOptions.Special; without it they are encoded as the text they
+// are. A Pipeline always recognises its added tokens that are not special,
+// as Hugging Face does.
 //
 // # Decoding
 //
-// Decode returns the bytes the tokens stand for, without replacing
-// invalid UTF-8 by U+FFFD, and includes the text of special tokens. For
-// WordPiece it is Hugging Face's WordPiece decoder (with its cleanup); for
-// SentencePieceBPE the space the encoder put in front is dropped when
-// nothing but special tokens precedes it. Stream decodes incrementally and
-// holds back the bytes of an unfinished UTF-8 sequence.
+// Decode returns the bytes the tokens stand for and includes the text of
+// special tokens (Pipeline.DecodeWith with SkipSpecial leaves them out).
+// Where Hugging Face replaces an invalid UTF-8 sequence by U+FFFD (a
+// ByteLevel or ByteFallback run that is not whole characters), Decode
+// keeps the bytes; for whole characters the text is the same. Stream
+// decodes incrementally and holds back the bytes of an unfinished UTF-8
+// sequence.
 //
 // # Limits
 //
-// WordPiece accent stripping decomposes, as NFD would, the characters of
-// Latin-1 Supplement and Latin Extended-A (by a table) and precomposed
-// Hangul (by algorithm), and drops combining marks (Mn); other
-// precomposed characters such as Vietnamese letters or Greek with tonos
-// keep their accents, since golang.org/x/text is not used. Control
-// characters are Unicode category C as Go knows it (unassigned code
-// points are kept). Unsupported tokenizer.json parts (Unigram and
-// WordLevel models, Split and other regex pre-tokenizers such as Llama 3's,
-// NFC/NFKC normalizers, BPE dropout, subword prefixes and suffixes in BPE)
-// are errors naming the part.
+// Unicode tables are Go's (Unicode 15.0); the Rust library's come from its
+// crates, so characters assigned since differ in class. Tokenizer.json
+// parts not listed above (BPE dropout, the UnicodeScripts pre-tokenizer,
+// the CTC decoder, regex Replace decoders, truncation and padding
+// settings) and unknown fields are errors naming the part: nothing is
+// silently approximated.
 //
 // # Robustness
 //

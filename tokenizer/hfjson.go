@@ -287,7 +287,9 @@ func hfWordPieceModel(tokens []string, m *hfModel, name string) (model, error) {
 // model.
 type wordPieceModel struct{ t *WordPiece }
 
-func (w wordPieceModel) tokenize(dst []int, word string) ([]int, error) { return w.t.encodeWord(dst, word) }
+func (w wordPieceModel) tokenize(dst []int, word string) ([]int, error) {
+	return w.t.encodeWord(dst, word)
+}
 
 // wordLevelModel maps each word to its id, or to the unk token.
 type wordLevelModel struct {
@@ -434,4 +436,3 @@ func guessBOSEOS(specials []special) (bos, eos int) {
 	}
 	return bos, eos
 }
-
