@@ -16,8 +16,9 @@ const (
 	// MaxIterations bounds the loop iterations of one render, counted over
 	// every {% for %}.
 	MaxIterations = 1 << 20
-	// MaxRange bounds the items range() makes in one render.
-	MaxRange = 1 << 20
+	// MaxRange bounds the items of one range(), as Jinja's sandbox does
+	// (MAX_RANGE).
+	MaxRange = 100000
 	// MaxMacroDepth bounds nested macro calls; Jinja stops recursion at
 	// Python's recursion limit, the engine would exhaust the stack.
 	MaxMacroDepth = 200
@@ -32,7 +33,6 @@ type state struct {
 	now        time.Time
 	deadline   time.Time
 	iterations int
-	ranged     int
 	depth      int
 	err        error
 }
@@ -154,10 +154,9 @@ func (s *state) rangeFn(args []jinja.Value, kwargs map[string]jinja.Value) (jinj
 	case step < 0 && stop < start:
 		count = (start-stop-1)/(-step) + 1
 	}
-	if count < 0 || count > int64(MaxRange-s.ranged) {
-		return s.fail(&LimitError{Limit: fmt.Sprintf("%d items from range()", MaxRange)})
+	if count < 0 || count > MaxRange {
+		return s.fail(&LimitError{Limit: fmt.Sprintf("%d items in a range()", MaxRange)})
 	}
-	s.ranged += int(count)
 	items := make([]jinja.Value, count)
 	for i := range items {
 		items[i] = jinja.NewInt(start + int64(i)*step)
@@ -336,7 +335,7 @@ func (s *state) trim(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.V
 	return jinja.NewString(str), nil
 }
 
-// join is Jinja's join(value, d=”, attribute=None).
+// join is Jinja's join(value, d="", attribute=None).
 func (s *state) join(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 	if len(args) < 1 || len(args) > 3 {
 		return s.fail(errors.New("join takes a separator and an attribute"))

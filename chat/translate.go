@@ -158,6 +158,45 @@ func topLevelComma(toks []token) bool {
 	return false
 }
 
+// printsTuple reports whether an expression holds a parenthesised tuple (a
+// ( that is no call, with a comma at its own level) outside every call's
+// arguments, where it would be printed.
+func printsTuple(toks []token) bool {
+	type open struct{ tuple, comma, call bool }
+	var stack []open
+	inCall := func() bool {
+		for _, o := range stack[:len(stack)-1] {
+			if o.call {
+				return true
+			}
+		}
+		return false
+	}
+	for i, t := range toks {
+		if t.kind != tokOp {
+			continue
+		}
+		switch t.text {
+		case "(", "[", "{":
+			call := i > 0 && (toks[i-1].kind == tokName || isOp(toks, i-1, ")", "]"))
+			stack = append(stack, open{tuple: t.text == "(" && !call, call: call})
+		case ")", "]", "}":
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				if top.tuple && top.comma && !inCall() {
+					return true
+				}
+				stack = stack[:len(stack)-1]
+			}
+		case ",":
+			if len(stack) > 0 {
+				stack[len(stack)-1].comma = true
+			}
+		}
+	}
+	return false
+}
+
 // callArgs counts the top-level arguments of the call whose ( is at i.
 func callArgs(toks []token, i int) int {
 	depth, n := 0, 0
@@ -303,6 +342,9 @@ func check(p piece) error {
 		}
 	}
 	lit := listLiterals(toks)
+	if p.kind == pieceExpr && printsTuple(toks) {
+		return refuse("printing a tuple (the engine has lists only)")
+	}
 	for i, t := range toks {
 		if t.kind == tokName && strings.HasPrefix(t.text, reserved) {
 			return refuse("the name %s (the prefix %s is reserved)", t.text, reserved)
@@ -329,12 +371,17 @@ func check(p piece) error {
 			switch {
 			case t.text == "round":
 				return refuse("the round filter")
+			case t.text == "dictsort" && p.kind == pieceExpr:
+				return refuse("dictsort in {{ }} (its pairs print as lists, not tuples)")
 			case t.text == "map" && isOp(toks, i+1, "(") && i+2 < len(toks) && toks[i+2].kind == tokString:
 				return refuse("map() with a filter name")
 			}
 		}
 		if isOp(toks, i, "**") {
 			return refuse("the ** operator (the engine's result is always a float)")
+		}
+		if t.kind == tokName && t.text == "dict" && isOp(toks, i+1, "(") && callArgs(toks, i+1) > 1 {
+			return refuse("dict() with more than one argument (the engine loses the order of keywords)")
 		}
 		if t.kind == tokString && isOp(toks, i+1, "%") {
 			return refuse("%%-formatting of a string")

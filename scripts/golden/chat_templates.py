@@ -49,6 +49,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "chat", "testdata", "golden.json")
+SNIPPETS_OUT = os.path.join(ROOT, "chat", "testdata", "snippets.json")
 OWN = os.path.join(ROOT, "chat", "testdata", "configs")
 SHARED = os.environ.get("ATTN_TOKENIZERS") or os.path.join(os.path.dirname(ROOT), "shared", "tokenizers")
 
@@ -278,6 +279,192 @@ REAL = {
 }
 
 
+# ---------------------------------------------------------------- snippets
+
+# Small templates for the engine's semantics, rendered in the same
+# environment with the data given (chat/testdata/snippets.json). The Go test
+# names the ones it refuses or where it is laxer than Python.
+SNIPPETS = [
+ ("undef_attr", "{{ x.y }}", {}),
+ ("undef_attr_of_index", "{{ m[0].role }}", {"m": []}),
+ ("undef_print", "[{{ x }}]", {}),
+ ("undef_concat", "{{ 'a' + x }}", {}),
+ ("undef_concat_tilde", "{{ 'a' ~ x }}", {}),
+ ("undef_iter", "{% for a in x %}{{a}}{% endfor %}ok", {}),
+ ("undef_truthy", "{% if x %}y{% else %}n{% endif %}", {}),
+ ("undef_eq", "{{ x == 'a' }}", {}),
+ ("undef_len", "{{ x | length }}", {}),
+ ("undef_method", "{{ x.strip() }}", {}),
+ ("none_concat", "{{ 'a' + n }}", {"n": None}),
+ ("none_print", "[{{ n }}]", {"n": None}),
+ ("none_in", "{{ 'a' in n }}", {"n": None}),
+ ("none_attr", "{{ n.x }}", {"n": None}),
+ ("missing_key", "[{{ d.zz }}][{{ d['zz'] }}]", {"d": {"a": 1}}),
+ ("missing_key_attr", "{{ d.zz.yy }}", {"d": {"a": 1}}),
+ ("float_print", "{{ 5.0 }} {{ 10/2 }} {{ 1e20 }} {{ 0.1+0.2 }} {{ 1.5e-7 }} {{ 100.0 }}", {}),
+ ("float_json", "{{ [5.0, 1e20, 0.1, 100.0] | tojson }}", {}),
+ ("int_div", "{{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 2 ** 0.5 }}", {}),
+ ("bool_print", "{{ true }} {{ false }} {{ none }} {{ True }} {{ [true, none] }}", {}),
+ ("list_print", "{{ [1, 'a', {'b': 2}] }} {{ {'a': 'x'} }}", {}),
+ ("str_repr_list", "{{ ['it\\'s', \"q\\\"\"] }}", {}),
+ ("tojson_html", "{{ '<a>&' | tojson }}", {}),
+ ("tojson_nonascii", "{{ 'é世🙂' | tojson }}", {}),
+ ("tojson_indent", "{{ {'b': [1, {}], 'a': []} | tojson(indent=2) }}", {}),
+ ("tojson_sort", "{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}", {}),
+ ("tojson_sep", "{{ {'b': 1, 'a': [1,2]} | tojson(separators=(',', ':')) }}", {}),
+ ("tojson_ascii", "{{ 'é' | tojson(ensure_ascii=true) }}", {}),
+ ("tojson_ctrl", "{{ '\\x01\\x7f\\u2028' | tojson }}", {}),
+ ("trim_filter", "[{{ '  a \\n' | trim }}]", {}),
+ ("strip_chars", "{{ 'xyax'.strip('xy') }}", {}),
+ ("split_ws", "{{ ' a  b '.split() }}", {}),
+ ("split_max", "{{ 'a,b,c'.split(',', 1) }}", {}),
+ ("rsplit", "{{ 'a,b,c'.rsplit(',', 1) }}", {}),
+ ("upper_title", "{{ 'hello WORLD'.title() }} {{ 'abc'.capitalize() }} {{ 'ABC'.lower() }}", {}),
+ ("replace_count", "{{ 'aaa'.replace('a', 'b', 2) }}", {}),
+ ("find", "{{ 'abc'.find('c') }} {{ 'abc'.count('a') }}", {}),
+ ("startswith_tuple", "{{ 'abc'.startswith(('x', 'a')) }}", {}),
+ ("slice_neg", "{{ [1,2,3,4][-2:] }} {{ 'hello'[::-1] }} {{ [1,2,3][1:2] }} {{ [1,2,3,4,5][::2] }}", {}),
+ ("index_neg", "{{ [1,2,3][-1] }}", {}),
+ ("index_oob", "[{{ [1,2,3][5] }}]", {}),
+ ("loop_vars", "{% for x in 'abc' %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{% if loop.previtem is defined %}{{ loop.previtem }}{% endif %}{% endfor %}", {}),
+ ("loop_cycle", "{% for x in 'abc' %}{{ loop.cycle('o','e') }}{% endfor %}", {}),
+ ("for_else", "{% for x in [] %}x{% else %}empty{% endfor %}", {}),
+ ("for_if", "{% for x in [1,2,3,4] if x is even %}{{x}}{% endfor %}", {}),
+ ("for_unpack", "{% for a, b in [[1,2],[3,4]] %}{{a}}{{b}}{% endfor %}", {}),
+ ("scoping", "{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}", {}),
+ ("ns_scope", "{% set ns = namespace(x=1) %}{% for i in [1] %}{% set ns.x = 2 %}{% endfor %}{{ ns.x }}", {}),
+ ("macro_defaults", "{% macro f(a, b='d') %}{{a}}-{{b}}{% endmacro %}{{ f(1) }} {{ f(1, b=2) }}", {}),
+ ("macro_caller", "{% macro f() %}[{{ caller() }}]{% endmacro %}{% call f() %}in{% endcall %}", {}),
+ ("set_block", "{% set x %}a{{ 1 }}b{% endset %}{{ x }}", {}),
+ ("filter_block", "{% filter upper %}abc{% endfilter %}", {}),
+ ("inline_if_noelse", "[{{ 'a' if false }}]", {}),
+ ("dict_items", "{% for k, v in {'b': 1, 'a': 2}.items() %}{{k}}{{v}}{% endfor %}", {}),
+ ("dict_get", "{{ {'a': 1}.get('a') }} {{ {'a': 1}.get('b', 'z') }} [{{ {'a': 1}.get('b') }}]", {}),
+ ("dict_keys", "{{ {'b': 1, 'a': 2}.keys() | list }} {{ {'b':1} | list }}", {}),
+ ("dictsort", "{{ {'b': 1, 'a': 2} | dictsort }}", {}),
+ ("in_dict", "{{ 'a' in {'a': 1} }} {{ 1 in [1] }} {{ 'x' not in 'abc' }}", {}),
+ ("is_tests", "{{ 1 is number }} {{ 'a' is string }} {{ {} is mapping }} {{ [] is iterable }} {{ 'a' is iterable }} {{ none is none }} {{ [] is sequence }} {{ 1 is integer }} {{ 1.0 is float }} {{ true is boolean }} {{ 1 is odd }}", {}),
+ ("is_defined_attr", "{{ d.a is defined }} {{ d.b is defined }}", {"d": {"a": None}}),
+ ("equalto", "{{ [{'r':'a'},{'r':'b'}] | selectattr('r', 'equalto', 'a') | list | length }} {{ [1,2,3] | select('odd') | list }} {{ [{'r':'a'}] | rejectattr('r', 'eq', 'a') | list }}", {}),
+ ("map_attr", "{{ [{'r':'a'},{'r':'b'}] | map(attribute='r') | join(',') }}", {}),
+ ("map_filter", "{{ ['a','b'] | map('upper') | list }}", {}),
+ ("join_attr", "{{ [{'r':'a'},{'r':'b'}] | join(',', attribute='r') }}", {}),
+ ("first_last", "{{ [1,2] | first }} {{ [1,2] | last }} {{ 'ab' | first }}", {}),
+ ("default", "{{ x | default('d') }} {{ '' | default('d') }} {{ '' | default('d', true) }} {{ none | default('d') }}", {}),
+ ("string_filter", "{{ 1 | string }} {{ [1] | string }} {{ none | string }}", {}),
+ ("int_float", "{{ '3' | int }} {{ '3.5' | float }} {{ 3.7 | int }} {{ 'x' | int }}", {}),
+ ("round", "{{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ 2.5 | round(0, 'floor') }}", {}),
+ ("indent", "{{ 'a\\nb' | indent(2) }}|{{ 'a\\nb' | indent(2, true) }}", {}),
+ ("wordcount_count", "{{ 'a b c' | wordcount }} {{ [1,2] | count }}", {}),
+ ("unique_sort", "{{ [3,1,3,2] | unique | list }} {{ [3,1,2] | sort }} {{ ['b','A','a'] | sort }} {{ [3,1,2] | sort(reverse=true) }}", {}),
+ ("reverse", "{{ [1,2,3] | reverse | list }} {{ 'abc' | reverse }}", {}),
+ ("minmax_sum", "{{ [3,1,2] | max }} {{ [3,1,2] | min }} {{ [1,2] | sum }} {{ [1.5, 2] | sum }}", {}),
+ ("escape_safe", "{{ '<a>' | e }} {{ '<a>' | safe }} {{ '<a>' }}", {}),
+ ("string_mul", "{{ 'ab' * 3 }} {{ '=' * 0 }}", {}),
+ ("list_concat", "{{ [1] + [2] }}", {}),
+ ("compare_chain", "{{ 1 < 2 < 3 }} {{ 1 < 2 > 3 }}", {}),
+ ("and_or_values", "{{ '' or 'b' }} {{ 'a' and 'b' }} {{ none or 0 }}", {}),
+ ("not_prec", "{{ not 1 == 2 }}", {}),
+ ("str_escape", "{{ 'a\\tb\\\\n' }}|{{ \"\\u00e9\" }}", {}),
+ ("whitespace_ctrl", "a  {%- if true -%}  b  {%- endif -%}  c\n  {{- 'd' -}}  \n e", {}),
+ ("trim_lstrip", "a\n    {% if true %}\n    b\n    {% endif %}\nc\n", {}),
+ ("lstrip_plus", "a\n    {%+ if true %}b{% endif %}\n", {}),
+ ("comment_ws", "a\n  {# c #}\nb", {}),
+ ("trailing_nl", "a\n", {}),
+ ("raw_block", "{% raw %}{{ x }}{% endraw %}", {}),
+ ("range", "{{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(3, 0, -1) | list }}", {}),
+ ("dict_literal_order", "{{ {'z': 1, 'a': 2} }} {{ dict(z=1, a=2) }}", {}),
+ ("namespace_print", "{% set ns = namespace(a=1) %}{{ ns.a }}", {}),
+ ("raise_nested", "{% if true %}{{ raise_exception('boom ' ~ 1) }}{% endif %}", {}),
+ ("unknown_filter", "{{ 1 | nosuchfilter }}", {}),
+ ("unknown_test", "{{ 1 is nosuchtest }}", {}),
+ ("syntax_error", "{% if %}", {}),
+ ("unclosed", "{% for x in y %}", {}),
+ ("call_undefined", "{{ nosuchfn() }}", {}),
+ ("int_str_concat", "{{ 1 + 'a' }}", {}),
+ ("str_int_mul", "{{ 'a' + 1 }}", {}),
+ ("attr_on_str", "{{ 'abc'.nosuch }}", {}),
+ ("items_filter", "{% for k, v in {'b':1,'a':2} | items %}{{k}}{{v}}{% endfor %}", {}),
+ ("tojson_undefined", "{{ x | tojson }}", {}),
+ ("length_str", "{{ 'héllo' | length }} {{ 'héllo'[1] }} {{ 'héllo'[1:3] }}", {}),
+ ("upper_unicode", "{{ 'straße' | upper }} {{ 'ǅ' | lower }}", {}),
+ ("strip_unicode_ws", "[{{ '\\u00a0a\\u3000'.strip() }}][{{ '\\u00a0a\\u3000' | trim }}]", {}),
+ ("bool_ops", "{{ true + 1 }} {{ [] == [] }} {{ {'a':1} == {'a':1} }}", {}),
+ ("int_big", "{{ 9007199254740993 }} {{ 2 ** 64 }}", {}),
+ ("string_format", "{{ '%s-%d' % ('a', 3) }} {{ '{}-{}'.format('a', 1) }}", {}),
+ ("is_in", "{{ 'a' is in ['a'] }}", {}),
+ ("loop_nested", "{% for a in [1,2] %}{% for b in [3] %}{{ loop.index }}{{ a }}{% endfor %}{% endfor %}", {}),
+ ("loop_recursive", "{% for x in t recursive %}{{ x.n }}{% if x.c %}({{ loop(x.c) }}){% endif %}{% endfor %}", {"t": [{"n": 1, "c": [{"n": 2, "c": []}]}]}),
+ ("break_continue", "{% for x in [1,2,3,4] %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 4 %}{% break %}{% endif %}{{x}}{% endfor %}", {}),
+ ("generation_tag", "a{% generation %}b{{ 1 }}{% endgeneration %}c", {}),
+ ("set_tuple", "{% set a, b = 1, 2 %}{{ a }}{{ b }}", {}),
+ ("tuple_print", "{{ (1, 'a') }}", {}),
+ ("map_on_dict", "{{ {'a': 1}.a }} {{ {'a': {'b': 2}}['a'].b }}", {}),
+ ("content_none_test", "{{ m.content is none }} {{ m.content is not none }} {{ m.content is string }}", {"m": {"content": None}}),
+ ("do_ext", "{% do x %}", {}),
+ ("include", "{% include 'x' %}", {}),
+ ("selectattr_defined", "{{ [{'a': 1}, {}] | selectattr('a', 'defined') | list | length }}", {}),
+ ("batch", "{{ [1,2,3] | batch(2) | list }}", {}),
+ ("capitalize_title_filter", "{{ 'hELLO wORLD' | capitalize }} {{ 'hELLO wORLD' | title }}", {}),
+ ("string_compare", "{{ 'a' < 'b' }} {{ 'B' < 'a' }}", {}),
+ ("in_list_of_dicts", "{{ {'a':1} in [{'a':1}] }}", {}),
+ ("joiner", "{% set j = joiner(', ') %}{% for x in [1,2] %}{{ j() }}{{x}}{% endfor %}", {}),
+ ("whitespace_expr_trim", "a\n{{- 'b' }}\n", {}),
+ ("crlf", "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n", {}),
+] + [
+ ("adj_trimleft", "a  {{ 'b' }}{%- if true %}c{% endif %}", {}),
+ ("adj_lstrip", "x\n  {{ 'b' }}{% if true %}c{% endif %}", {}),
+ ("adj_trimright", "{% if true -%}{{ 'b' }}  c{% endif %}", {}),
+ ("adj_trimblock", "{% if true %}{{ 'b' }}\nc{% endif %}", {}),
+ ("adj_comment", "a\n  {# c #}{{ 'x' }}\n", {}),
+ ("tag_tag_nl", "{% if true %}{% if true %}\nc{% endif %}{% endif %}", {}),
+ ("expr_trim_over_tag", "a  {% if true %}{{- 'b' }}{% endif %}", {}),
+ ("lstrip_mid_line", "a {% if true %}b{% endif %}", {}),
+ ("lstrip_first", "   {% if true %}b{% endif %}", {}),
+ ("comment_lstrip", "a\n   {# x #}\nb", {}),
+ ("expr_no_lstrip", "a\n   {{ 'x' }}\nb", {}),
+ ("trailing_ws_trimblock", "{% if true %}  \nb{% endif %}", {}),
+ ("crlf_trim", "{% if true %}\r\nb{% endif %}", {}),
+] + [
+ ("strftime_codes", "{{ strftime_now('%a %A %b %B %d %-d %e %H %I %-I %j %m %-m %M %p %S %y %Y %u %w %U %W %V %G %D %F %T %R %r %c %x %X %% %Q') }}", {}),
+ ("string_escapes", "{{ '\\x41\\u00e9\\U0001F642\\101\\r\\a\\q' | tojson }} {{ \"a\\\"b\" }}", {}),
+ ("adjacent_strings", "{{ 'a' 'b' \"c\" }}", {}),
+ ("numbers_forms", "{{ 1_000 }} {{ 0x1F }} {{ 0o17 }} {{ 0b101 }} {{ 1e3 }} {{ 1.5E-2 }} {{ 2.50 }}", {}),
+ ("unicode_ws_strip", "[{{ s | trim }}][{{ s.strip() }}]", {"s": "\u00a0\u3000a\u2028\x1c"}),
+ ("data_floats", "{{ f }} {{ f | tojson }} {{ [f, i] }} {{ g }} {{ g | tojson }}", {"f": 5.0, "i": 3, "g": 1e-7}),
+ ("none_data", "[{{ n }}] {{ n | tojson }} {{ [n] }} {{ n | string }}", {"n": None}),
+ ("join_values", "{{ [1, 2.0, none, 'a'] | join(', ') }} {{ [{'n': 1}, {'n': 2}] | join('-', attribute='n') }} {{ 'abc' | join('.') }}", {}),
+ ("list_first_last", "{{ 'abc' | list }} {{ {'x': 1, 'y': 2} | list }} {{ 'abc' | first }} {{ 'abc' | last }} {{ {'x': 1, 'y': 2} | first }}", {}),
+ ("tojson_kwargs", "{{ d | tojson(indent=2, sort_keys=true) }} {{ d | tojson(separators=(',', ':')) }} {{ d | tojson(indent='\\t') }} {{ 'é\\x7f' | tojson(ensure_ascii=true) }}", {"d": {"b": [1, {}], "a": "<&>"}}),
+ ("namespace_loop", "{% set ns = namespace(n=0, s='') %}{% for m in ms %}{% set ns.n = ns.n + 1 %}{% set ns.s = ns.s ~ m.r %}{% endfor %}{{ ns.n }} {{ ns.s }}", {"ms": [{"r": "a"}, {"r": "b"}]}),
+ ("macro_indent", "{% macro f(x) %}\n  <{{ x }}>\n{% endmacro %}\n{{ f(1) }}{{ f(2) }}", {}),
+ ("generation_ws", "a\n  {% generation %}\n  b\n  {% endgeneration %}\nc", {}),
+ ("nested_dict_print", "{{ {'a': {'b': 1}} }}{{ [[1]] }}", {}),
+ ("set_target_forms", "{% set a, b = 1, 2 %}{{ a }}", {}),
+ ("pow_op", "{{ 2 ** 3 }}", {}),
+ ("recursion_bounded", "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}x{% endmacro %}{{ f(3) }}", {}),
+ ("recursion_unbounded", "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", {}),
+ ("range_huge", "{% for i in range(10 ** 12) %}{% endfor %}", {}),
+ ("range_huge_noop", "{% for i in range(100000000) %}{% if false %}x{% endif %}{% endfor %}done", {}),
+ ("mutating", "{% set l = [1] %}{{ l.append(2) }}{{ l }}", {}),
+ ("underscore_attr", "{{ ''.__class__ }}", {}),
+ ("split_maxsplit", "{{ 'a b c'.split(' ', 1) }}", {}),
+ ("map_filter_name", "{{ ['a'] | map('upper') | list }}", {}),
+ ("block_set_filter", "{% set x | upper %}abc{% endset %}{{ x }}", {}),
+]
+
+
+def render_snippet(name, src, data):
+    entry = {"name": name, "template": src, "data": data}
+    try:
+        entry.update(output=compile_template(src).render(**data), error=None)
+    except RecursionError:
+        entry.update(output=None, error="RecursionError")
+    except Exception as e:
+        entry.update(output=None, error=f"{type(e).__name__}: {e}")
+    return entry
+
+
 def run_case(config, folder, case, messages, opts):
     add = opts.get("add_generation_prompt", True)
     entry = {"config": config, "case": case, "messages": messages, "add_generation_prompt": add}
@@ -322,19 +509,27 @@ def main():
         for case, messages, opts in cases(config, extra):
             entries.append(run_case(config, folder, case, messages, opts))
 
-    text = json.dumps(entries, ensure_ascii=False, indent=1) + "\n"
+    names = [n for n, _, _ in SNIPPETS]
+    assert len(names) == len(set(names)), "snippet names repeat"
+    snippets = [render_snippet(*s) for s in SNIPPETS]
+    files = {OUT: entries, SNIPPETS_OUT: snippets}
+    for path, data in files.items():
+        text = json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+        if args.check:
+            with open(path, encoding="utf-8") as f:
+                if f.read() != text:
+                    sys.exit(f"{path} is out of date: rerun without --check")
+            print(f"{path}: up to date ({len(data)} entries)")
+            continue
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
     if args.check:
-        with open(OUT, encoding="utf-8") as f:
-            if f.read() != text:
-                sys.exit(f"{OUT} is out of date: rerun without --check")
-        print(f"{OUT}: up to date ({len(entries)} cases)")
         return
-    with open(OUT, "w", encoding="utf-8") as f:
-        f.write(text)
     kinds = {}
     for e in entries:
         kinds[e["error_kind"] or "output"] = kinds.get(e["error_kind"] or "output", 0) + 1
     print(f"wrote {OUT}: {len(entries)} cases, jinja2 {jinja2.__version__}, {kinds}")
+    print(f"wrote {SNIPPETS_OUT}: {len(snippets)} snippets, {sum(e['error'] is None for e in snippets)} render")
 
 
 if __name__ == "__main__":
