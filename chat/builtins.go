@@ -22,6 +22,8 @@ const (
 	// MaxMacroDepth bounds nested macro calls; Jinja stops recursion at
 	// Python's recursion limit, the engine would exhaust the stack.
 	MaxMacroDepth = 200
+	// MaxOutput bounds the bytes a render prints (captured blocks count).
+	MaxOutput = 64 << 20
 	// DefaultTimeout is the time a render may take unless Options.Timeout
 	// says otherwise.
 	DefaultTimeout = 10 * time.Second
@@ -33,6 +35,7 @@ type state struct {
 	now        time.Time
 	deadline   time.Time
 	iterations int
+	printed    int
 	depth      int
 	err        error
 }
@@ -42,6 +45,14 @@ func (s *state) fail(err error) (jinja.Value, error) {
 		s.err = err
 	}
 	return jinja.Undefined(), err
+}
+
+func (s *state) print(str string) (jinja.Value, error) {
+	s.printed += len(str)
+	if s.printed > MaxOutput {
+		return s.fail(&LimitError{Limit: fmt.Sprintf("%d bytes of output", MaxOutput)})
+	}
+	return jinja.NewString(str), nil
 }
 
 func (s *state) overdue() error {
@@ -83,17 +94,18 @@ func (s *state) globals() map[string]jinja.Value {
 			if err != nil {
 				return s.fail(err)
 			}
-			return jinja.NewString(str), nil
+			return s.print(str)
+		},
+		fnText: func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
+			return s.print(args[0].AsString())
 		},
 		fnTick: func(args []jinja.Value, kwargs map[string]jinja.Value) (jinja.Value, error) {
 			s.iterations++
 			if s.iterations > MaxIterations {
 				return s.fail(&LimitError{Limit: fmt.Sprintf("%d loop iterations", MaxIterations)})
 			}
-			if s.iterations%1024 == 0 {
-				if err := s.overdue(); err != nil {
-					return s.fail(err)
-				}
+			if err := s.overdue(); err != nil {
+				return s.fail(err)
 			}
 			return jinja.NewString(""), nil
 		},

@@ -81,10 +81,19 @@ type lexer struct {
 	pos          int
 	lineStarting bool
 	pieces       []piece
+	linePos      int // line is the line of byte linePos
+	lineNo       int
 }
 
+// line is the 1-based line of byte pos; pos mostly grows, so it counts on
+// from the last answer.
 func (lx *lexer) line(pos int) int {
-	return 1 + strings.Count(lx.src[:pos], "\n")
+	if pos < lx.linePos {
+		lx.linePos, lx.lineNo = 0, 1
+	}
+	lx.lineNo += strings.Count(lx.src[lx.linePos:pos], "\n")
+	lx.linePos = pos
+	return lx.lineNo
 }
 
 func (lx *lexer) errorf(pos int, format string, args ...any) error {
@@ -94,7 +103,7 @@ func (lx *lexer) errorf(pos int, format string, args ...any) error {
 // lexTemplate splits a template into text, expression and statement pieces
 // with Jinja's whitespace rules already applied to the text.
 func lexTemplate(src string) ([]piece, error) {
-	lx := &lexer{src: normalizeSource(src), lineStarting: true}
+	lx := &lexer{src: normalizeSource(src), lineStarting: true, lineNo: 1}
 	if !utf8.ValidString(lx.src) {
 		return nil, &SyntaxError{Line: 1, Msg: "the template is not valid UTF-8"}
 	}

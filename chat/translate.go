@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -10,6 +11,7 @@ import (
 const (
 	reserved   = "__chat_"
 	fnStr      = reserved + "str"   // Python's str() of a printed value
+	fnText     = reserved + "text"  // literal text
 	fnTick     = reserved + "tick"  // one loop iteration
 	fnEnter    = reserved + "enter" // a macro call begins
 	fnLeave    = reserved + "leave" // a macro call ends
@@ -38,12 +40,13 @@ func translate(src string) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
+	depth := 0
 	for _, p := range pieces {
 		switch p.kind {
 		case pieceText:
-			b.WriteString("{{ ")
+			b.WriteString("{{ " + fnText + "(")
 			writeString(&b, p.text)
-			b.WriteString(" }}")
+			b.WriteString(") }}")
 		case pieceExpr:
 			if len(p.toks) == 0 {
 				return "", &SyntaxError{Line: p.line, Msg: "expected an expression in {{ }}"}
@@ -65,6 +68,15 @@ func translate(src string) (string, error) {
 				return "", err
 			}
 			keyword := p.toks[0].text
+			switch {
+			case blockOpeners[keyword] || keyword == "set" && !hasOp(p.toks, "="):
+				depth++
+				if depth > maxBlockDepth {
+					return "", &UnsupportedError{Line: p.line, Construct: fmt.Sprintf("blocks nested more than %d deep", maxBlockDepth)}
+				}
+			case strings.HasPrefix(keyword, "end"):
+				depth--
+			}
 			if keyword == "endmacro" {
 				b.WriteString("{{ " + fnLeave + "() }}")
 			}
@@ -80,6 +92,23 @@ func translate(src string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// blockOpeners are the statements that open a block closed by an end tag.
+var blockOpeners = map[string]bool{
+	"for": true, "if": true, "macro": true, "call": true, "filter": true, "block": true, "generation": true,
+}
+
+// maxBlockDepth bounds nested blocks, as maxNesting does brackets.
+const maxBlockDepth = 100
+
+func hasOp(toks []token, op string) bool {
+	for i := range toks {
+		if isOp(toks, i, op) {
+			return true
+		}
+	}
+	return false
 }
 
 // writeString writes s as a string literal the engine's lexer decodes back
@@ -295,6 +324,13 @@ func checkStatement(p piece) error {
 		if !ok {
 			return refuse("this form of {%% set %%} (only name = and ns.name = and a block set of a name)")
 		}
+		if len(target) == 3 && eq >= 0 {
+			for j := eq + 1; j < len(toks); j++ {
+				if toks[j].kind == tokName && toks[j].text == target[0].text && !isOp(toks, j+1, ".", "[") {
+					return refuse("a namespace attribute set from the namespace itself")
+				}
+			}
+		}
 	case "for":
 		for _, t := range toks[1:] {
 			if t.kind == tokName && t.text == "in" {
@@ -344,6 +380,27 @@ func check(p piece) error {
 	lit := listLiterals(toks)
 	if p.kind == pieceExpr && printsTuple(toks) {
 		return refuse("printing a tuple (the engine has lists only)")
+	}
+	unary, product := 0, int64(1)
+	for i, t := range toks {
+		if t.kind == tokName && t.text == "not" || isOp(toks, i, "-", "+") && (i == 0 || toks[i-1].kind == tokOp && !isOp(toks, i-1, ")", "]", "}")) {
+			unary++
+			if unary > maxNesting {
+				return refuse("more than %d unary operators in a row", maxNesting)
+			}
+		} else {
+			unary = 0
+		}
+		if t.kind == tokInt && (isOp(toks, i-1, "*") || isOp(toks, i+1, "*")) {
+			n, _ := strconv.ParseInt(t.num, 10, 64)
+			if n < 0 {
+				n = -n
+			}
+			if n > MaxRange || product*max(n, 1) > MaxRange {
+				return refuse("repetition by more than %d (a string or list that size is no prompt)", MaxRange)
+			}
+			product *= max(n, 1)
+		}
 	}
 	for i, t := range toks {
 		if t.kind == tokName && strings.HasPrefix(t.text, reserved) {
