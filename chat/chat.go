@@ -84,8 +84,13 @@ type compiled struct {
 	err    error // why it cannot be rendered
 }
 
-func compile(source string) *compiled {
-	c := &compiled{source: source}
+func compile(source string) (c *compiled) {
+	c = &compiled{source: source}
+	defer func() {
+		if r := recover(); r != nil {
+			c.engine, c.err = nil, &EngineError{Err: fmt.Errorf("compiling the template panicked: %v", r)}
+		}
+	}()
 	translated, err := translate(source)
 	if err != nil {
 		c.err = err

@@ -341,6 +341,9 @@ func checkStatement(p piece) error {
 			}
 		}
 	case "macro":
+		if len(toks) < 3 || toks[1].kind != tokName || !isOp(toks, 2, "(") {
+			return refuse("{%% macro %%} without a name and a parameter list")
+		}
 		for _, t := range toks[2:] {
 			if t.kind == tokString && strings.ContainsAny(t.text, ",()") {
 				return refuse("a macro default holding a comma or a parenthesis")
@@ -349,7 +352,7 @@ func checkStatement(p piece) error {
 				return refuse("a macro default that is a list or a dict")
 			}
 		}
-		if len(toks) > 2 && isOp(toks, 2, "(") {
+		{
 			depth := 0
 			for _, t := range toks[2:] {
 				if isOp([]token{t}, 0, "(") {
