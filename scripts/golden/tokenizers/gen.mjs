@@ -57,12 +57,15 @@ const TOKENIZERS = [
   { name: "bert", build: buildBert },
 ];
 
-// Hand-checked ids: a wrong API option shows up here before any golden is written.
+// Ids looked up by hand in each vocab ("Hello" and "world" are single tokens everywhere): a wrong
+// API option shows up here before any golden is written.
 const SANITY = {
   llama3: { "Hello world": [[9906, 1917], [9906, 1917]] },
   qwen3: { "Hello world": [[9707, 1879], [9707, 1879]] },
   gemma3: { "Hello world": [[9259, 1902], [2, 9259, 1902]] },
   llama2: { "Hello world": [[22557, 1526], [1, 22557, 1526]] },
+  deepseek_v3: { "Hello world": [[19923, 2058], [19923, 2058]] },
+  gptoss: { "Hello world": [[13225, 2375], [13225, 2375]] },
   "llama-bpe": { "Hello world": [[277, 280], [277, 280]] },
   gpt2: { "Hello world": [[263, 268], [263, 268]] },
   bert: { "Hello world": [[11, 12], [2, 11, 12, 3]] },
