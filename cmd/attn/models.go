@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/attn-go/attn/chat"
 	"github.com/attn-go/attn/models"
 	"github.com/attn-go/attn/safetensors"
 	"github.com/attn-go/attn/tokenizer"
@@ -97,6 +99,8 @@ func parseIDs(flag, s string) ([]int, error) {
 
 type genFlags struct {
 	model, tok, prompt, ids string
+	chat                    bool
+	system                  string
 	n                       int
 	temperature, topP, rep  float64
 	topK                    int
@@ -117,7 +121,13 @@ llama2.c's stories260K it prints exactly what llama2.c's run prints with
 -t 0. Otherwise the logits go through the repetition penalty, temperature,
 top-k and top-p (in that order) and a seeded draw. The prompt starts with
 BOS for llama2.c and Llama-family models, as their reference code does.
-Generation stops at the model's end token(s) or after -n new tokens.`,
+Generation stops at the model's end token(s) or after -n new tokens.
+
+--chat makes --prompt the user's message of a conversation (after --system,
+if given) and turns it into the model's input with the chat template of the
+checkpoint's tokenizer_config.json, exactly as transformers'
+apply_chat_template(messages, add_generation_prompt=True) writes it; the
+template's end-of-turn token also stops generation.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGenerate(cmd, f)
@@ -128,6 +138,8 @@ Generation stops at the model's end token(s) or after -n new tokens.`,
 	fs.StringVar(&f.tok, "tokenizer", "", "tokenizer file or folder (default: found beside the model)")
 	fs.StringVar(&f.prompt, "prompt", "", "prompt text (may be empty)")
 	fs.StringVar(&f.ids, "ids", "", "prompt as comma-separated token ids instead of text; output is ids too")
+	fs.BoolVar(&f.chat, "chat", false, "treat --prompt as a user message and apply the model's chat template")
+	fs.StringVar(&f.system, "system", "", "with --chat: a system message before the user's")
 	fs.IntVarP(&f.n, "n", "n", 256, "maximum number of new tokens")
 	fs.Float64Var(&f.temperature, "temperature", 1, "sampling temperature; 0 = greedy")
 	fs.IntVar(&f.topK, "top-k", 0, "keep only the K most likely tokens (0 = all)")
@@ -159,7 +171,13 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 	}
 	defer m.Close()
 	out := cmd.OutOrStdout()
-	var ids []int
+	if f.system != "" && !f.chat {
+		return fmt.Errorf("--system needs --chat")
+	}
+	if f.chat && f.ids != "" {
+		return fmt.Errorf("give --chat with --prompt, not --ids")
+	}
+	var ids, stops []int
 	var emit func(id int) error
 	var flush func() string
 	if f.ids != "" {
@@ -174,10 +192,16 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 		if err != nil {
 			return err
 		}
-		if ids, err = m.EncodePrompt(tok, f.prompt); err != nil {
+		if f.chat {
+			var extra []int
+			if ids, extra, err = chatPrompt(f, tok); err != nil {
+				return err
+			}
+			stops = append(m.StopTokens(), extra...)
+		} else if ids, err = m.EncodePrompt(tok, f.prompt); err != nil {
 			return err
 		}
-		if f.prompt != "" {
+		if f.prompt != "" && !f.chat {
 			if _, err := fmt.Fprint(out, f.prompt); err != nil {
 				return err
 			}
@@ -204,7 +228,7 @@ func runGenerate(cmd *cobra.Command, f genFlags) error {
 	if err != nil {
 		return err
 	}
-	_, st, err := m.Generate(s, ids, models.GenerateOptions{MaxNew: f.n, Sampling: sampling, OnToken: emit})
+	_, st, err := m.Generate(s, ids, models.GenerateOptions{MaxNew: f.n, Stop: stops, Sampling: sampling, OnToken: emit})
 	if err != nil {
 		return err
 	}
@@ -349,4 +373,48 @@ pooler output. --normalize scales each vector to unit length.`,
 	fs.BoolVar(&normalize, "normalize", false, "scale each embedding to unit L2 norm")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// chatPrompt renders the conversation of --system and --prompt with the
+// chat template found beside the tokenizer (or the model) and encodes it
+// as apply_chat_template(..., tokenize=True) does: special-token strings
+// recognised, nothing added (the template writes BOS itself). It also
+// returns the template's end-of-turn token, when the vocab has it.
+func chatPrompt(f genFlags, tok tokenizer.Tokenizer) (ids, stops []int, err error) {
+	where := f.model
+	if f.tok != "" {
+		where = f.tok
+	}
+	if st, err := os.Stat(where); err == nil && !st.IsDir() {
+		where = filepath.Dir(where)
+	}
+	tmpl, err := chat.Load(where)
+	if err != nil {
+		return nil, nil, err
+	}
+	var msgs []chat.Message
+	if f.system != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: f.system})
+	}
+	msgs = append(msgs, chat.Message{Role: "user", Content: f.prompt})
+	prompt, err := tmpl.Render(msgs, chat.Options{AddGenerationPrompt: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	se, ok := tok.(tokenizer.SpecialEncoder)
+	if !ok {
+		return nil, nil, fmt.Errorf("--chat needs a tokenizer that recognises special tokens")
+	}
+	if ids, err = se.EncodeWith(prompt, tokenizer.EncodeOptions{Special: true}); err != nil {
+		return nil, nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil, fmt.Errorf("the chat template rendered an empty prompt")
+	}
+	if p, ok := tok.(interface{ ID(string) int }); ok && tmpl.EOS() != "" {
+		if id := p.ID(tmpl.EOS()); id >= 0 {
+			stops = append(stops, id)
+		}
+	}
+	return ids, stops, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -204,4 +205,48 @@ func TestMemoryBudgetFlag(t *testing.T) {
 		t.Errorf("bad budget: exit %d, stderr %q", code, errOut)
 	}
 	tensor.SetMemoryBudget(0)
+}
+
+// TestGenerateChat renders a conversation with the chat template beside
+// the tokenizer and generates from it: the prompt is exactly the rendered
+// template's tokens, special tokens recognised and nothing added.
+func TestGenerateChat(t *testing.T) {
+	dir := t.TempDir()
+	vocab := map[string]int{"[UNK]": 0, "system": 1, "Be": 2, "brief.": 3, "user": 4, "hi": 5, "assistant": 6}
+	for i := len(vocab); i < 107; i++ {
+		vocab[fmt.Sprintf("w%d", i)] = i
+	}
+	tj, _ := json.Marshal(map[string]any{
+		"added_tokens": []any{
+			map[string]any{"id": 107, "content": "<|im_start|>", "special": true, "normalized": false},
+			map[string]any{"id": 108, "content": "<|im_end|>", "special": true, "normalized": false},
+		},
+		"pre_tokenizer": map[string]any{"type": "WhitespaceSplit"},
+		"decoder":       nil,
+		"model":         map[string]any{"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"},
+	})
+	cfg := `{"eos_token": "<|im_end|>", "chat_template": "{% for m in messages %}<|im_start|>{{ m.role }} {{ m.content }}<|im_end|>{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant{% endif %}"}`
+	for name, data := range map[string][]byte{"tokenizer.json": tj, "tokenizer_config.json": []byte(cfg)} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, errOut := runCLI(t, "generate", "--model", goldenModels+"llama", "--tokenizer", dir, "--chat", "--system", "Be brief.", "--prompt", "hi", "-n", "3", "--temperature", "0")
+	// <|im_start|> system Be brief. <|im_end|> <|im_start|> user hi <|im_end|> <|im_start|> assistant
+	if code != 0 || !strings.Contains(errOut, "prompt: 11 tokens") {
+		t.Errorf("exit %d, stderr %q; want a prompt of 11 tokens", code, errOut)
+	}
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--system", "x", "--prompt", "hi"}, "--system needs --chat"},
+		{[]string{"--chat", "--ids", "1"}, "not --ids"},
+		{[]string{"--chat", "--prompt", "hi", "--tokenizer", filepath.Join(dir, "tokenizer.json"), "--model", goldenModels + "gpt2"}, "do not belong together"},
+	} {
+		args := append([]string{"generate", "--model", goldenModels + "llama"}, c.args...)
+		if code, _, errOut := runCLI(t, args...); code != 1 || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v: exit %d, %q; want %q", c.args, code, errOut, c.msg)
+		}
+	}
 }
