@@ -1,7 +1,5 @@
 package tokenizer
 
-import "container/heap"
-
 // mergeFunc reports whether the adjacent tokens a, b merge, into which id,
 // and the merge's priority key: the lowest key merges first.
 type mergeFunc func(a, b int) (merged int, key float64, ok bool)
@@ -13,19 +11,68 @@ type candidate struct {
 	merged      int32
 }
 
+// candHeap is a binary min-heap of candidates by (key, left), written out
+// rather than through container/heap so that the comparisons inline: the
+// merge loop is most of a long word's encoding.
 type candHeap []candidate
 
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
+func (h candHeap) less(i, j int) bool {
 	if h[i].key != h[j].key {
 		return h[i].key < h[j].key
 	}
 	return h[i].left < h[j].left
 }
-func (h candHeap) Swap(i, j int)    { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)      { *h = append(*h, x.(candidate)) }
-func (h *candHeap) Pop() any        { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
-func (h *candHeap) add(c candidate) { heap.Push(h, c) }
+
+func (h candHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+func (h candHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && h.less(r, l) {
+			j = r
+		}
+		if !h.less(j, i) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+func (h *candHeap) init() {
+	for i := len(*h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *candHeap) add(c candidate) {
+	*h = append(*h, c)
+	h.up(len(*h) - 1)
+}
+
+func (h *candHeap) pop() candidate {
+	o := *h
+	top := o[0]
+	n := len(o) - 1
+	o[0] = o[n]
+	*h = o[:n]
+	h.down(0)
+	return top
+}
 
 // applyMerges repeatedly merges the adjacent pair with the lowest key, the
 // leftmost one among equal keys, until no pair merges. That is the rule of
@@ -57,14 +104,14 @@ func applyMerges(ids []int, f mergeFunc) []int {
 	for i := int32(0); i+1 < int32(n); i++ {
 		try(i, i+1)
 	}
-	heap.Init(&h)
+	h.init()
 	push := func(l, r int32) {
 		if m, k, ok := f(ids[l], ids[r]); ok {
 			h.add(candidate{key: k, left: l, right: r, lid: int32(ids[l]), rid: int32(ids[r]), merged: int32(m)})
 		}
 	}
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(candidate)
+	for len(h) > 0 {
+		c := h.pop()
 		// A dead node holds -1, never a valid id, so the id checks also
 		// reject entries whose nodes were merged away.
 		if next[c.left] != c.right || ids[c.left] != int(c.lid) || ids[c.right] != int(c.rid) {
