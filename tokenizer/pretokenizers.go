@@ -3,8 +3,10 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -142,10 +144,14 @@ func (p *splitPre) preTokenize(dst []string, s string, first bool) []string {
 }
 
 func (p *splitPre) split(dst []string, s string, _ bool) ([]string, bool) {
-	g := newSegmenter(dst, s, p.behavior)
 	if s == "" {
-		return g.done()
+		return dst, false
 	}
+	if p.behavior == behaviorIsolated && p.pat.scan != nil {
+		// Every segment is a word, whatever invert says; no empty match.
+		return p.pat.isolated(dst, s), true
+	}
+	g := newSegmenter(dst, s, p.behavior)
 	prev := 0
 	p.pat.each(s, func(lo, hi int) {
 		if prev != lo {
@@ -244,6 +250,20 @@ func (p *sequencePre) preTokenize(dst []string, s string, first bool) []string {
 	return dst
 }
 
+// wordBufs holds the scratch word lists of Sequence.
+var wordBufs = sync.Pool{New: func() any { return new([]string) }}
+
+func getWords() *[]string { return wordBufs.Get().(*[]string) }
+
+func putWords(w *[]string) {
+	if cap(*w) > 1<<16 {
+		return
+	}
+	clear((*w)[:cap(*w)])
+	*w = (*w)[:0]
+	wordBufs.Put(w)
+}
+
 func (p *sequencePre) split(dst []string, s string, first bool) ([]string, bool) {
 	if s == "" {
 		return dst, false
@@ -251,24 +271,48 @@ func (p *sequencePre) split(dst []string, s string, first bool) ([]string, bool)
 	if len(p.stages) == 0 {
 		return append(dst, s), true
 	}
-	words, lead := []string{s}, true
+	one := [1]string{s}
+	words, lead := one[:], true
+	var held *[]string // the scratch list words is in, if any
+	defer func() {
+		if held != nil {
+			putWords(held)
+		}
+	}()
 	for k, st := range p.stages {
 		last := k == len(p.stages)-1
+		var buf *[]string
 		out := dst
 		if !last {
-			out = make([]string, 0, 2*len(words)+4)
+			buf = getWords()
+			out = *buf
 		}
 		newLead := false
-		for i, w := range words {
-			n := len(out)
-			var l bool
-			out, l = st.split(out, w, first && lead && i == 0)
-			if i == 0 {
-				newLead = lead && l && len(out) > n
+		if bl, ok := st.(*byteLevelPre); ok {
+			// ByteLevel maps all words at once; its words start where
+			// their pieces do.
+			out, newLead = bl.splitWords(out, words)
+			newLead = newLead && lead
+		} else {
+			for i, w := range words {
+				n := len(out)
+				var l bool
+				out, l = st.split(out, w, first && lead && i == 0)
+				if i == 0 {
+					newLead = lead && l && len(out) > n
+				}
 			}
 		}
-		if last || len(out) == 0 {
+		if last {
 			return out, newLead
+		}
+		*buf = out
+		if held != nil {
+			putWords(held)
+		}
+		held = buf
+		if len(out) == 0 {
+			return dst, false
 		}
 		words, lead = out, newLead
 	}
@@ -283,51 +327,106 @@ type byteLevelPre struct {
 	useRegex       bool
 }
 
-// byteLevelChars is the UTF-8 form of byteToRune[b].
-var byteLevelChars = func() (a [256]string) {
+// byteLevelChar is the UTF-8 form of byteToRune[b], one or two bytes.
+var byteLevelChar = func() (a [256]struct {
+	b [2]byte
+	n uint8
+}) {
 	for b := range 256 {
-		a[b] = string(byteToRune[b])
+		n := utf8.EncodeRune(a[b].b[:], byteToRune[b])
+		a[b].n = uint8(n)
 	}
 	return a
 }()
 
-func (p *byteLevelPre) preTokenize(dst []string, s string, first bool) []string {
-	dst, _ = p.split(dst, s, first)
+// appendByteLevel appends the byte-level form of s to buf.
+func appendByteLevel(buf []byte, s string) []byte {
+	o := len(buf)
+	buf = slices.Grow(buf, 2*len(s))[:o+2*len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= '!' && c <= '~' {
+			buf[o] = c
+			o++
+			continue
+		}
+		e := &byteLevelChar[c]
+		buf[o] = e.b[0]
+		if e.n == 2 {
+			buf[o+1] = e.b[1]
+		}
+		o += int(e.n)
+	}
+	return buf[:o]
+}
+
+func (p *byteLevelPre) preTokenize(dst []string, s string, _ bool) []string {
+	dst, _ = p.splitWords(dst, []string{s})
 	return dst
 }
 
 func (p *byteLevelPre) split(dst []string, s string, _ bool) ([]string, bool) {
-	if s == "" {
-		return dst, false
-	}
-	if p.addPrefixSpace && s[0] != ' ' {
-		s = " " + s
-	}
-	// All words are written into one buffer, then cut out of one string.
-	buf := make([]byte, 0, 2*len(s))
-	var ends []int
-	if p.useRegex {
-		ends = make([]int, 0, len(s)/4+1)
-		for i := 0; i < len(s); {
-			j := matchGPT2(s, i)
-			for ; i < j; i++ {
-				buf = append(buf, byteLevelChars[s[i]]...)
-			}
-			ends = append(ends, len(buf))
+	return p.splitWords(dst, []string{s})
+}
+
+// splitWords is split over many pieces at once: all their words are
+// written into one string and cut out of it, so that together they cost
+// one allocation. lead reports that the first piece gave words.
+func (p *byteLevelPre) splitWords(dst []string, pieces []string) ([]string, bool) {
+	n := 0
+	for _, s := range pieces {
+		if s == "" {
+			continue
 		}
-	} else {
+		if p.addPrefixSpace && s[0] != ' ' {
+			n += int(byteLevelChar[' '].n)
+		}
 		for i := 0; i < len(s); i++ {
-			buf = append(buf, byteLevelChars[s[i]]...)
+			n += int(byteLevelChar[s[i]].n)
 		}
-		ends = []int{len(buf)}
+	}
+	buf := make([]byte, 0, n)
+	ends := getEnds()
+	defer putEnds(ends)
+	t := classTable()
+	for _, s := range pieces {
+		if s == "" {
+			continue
+		}
+		if p.addPrefixSpace && s[0] != ' ' {
+			s = " " + s
+		}
+		if !p.useRegex {
+			buf = appendByteLevel(buf, s)
+			*ends = append(*ends, int32(len(buf)))
+			continue
+		}
+		for i := 0; i < len(s); {
+			j := scanGPT2(t, s, i)
+			buf = appendByteLevel(buf, s[i:j])
+			*ends = append(*ends, int32(len(buf)))
+			i = j
+		}
 	}
 	all := string(buf)
 	lo := 0
-	for _, e := range ends {
+	for _, e := range *ends {
 		dst = append(dst, all[lo:e])
-		lo = e
+		lo = int(e)
 	}
-	return dst, true
+	return dst, len(pieces) > 0 && pieces[0] != ""
+}
+
+// endBufs holds ByteLevel's scratch lists of word ends.
+var endBufs = sync.Pool{New: func() any { return new([]int32) }}
+
+func getEnds() *[]int32 { return endBufs.Get().(*[]int32) }
+
+func putEnds(e *[]int32) {
+	if cap(*e) <= 1<<20 {
+		*e = (*e)[:0]
+		endBufs.Put(e)
+	}
 }
 
 // prependScheme is Metaspace's prepend_scheme.

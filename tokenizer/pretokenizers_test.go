@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func mustPre(t *testing.T, cfg string) preTokenizer {
+func mustPre(t testing.TB, cfg string) preTokenizer {
 	t.Helper()
 	p, err := parsePreTokenizer(json.RawMessage(cfg), "test.json")
 	if err != nil {

@@ -24,8 +24,9 @@ import (
 // splitPattern implements matcher, whose find skips empty matches.
 type splitPattern struct {
 	src     string
-	literal bool    // src is a String pattern
-	scan    scanner // non-nil for a recognised regex
+	literal bool       // src is a String pattern
+	scan    scanner    // non-nil for a recognised regex
+	starts  *[256]bool // the bytes scan can match at, nil for all
 	re      *regexp2.Regexp
 }
 
@@ -37,7 +38,7 @@ func compileSplitPattern(src string, literal bool) (*splitPattern, error) {
 		return p, nil
 	}
 	if sc, ok := scanners[src]; ok {
-		p.scan = sc
+		p.scan, p.starts = sc.scan, sc.starts
 		return p, nil
 	}
 	tr, err := translateOnig(src)
@@ -111,17 +112,56 @@ func (p *splitPattern) each(s string, yield func(lo, hi int)) {
 	case p.scan != nil:
 		t := classTable()
 		for i := 0; i < len(s); {
-			if e := p.scan(t, s, i); e >= 0 {
-				yield(i, e)
-				i = e
-				continue
+			lo, hi := p.next(t, s, i)
+			if lo < 0 {
+				return
 			}
-			_, w := utf8.DecodeRuneInString(s[i:])
-			i += w
+			yield(lo, hi)
+			i = hi
 		}
 	default:
 		p.eachGeneric(s, yield)
 	}
+}
+
+// next returns the scanner's first match at or after i, or -1, -1.
+func (p *splitPattern) next(t *[0x10000]uint16, s string, i int) (lo, hi int) {
+	for i < len(s) {
+		b := s[i]
+		if p.starts == nil || p.starts[b] {
+			if e := p.scan(t, s, i); e >= 0 {
+				return i, e
+			}
+		}
+		if b < utf8.RuneSelf {
+			i++
+		} else {
+			i += charWidth(s, i)
+		}
+	}
+	return -1, -1
+}
+
+// isolated appends the matches of a scanner pattern and the text between
+// them, in order: the words of Split with behavior Isolated.
+func (p *splitPattern) isolated(dst []string, s string) []string {
+	t := classTable()
+	gap := 0 // start of the unmatched text before i
+	for i := 0; i < len(s); {
+		lo, hi := p.next(t, s, i)
+		if lo < 0 {
+			break
+		}
+		if gap < lo {
+			dst = append(dst, s[gap:lo])
+		}
+		dst = append(dst, s[lo:hi])
+		i, gap = hi, hi
+	}
+	if gap < len(s) {
+		dst = append(dst, s[gap:])
+	}
+	return dst
 }
 
 // runeBuf holds a string decoded for regexp2: its characters (an invalid
@@ -187,15 +227,7 @@ func (p *splitPattern) find(s string, start int) (lo, hi int) {
 		}
 		return start + k, start + k + len(p.src)
 	case p.scan != nil:
-		t := classTable()
-		for i := start; i < len(s); {
-			if e := p.scan(t, s, i); e >= 0 {
-				return i, e
-			}
-			_, w := utf8.DecodeRuneInString(s[i:])
-			i += w
-		}
-		return -1, -1
+		return p.next(classTable(), s, start)
 	}
 	return p.findGeneric(s, start)
 }

@@ -36,6 +36,7 @@ const (
 	cSpace                         // White_Space
 	cOtherAlpha                    // Other_Alphabetic
 	cJoin                          // Join_Control (U+200C, U+200D)
+	cMulti                         // in byteClass: a byte that starts no ASCII character
 
 	cL = cLu | cLl | cLt | cLm | cLo
 	cN = cNd | cNl | cNo
@@ -77,11 +78,14 @@ var classTables = []struct {
 	{unicode.Other_Alphabetic, cOtherAlpha},
 }
 
-// asciiClass is classTable for the first 128 code points, available
-// without the lazy table.
-var asciiClass = func() (a [128]uint16) {
-	for c := range rune(128) {
-		a[c] = runeClassSlow(c)
+// byteClass is classTable for the first 128 code points, available
+// without the lazy table, and cMulti for the bytes 0x80 and above.
+var byteClass = func() (a [256]uint16) {
+	for c := range rune(256) {
+		a[c] = cMulti
+		if c < utf8.RuneSelf {
+			a[c] = runeClassSlow(c)
+		}
 	}
 	return a
 }()
@@ -103,28 +107,94 @@ func runeClassSlow(r rune) uint16 {
 // classify returns the class bits and the width of the character at s[i];
 // an invalid byte is U+FFFD (So) of width 1.
 func classify(t *[0x10000]uint16, s string, i int) (uint16, int) {
-	if b := s[i]; b < utf8.RuneSelf {
-		return asciiClass[b], 1
+	if c := byteClass[s[i]]; c&cMulti == 0 {
+		return c, 1
+	}
+	return classifyMulti(t, s, i)
+}
+
+// classifyMulti is classify for a byte at or above 0x80. Two- and
+// three-byte sequences are decoded here; the rest, and every sequence that
+// might be invalid, goes through utf8.DecodeRuneInString.
+func classifyMulti(t *[0x10000]uint16, s string, i int) (uint16, int) {
+	b0 := s[i]
+	switch {
+	case b0 >= 0xC2 && b0 < 0xE0 && i+1 < len(s):
+		if b1 := s[i+1]; b1&0xC0 == 0x80 {
+			return t[rune(b0&0x1F)<<6|rune(b1&0x3F)], 2
+		}
+	case b0 > 0xE0 && b0 < 0xF0 && b0 != 0xED && i+2 < len(s):
+		if b1, b2 := s[i+1], s[i+2]; b1&0xC0 == 0x80 && b2&0xC0 == 0x80 {
+			return t[rune(b0&0x0F)<<12|rune(b1&0x3F)<<6|rune(b2&0x3F)], 3
+		}
 	}
 	r, w := utf8.DecodeRuneInString(s[i:])
 	if r < 0x10000 {
 		return t[r], w
 	}
-	return runeClassSlow(r), w
+	return runeClassSupp(r), w
+}
+
+// charWidth is the width of the character at s[i] as
+// utf8.DecodeRuneInString decodes it (1 for an invalid byte), with the
+// common sequences checked here.
+func charWidth(s string, i int) int {
+	b0 := s[i]
+	switch {
+	case b0 < utf8.RuneSelf:
+		return 1
+	case b0 >= 0xC2 && b0 < 0xE0 && i+1 < len(s):
+		if s[i+1]&0xC0 == 0x80 {
+			return 2
+		}
+	case b0 > 0xE0 && b0 < 0xF0 && b0 != 0xED && i+2 < len(s):
+		if s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 {
+			return 3
+		}
+	}
+	_, w := utf8.DecodeRuneInString(s[i:])
+	return w
+}
+
+// classTable1 is classTable for plane 1 (emoji, historic scripts,
+// mathematical letters), built the first time such a character is seen.
+var classTable1 = sync.OnceValue(func() *[0x10000]uint16 {
+	t := new([0x10000]uint16)
+	for _, e := range classTables {
+		for _, r := range e.tab.R32 {
+			for c := r.Lo; c <= r.Hi; c += r.Stride {
+				if c >= 0x10000 && c < 0x20000 {
+					t[c-0x10000] |= e.bit
+				}
+			}
+		}
+	}
+	return t
+})
+
+// runeClassSupp is the class of a character beyond the BMP.
+func runeClassSupp(r rune) uint16 {
+	if r < 0x20000 {
+		return classTable1()[r-0x10000]
+	}
+	return runeClassSlow(r)
 }
 
 // runOfClass returns the end of the run of characters whose class has a bit
 // of mask, starting at i.
 func runOfClass(t *[0x10000]uint16, s string, i int, mask uint16) int {
 	for i < len(s) {
-		if b := s[i]; b < utf8.RuneSelf {
-			if asciiClass[b]&mask == 0 {
+		if c := byteClass[s[i]]; c&cMulti == 0 {
+			if c&mask == 0 {
 				return i
 			}
 			i++
 			continue
 		}
-		c, w := classify(t, s, i)
+		c, w := byteClass[s[i]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, i)
+		}
 		if c&mask == 0 {
 			return i
 		}
@@ -155,19 +225,118 @@ const (
 	patDeepSeek = "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"
 )
 
-// scanners maps each recognised pattern to its scanner.
-var scanners = map[string]scanner{
-	patGPT2:     scanGPT2,
-	patLlama3:   scanLlama3,
-	patQwen2:    scanQwen2,
-	patO200k:    scanO200k,
-	patDigits3:  scanDigits3,
-	patCJK:      scanCJK,
-	patDeepSeek: scanDeepSeek,
+// A scanEntry is a scanner and, for patterns most bytes cannot start,
+// the bytes a match may start with (nil: any).
+type scanEntry struct {
+	scan   scanner
+	starts *[256]bool
 }
 
-// scanGPT2 is pretok.go's matchGPT2; every position starts a match.
-func scanGPT2(_ *[0x10000]uint16, s string, i int) int { return matchGPT2(s, i) }
+// scanners maps each recognised pattern to its scanner.
+var scanners = map[string]scanEntry{
+	patGPT2:     {scanGPT2, nil},
+	patLlama3:   {scanLlama3, nil},
+	patQwen2:    {scanQwen2, nil},
+	patO200k:    {scanO200k, nil},
+	patDigits3:  {scanDigits3, leadBytes(unicode.N)},
+	patCJK:      {scanCJK, startBytes(func(b byte) bool { return b >= 0xE3 && b <= 0xE9 })},
+	patDeepSeek: {scanDeepSeek, nil},
+}
+
+// leadBytes returns the first bytes of the UTF-8 forms of tab's characters.
+func leadBytes(tab *unicode.RangeTable) *[256]bool {
+	var t [256]bool
+	var buf [4]byte
+	mark := func(lo, hi, stride uint32) {
+		for c := lo; c <= hi; c += stride {
+			utf8.EncodeRune(buf[:], rune(c))
+			t[buf[0]] = true
+		}
+	}
+	for _, r := range tab.R16 {
+		mark(uint32(r.Lo), uint32(r.Hi), uint32(r.Stride))
+	}
+	for _, r := range tab.R32 {
+		mark(r.Lo, r.Hi, r.Stride)
+	}
+	return &t
+}
+
+func startBytes(f func(b byte) bool) *[256]bool {
+	var t [256]bool
+	for b := range 256 {
+		t[b] = f(byte(b))
+	}
+	return &t
+}
+
+// scanGPT2 is GPT-2's pattern
+//
+//	's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+//
+// Every position starts a match.
+func scanGPT2(t *[0x10000]uint16, s string, i int) int {
+	if s[i] == '\'' && i+1 < len(s) {
+		switch s[i+1] {
+		case 's', 't', 'm', 'd':
+			return i + 2
+		case 'r', 'v':
+			if i+2 < len(s) && s[i+2] == 'e' {
+				return i + 3
+			}
+		case 'l':
+			if i+2 < len(s) && s[i+2] == 'l' {
+				return i + 3
+			}
+		}
+	}
+	c, w := byteClass[s[i]], 1
+	if c&cMulti != 0 {
+		c, w = classifyMulti(t, s, i)
+	}
+	if s[i] == ' ' && i+1 < len(s) {
+		// " ?X+": the optional space binds to a following letter, number
+		// or other-run.
+		c2, w2 := byteClass[s[i+1]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+1)
+		}
+		switch {
+		case c2&cL != 0:
+			return runOfClass(t, s, i+1+w2, cL)
+		case c2&cN != 0:
+			return runOfClass(t, s, i+1+w2, cN)
+		case c2&notSLN == 0:
+			return otherRun(t, s, i+1+w2)
+		}
+	}
+	switch {
+	case c&cL != 0:
+		return runOfClass(t, s, i+w, cL)
+	case c&cN != 0:
+		return runOfClass(t, s, i+w, cN)
+	case c&cSpace == 0:
+		return otherRun(t, s, i+w)
+	}
+	// \s+(?!\S)|\s+: give back the last character of a run that a
+	// non-space follows, unless that leaves nothing.
+	j, lastStart := i, i
+	for j < len(s) {
+		c, w := byteClass[s[j]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, j)
+		}
+		if c&cSpace == 0 {
+			break
+		}
+		lastStart = j
+		j += w
+	}
+	if j < len(s) && lastStart > i {
+		return lastStart
+	}
+	return j
+}
 
 // contraction matches (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[i], an apostrophe.
 // Under Unicode case folding 's' also matches U+017F (ſ); no other
@@ -204,7 +373,10 @@ func isCRLF(b byte) bool { return b == '\r' || b == '\n' }
 func scanSpaces(t *[0x10000]uint16, s string, i int) int {
 	j, lastNL, lastStart := i, -1, i
 	for j < len(s) {
-		c, w := classify(t, s, j)
+		c, w := byteClass[s[j]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, j)
+		}
 		if c&cSpace == 0 {
 			break
 		}
@@ -251,19 +423,29 @@ func scanLlamaN(t *[0x10000]uint16, s string, i, maxN int) int {
 			return e
 		}
 	}
-	c, w := classify(t, s, i)
+	c, w := byteClass[s[i]], 1
+	if c&cMulti != 0 {
+		c, w = classifyMulti(t, s, i)
+	}
 	if c&cL != 0 {
 		return runOfClass(t, s, i+w, cL)
 	}
 	if c&cN == 0 && !isCRLF(s[i]) && i+w < len(s) {
-		if c2, w2 := classify(t, s, i+w); c2&cL != 0 {
+		c2, w2 := byteClass[s[i+w]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+w)
+		}
+		if c2&cL != 0 {
 			return runOfClass(t, s, i+w+w2, cL)
 		}
 	}
 	if c&cN != 0 {
 		e := i + w
 		for k := 1; k < maxN && e < len(s); k++ {
-			c2, w2 := classify(t, s, e)
+			c2, w2 := byteClass[s[e]], 1
+			if c2&cMulti != 0 {
+				c2, w2 = classifyMulti(t, s, e)
+			}
 			if c2&cN == 0 {
 				break
 			}
@@ -272,7 +454,11 @@ func scanLlamaN(t *[0x10000]uint16, s string, i, maxN int) int {
 		return e
 	}
 	if s[i] == ' ' && i+1 < len(s) {
-		if c2, w2 := classify(t, s, i+1); c2&notSLN == 0 {
+		c2, w2 := byteClass[s[i+1]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+1)
+		}
+		if c2&notSLN == 0 {
 			return crlfRun(s, otherRun(t, s, i+1+w2))
 		}
 	}
@@ -285,7 +471,10 @@ func scanLlamaN(t *[0x10000]uint16, s string, i, maxN int) int {
 // otherRun returns the end of the run of [^\s\p{L}\p{N}] at i.
 func otherRun(t *[0x10000]uint16, s string, i int) int {
 	for i < len(s) {
-		c, w := classify(t, s, i)
+		c, w := byteClass[s[i]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, i)
+		}
 		if c&notSLN != 0 {
 			return i
 		}
@@ -312,7 +501,10 @@ const (
 // letter alternative is tried with that character taken and, failing
 // that, without it. Every position starts a match.
 func scanO200k(t *[0x10000]uint16, s string, i int) int {
-	c, w := classify(t, s, i)
+	c, w := byteClass[s[i]], 1
+	if c&cMulti != 0 {
+		c, w = classifyMulti(t, s, i)
+	}
 	lead := c&(cL|cN) == 0 && !isCRLF(s[i])
 	if lead {
 		if e := o200kUW(t, s, i+w); e >= 0 {
@@ -333,7 +525,10 @@ func scanO200k(t *[0x10000]uint16, s string, i int) int {
 	if c&cN != 0 {
 		e := i + w
 		for k := 1; k < 3 && e < len(s); k++ {
-			c2, w2 := classify(t, s, e)
+			c2, w2 := byteClass[s[e]], 1
+			if c2&cMulti != 0 {
+				c2, w2 = classifyMulti(t, s, e)
+			}
 			if c2&cN == 0 {
 				break
 			}
@@ -342,7 +537,11 @@ func scanO200k(t *[0x10000]uint16, s string, i int) int {
 		return e
 	}
 	if s[i] == ' ' && i+1 < len(s) {
-		if c2, w2 := classify(t, s, i+1); c2&notSLN == 0 {
+		c2, w2 := byteClass[s[i+1]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+1)
+		}
+		if c2&notSLN == 0 {
 			return crlfSlashRun(s, otherRun(t, s, i+1+w2))
 		}
 	}
@@ -359,7 +558,10 @@ func scanO200k(t *[0x10000]uint16, s string, i int) int {
 func o200kUW(t *[0x10000]uint16, s string, p int) int {
 	q, lastBoth := p, -1
 	for q < len(s) {
-		c, w := classify(t, s, q)
+		c, w := byteClass[s[q]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, q)
+		}
 		if c&o2U == 0 {
 			if c&o2W != 0 {
 				return runOfClass(t, s, q, o2W)
@@ -408,7 +610,10 @@ func crlfSlashRun(s string, i int) int {
 func scanDigits3(t *[0x10000]uint16, s string, i int) int {
 	e := i
 	for k := 0; k < 3 && e < len(s); k++ {
-		c, w := classify(t, s, e)
+		c, w := byteClass[s[e]], 1
+		if c&cMulti != 0 {
+			c, w = classifyMulti(t, s, e)
+		}
 		if c&cN == 0 {
 			break
 		}
@@ -464,9 +669,16 @@ func scanDeepSeek(t *[0x10000]uint16, s string, i int) int {
 		}
 		return e
 	}
-	c, w := classify(t, s, i)
+	c, w := byteClass[s[i]], 1
+	if c&cMulti != 0 {
+		c, w = classifyMulti(t, s, i)
+	}
 	if c&(cL|cP|cS) == 0 && !isCRLF(s[i]) && i+w < len(s) {
-		if c2, w2 := classify(t, s, i+w); c2&(cL|cM) != 0 {
+		c2, w2 := byteClass[s[i+w]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+w)
+		}
+		if c2&(cL|cM) != 0 {
 			return runOfClass(t, s, i+w+w2, cL|cM)
 		}
 	}
@@ -474,7 +686,11 @@ func scanDeepSeek(t *[0x10000]uint16, s string, i int) int {
 		return runOfClass(t, s, i+w, cL|cM)
 	}
 	if s[i] == ' ' && i+1 < len(s) {
-		if c2, w2 := classify(t, s, i+1); c2&(cP|cS) != 0 {
+		c2, w2 := byteClass[s[i+1]], 1
+		if c2&cMulti != 0 {
+			c2, w2 = classifyMulti(t, s, i+1)
+		}
+		if c2&(cP|cS) != 0 {
 			return crlfRun(s, runOfClass(t, s, i+1+w2, cP|cS))
 		}
 	}
