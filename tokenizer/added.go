@@ -81,8 +81,6 @@ func newAddedMatcher(tokens []addedToken, pattern func(addedToken) string) *adde
 	return m
 }
 
-func (m *addedMatcher) empty() bool { return len(m.next) == 1 }
-
 // longestAt returns the token index and end of the longest pattern that
 // starts at s[i:], or -1.
 func (m *addedMatcher) longestAt(s string, i int) (tok, end int) {

@@ -153,7 +153,7 @@ func stringPattern(raw json.RawMessage) (string, error) {
 	}
 	switch {
 	case p.Regex != nil:
-		return "", fmt.Errorf("Regex patterns are not supported here (pattern %q)", *p.Regex)
+		return "", fmt.Errorf("a Regex pattern (%q) is not supported here", *p.Regex)
 	case p.String == nil:
 		return "", fmt.Errorf("pattern has neither String nor Regex")
 	case *p.String == "":
