@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -165,29 +166,9 @@ func startsWithWord(s string) bool {
 	return w > 0 && !(r == utf8.RuneError && w == 1) && isWordRune(r)
 }
 
-// trimRightSpace and trimLeftSpace drop Unicode White_Space, the \s of
-// Rust's regex crate.
-func trimRightSpace(s string) string {
-	for len(s) > 0 {
-		r, w := utf8.DecodeLastRuneInString(s)
-		if !isWhiteSpace(r) || r == utf8.RuneError && w == 1 {
-			break
-		}
-		s = s[:len(s)-w]
-	}
-	return s
-}
+// trimRightSpace and trimLeftSpace drop Unicode White_Space (Go's
+// unicode.IsSpace), the \s of Rust's regex crate; a byte that is not valid
+// UTF-8 is not space.
+func trimRightSpace(s string) string { return strings.TrimRightFunc(s, unicode.IsSpace) }
 
-func trimLeftSpace(s string) string {
-	for len(s) > 0 {
-		r, w := utf8.DecodeRuneInString(s)
-		if !isWhiteSpace(r) || r == utf8.RuneError && w == 1 {
-			break
-		}
-		s = s[w:]
-	}
-	return s
-}
-
-// isWhiteSpace is the Unicode White_Space property.
-func isWhiteSpace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+func trimLeftSpace(s string) string { return strings.TrimLeftFunc(s, unicode.IsSpace) }

@@ -43,12 +43,9 @@ func newBPEModel(tokens []string, pairs [][2]string, m *hfModel, name string) (*
 	for id, s := range tokens {
 		b.vocab[s] = id
 	}
-	if m.UnkToken != nil {
-		id, ok := b.vocab[*m.UnkToken]
-		if !ok {
-			return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocab", name, *m.UnkToken)
-		}
-		b.unk = id
+	var err error
+	if b.unk, err = unkID(b.vocab, m.UnkToken, name); err != nil {
+		return nil, err
 	}
 	for i := range b.byteTok {
 		b.byteTok[i] = -1
@@ -65,40 +62,11 @@ func newBPEModel(tokens []string, pairs [][2]string, m *hfModel, name string) (*
 			b.small[r] = int32(id)
 		}
 	}
-	var err error
-	b.merges, err = buildPrefixedMerges(pairs, b.vocab, len(b.prefix), name)
+	b.merges, err = buildMerges(pairs, b.vocab, len(b.prefix), name)
 	if err != nil {
 		return nil, err
 	}
 	return b, nil
-}
-
-// buildPrefixedMerges is buildMerges where the right-hand token of a merge
-// carries the continuing-subword prefix, which the merged token does not
-// repeat.
-func buildPrefixedMerges(pairs [][2]string, vocab map[string]int, prefixLen int, name string) (map[idPair]mergeRule, error) {
-	if prefixLen == 0 {
-		return buildMerges(pairs, vocab, name)
-	}
-	m := make(map[idPair]mergeRule, len(pairs))
-	for i, p := range pairs {
-		a, okA := vocab[p[0]]
-		b, okB := vocab[p[1]]
-		if !okA || !okB || len(p[1]) < prefixLen {
-			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q) names a token not in the vocab", name, i+1, p[0], p[1])
-		}
-		merged := p[0] + p[1][prefixLen:]
-		c, ok := vocab[merged]
-		if !ok {
-			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q): the merged token %q is not in the vocab", name, i+1, p[0], p[1], merged)
-		}
-		k := idPair{int32(a), int32(b)}
-		if _, dup := m[k]; dup {
-			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q) repeats an earlier merge", name, i+1, p[0], p[1])
-		}
-		m[k] = mergeRule{rank: int32(i), merged: int32(c)}
-	}
-	return m, nil
 }
 
 func (b *bpeModel) tokenize(dst []int, word string) ([]int, error) {

@@ -88,7 +88,7 @@ func newByteLevelBPE(tokens []string, pairs [][2]string, mergesName string) (*By
 		}
 	}
 	var err error
-	t.merges, err = buildMerges(pairs, t.vocab, mergesName)
+	t.merges, err = buildMerges(pairs, t.vocab, 0, mergesName)
 	if err != nil {
 		return nil, err
 	}

@@ -302,16 +302,13 @@ func hfWordLevelModel(tokens []string, m *hfModel, name string) (model, error) {
 		m.ContinuingSubwordPrefix != nil || m.EndOfWordSuffix != nil || m.MaxInputCharsPerWord != nil {
 		return nil, fmt.Errorf("tokenizer: %s: WordLevel model with BPE or WordPiece settings", name)
 	}
-	w := wordLevelModel{vocab: make(map[string]int, len(tokens)), unk: -1}
+	w := wordLevelModel{vocab: make(map[string]int, len(tokens))}
 	for id, s := range tokens {
 		w.vocab[s] = id
 	}
-	if m.UnkToken != nil {
-		id, ok := w.vocab[*m.UnkToken]
-		if !ok {
-			return nil, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocab", name, *m.UnkToken)
-		}
-		w.unk = id
+	var err error
+	if w.unk, err = unkID(w.vocab, m.UnkToken, name); err != nil {
+		return nil, err
 	}
 	return w, nil
 }

@@ -86,10 +86,12 @@ type mergeRule struct {
 
 type idPair struct{ a, b int32 }
 
-// buildMerges resolves merge pairs to ids. Unknown tokens and repeated
+// buildMerges resolves merge pairs to ids. The right-hand token of a pair
+// carries the continuing-subword prefix (prefixLen bytes, 0 for none),
+// which the merged token does not repeat. Unknown tokens and repeated
 // pairs are errors: Hugging Face rejects the former, and a repeat means
 // the file is not a merges list.
-func buildMerges(pairs [][2]string, vocab map[string]int, name string) (map[idPair]mergeRule, error) {
+func buildMerges(pairs [][2]string, vocab map[string]int, prefixLen int, name string) (map[idPair]mergeRule, error) {
 	m := make(map[idPair]mergeRule, len(pairs))
 	for i, p := range pairs {
 		a, ok := vocab[p[0]]
@@ -97,12 +99,13 @@ func buildMerges(pairs [][2]string, vocab map[string]int, name string) (map[idPa
 			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q): %q is not in the vocab", name, i+1, p[0], p[1], p[0])
 		}
 		b, ok := vocab[p[1]]
-		if !ok {
+		if !ok || len(p[1]) < prefixLen {
 			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q): %q is not in the vocab", name, i+1, p[0], p[1], p[1])
 		}
-		c, ok := vocab[p[0]+p[1]]
+		merged := p[0] + p[1][prefixLen:]
+		c, ok := vocab[merged]
 		if !ok {
-			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q): the merged token %q is not in the vocab", name, i+1, p[0], p[1], p[0]+p[1])
+			return nil, fmt.Errorf("tokenizer: %s: merge %d (%q %q): the merged token %q is not in the vocab", name, i+1, p[0], p[1], merged)
 		}
 		k := idPair{int32(a), int32(b)}
 		if _, dup := m[k]; dup {
@@ -111,6 +114,19 @@ func buildMerges(pairs [][2]string, vocab map[string]int, name string) (map[idPa
 		m[k] = mergeRule{rank: int32(i), merged: int32(c)}
 	}
 	return m, nil
+}
+
+// unkID resolves a model's unk_token: -1 when it is nil, an error when the
+// vocab lacks it.
+func unkID(vocab map[string]int, unk *string, name string) (int, error) {
+	if unk == nil {
+		return -1, nil
+	}
+	id, ok := vocab[*unk]
+	if !ok {
+		return -1, fmt.Errorf("tokenizer: %s: unk_token %q is not in the vocab", name, *unk)
+	}
+	return id, nil
 }
 
 // parseMergesText reads a merges.txt: an optional "#version" line, then
