@@ -132,6 +132,8 @@ func (b *bpeModel) tokenize(dst []int, word string) ([]int, error) {
 	return append(dst, ids...), nil
 }
 
+func (b *bpeModel) tokenID(s string) (int, bool) { id, ok := b.vocab[s]; return id, ok }
+
 func (b *bpeModel) hasBytes(s string) bool {
 	for k := 0; k < len(s); k++ {
 		if b.byteTok[s[k]] < 0 {

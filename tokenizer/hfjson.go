@@ -163,11 +163,9 @@ func parseHF(data []byte, name string) (*Pipeline, error) {
 	if !isNull(f.Padding) {
 		return nil, bad("padding is set; it is not supported")
 	}
-	p.vocab = make(map[string]int, len(p.tokens))
-	for id, s := range p.tokens {
-		if _, dup := p.vocab[s]; !dup {
-			p.vocab[s] = id
-		}
+	p.addedID = make(map[string]int, len(p.added))
+	for _, t := range p.added {
+		p.addedID[t.content] = t.id
 	}
 	p.isSpecial = make([]bool, len(p.tokens))
 	var rawToks, normToks []addedToken
@@ -291,6 +289,8 @@ func (w wordPieceModel) tokenize(dst []int, word string) ([]int, error) {
 	return w.t.encodeWord(dst, word)
 }
 
+func (w wordPieceModel) tokenID(s string) (int, bool) { id, ok := w.t.vocab[s]; return id, ok }
+
 // wordLevelModel maps each word to its id, or to the unk token.
 type wordLevelModel struct {
 	vocab map[string]int
@@ -312,6 +312,8 @@ func hfWordLevelModel(tokens []string, m *hfModel, name string) (model, error) {
 	}
 	return w, nil
 }
+
+func (w wordLevelModel) tokenID(s string) (int, bool) { id, ok := w.vocab[s]; return id, ok }
 
 func (w wordLevelModel) tokenize(dst []int, word string) ([]int, error) {
 	if id, ok := w.vocab[word]; ok {

@@ -13,8 +13,8 @@ import (
 // accepts, and refuses by name the stages and settings it does not know.
 type Pipeline struct {
 	name      string
-	tokens    []string // by id: the model's vocab, then the added tokens beyond it
-	vocab     map[string]int
+	tokens    []string       // by id: the model's vocab, then the added tokens beyond it
+	addedID   map[string]int // the added tokens; the model's vocab holds the rest
 	isSpecial []bool
 
 	added      []addedToken
@@ -50,9 +50,13 @@ func (p *Pipeline) Token(id int) (string, error) {
 	return p.tokens[id], nil
 }
 
-// ID returns the id of a vocab or added token, or -1.
+// ID returns the id of an added or vocab token, or -1 (added tokens
+// first, as Hugging Face's token_to_id).
 func (p *Pipeline) ID(token string) int {
-	if id, ok := p.vocab[token]; ok {
+	if id, ok := p.addedID[token]; ok {
+		return id
+	}
+	if id, ok := p.model.tokenID(token); ok {
 		return id
 	}
 	return -1

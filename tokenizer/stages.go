@@ -31,6 +31,8 @@ type preTokenizer interface {
 // It is safe for concurrent use.
 type model interface {
 	tokenize(dst []int, word string) ([]int, error)
+	// tokenID looks a token up in the model's vocab.
+	tokenID(token string) (int, bool)
 }
 
 // matcher finds pattern matches for the Split pre-tokenizer: find returns

@@ -267,6 +267,8 @@ func (u *unigram) encode(dst []int, w string) ([]int, error) {
 	return dst, nil
 }
 
+func (u *unigram) tokenID(s string) (int, bool) { id, ok := u.vocab[s]; return id, ok }
+
 func (u *unigram) haveBytes(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if u.byteID[s[i]] < 0 {
