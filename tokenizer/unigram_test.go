@@ -282,14 +282,8 @@ func TestUnigramGolden(t *testing.T) {
 	if len(tokens) != 400 || tokens[1] != "</s>" || u.unk != 2 {
 		t.Fatalf("fixture: %d pieces, %q, unk %d", len(tokens), tokens[1], u.unk)
 	}
-	data, err := os.ReadFile("testdata/unigram/golden.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g unigramGolden
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, "testdata/unigram/golden.json", &g)
 	words := 0
 	for _, c := range g.Cases {
 		for _, w := range c.Words {
@@ -317,6 +311,7 @@ func TestUnigramGolden(t *testing.T) {
 		}
 		var ids []int
 		for _, w := range metaspaceSplit(normalized) {
+			var err error
 			if ids, err = u.tokenize(ids, w); err != nil {
 				t.Fatal(err)
 			}
@@ -337,19 +332,13 @@ func TestUnigramGoldenByteFallback(t *testing.T) {
 	if !u.byteFallback {
 		t.Fatal("fixture without byte_fallback")
 	}
-	data, err := os.ReadFile("testdata/unigram/golden_bytefallback.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct {
 		Words []struct {
 			Word string `json:"word"`
 			IDs  []int  `json:"ids"`
 		} `json:"words"`
 	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, "testdata/unigram/golden_bytefallback.json", &g)
 	fallback := 0
 	for _, w := range g.Words {
 		got, err := u.tokenize(nil, w.Word)
